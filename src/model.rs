@@ -203,6 +203,10 @@ pub struct Benchmark {
     /// that nothing read is lost when the set is written again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, Vec<f64>>,
+    /// Labels that qualify the figure: Go config lines in force for it
+    /// (`pkg`, `goos`, `goarch`, `cpu`) and `/key=value` sub-benchmark parts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// A figure kept for reference only (e.g. a point estimate copied from a
     /// document, measured on an unknown machine): shown, never used to fail.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
