@@ -1,1 +1,367 @@
-//! (being written)
+//! `gate.yaml`: which benches run, which pairs are compared, which thresholds apply.
+//!
+//! Unknown fields are refused (a typo such as `tolerence` must not silently
+//! fall back to a default), and every error names the file and the field or
+//! line, so a user can fix it without reading our code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{BenchId, Mode};
+
+/// The parsed configuration, with paths resolved against the config's folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version of this file; only 1 exists.
+    #[serde(default = "one")]
+    pub schema: u32,
+    /// How to run the Rust benches.
+    #[serde(default)]
+    pub cargo: CargoConfig,
+    /// Where the stored baselines live.
+    #[serde(default)]
+    pub baselines: BaselinePaths,
+    /// Relative change inside which a significant difference is not a regression.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// Significance level of the family of tests of one check (Holm-corrected).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// How many times a flagged benchmark is measured again, in a fresh
+    /// process, before the check fails.
+    #[serde(default = "one")]
+    pub confirm: u32,
+    /// A missing Rust baseline is an error (exit 2) unless this is false.
+    #[serde(default = "yes")]
+    pub require_baseline: bool,
+    /// PR comment settings.
+    #[serde(default)]
+    pub comment: CommentConfig,
+    /// Increases of exact counters that are allowed, by bench id then counter name
+    /// (the new allowed value, e.g. `mprotect_per_op: 3`).
+    #[serde(default)]
+    pub allow_counters: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Rust/Go pairs compared like with like.
+    #[serde(default)]
+    pub pairs: Vec<Pair>,
+    /// The folder paths in this file are relative to (set when loaded).
+    #[serde(skip)]
+    pub root: PathBuf,
+    /// The file this was read from (set when loaded), for messages.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+fn one() -> u32 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn default_tolerance() -> f64 {
+    0.05
+}
+fn default_alpha() -> f64 {
+    0.05
+}
+
+/// Which cargo package and bench targets hold the Rust benches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CargoConfig {
+    /// Folder of the cargo workspace (relative to the config file).
+    #[serde(default = "dot")]
+    pub workspace: PathBuf,
+    /// The package whose benches run (`cargo bench -p`).
+    #[serde(default = "default_package")]
+    pub package: String,
+    /// Bench targets (`--bench`), in the order they run.
+    #[serde(default)]
+    pub benches: Vec<String>,
+    /// Extra cargo features for the bench build.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Bench ids to run; empty means every id the bench targets list.
+    #[serde(default)]
+    pub ids: Vec<String>,
+}
+
+fn dot() -> PathBuf {
+    PathBuf::from(".")
+}
+fn default_package() -> String {
+    "subject-benches".into()
+}
+
+impl Default for CargoConfig {
+    fn default() -> Self {
+        CargoConfig {
+            workspace: dot(),
+            package: default_package(),
+            benches: Vec::new(),
+            features: Vec::new(),
+            ids: Vec::new(),
+        }
+    }
+}
+
+/// Paths of the stored baselines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinePaths {
+    #[serde(default = "default_rust_baseline")]
+    pub rust: PathBuf,
+    #[serde(default = "default_go_baseline")]
+    pub go: PathBuf,
+}
+
+fn default_rust_baseline() -> PathBuf {
+    PathBuf::from("baselines/rust.yaml")
+}
+fn default_go_baseline() -> PathBuf {
+    PathBuf::from("baselines/go.yaml")
+}
+
+impl Default for BaselinePaths {
+    fn default() -> Self {
+        BaselinePaths {
+            rust: default_rust_baseline(),
+            go: default_go_baseline(),
+        }
+    }
+}
+
+/// When a PR comment is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommentMode {
+    /// Create or update the comment on every run.
+    #[default]
+    Always,
+    /// Create the comment only once something regressed; update it from then on.
+    OnRegression,
+    /// Never comment (summary, annotations and outputs are still written).
+    Never,
+}
+
+/// PR comment settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentConfig {
+    #[serde(default)]
+    pub mode: CommentMode,
+    /// Sets this gate's comment apart from others (matrix jobs use one each).
+    #[serde(default = "default_marker")]
+    pub marker: String,
+    /// A minijinja template overriding the built-in `templates/comment.md.j2`.
+    #[serde(default)]
+    pub template: Option<PathBuf>,
+}
+
+fn default_marker() -> String {
+    "gate".into()
+}
+
+impl Default for CommentConfig {
+    fn default() -> Self {
+        CommentConfig {
+            mode: CommentMode::default(),
+            marker: default_marker(),
+            template: None,
+        }
+    }
+}
+
+/// A Rust bench and the Go benchmark it is compared with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pair {
+    /// Rust bench id, e.g. `secret/with_bytes/sequential`.
+    pub rust: String,
+    /// Go benchmark name without the `-N` suffix, e.g. `BenchmarkMemguardSecret_WithBytes`.
+    pub go: String,
+    /// Mode both sides must have.
+    pub mode: Mode,
+    /// Thread count (Rust) and GOMAXPROCS (Go) both sides must have.
+    pub threads: u32,
+    /// The Rust/Go ratio allowed; above it (significantly) the check fails.
+    #[serde(default)]
+    pub max_ratio: Option<f64>,
+    /// Folder of a Go package whose benchmarks the gate may run itself
+    /// (same runner, interleaved), when `go` is on PATH.
+    #[serde(default)]
+    pub go_package: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        if text.trim().is_empty() {
+            bail!("{}: the config file is empty", path.display());
+        }
+        let mut config: Config = serde_yaml::from_str(text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
+            anyhow::anyhow!("{}{at}: {e}", path.display())
+        })?;
+        config.path = path.to_path_buf();
+        config.root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Resolves a path from the config against the config's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let file = self.path.display();
+        if self.schema != 1 {
+            bail!(
+                "{file}: field `schema`: version {} is not supported (this gate reads version 1)",
+                self.schema
+            );
+        }
+        if !(0.0..1.0).contains(&self.tolerance) {
+            bail!(
+                "{file}: field `tolerance`: {} is not a fraction in [0, 1) (0.05 means 5%)",
+                self.tolerance
+            );
+        }
+        if !(self.alpha > 0.0 && self.alpha < 0.5) {
+            bail!("{file}: field `alpha`: {} must be in (0, 0.5)", self.alpha);
+        }
+        for (i, id) in self.cargo.ids.iter().enumerate() {
+            BenchId::parse(id)
+                .map_err(|e| anyhow::anyhow!("{file}: field `cargo.ids[{i}]`: {e}"))?;
+        }
+        for (i, pair) in self.pairs.iter().enumerate() {
+            let at = format!(
+                "{file}: field `pairs[{i}]` (rust `{}`, go `{}`)",
+                pair.rust, pair.go
+            );
+            let id = BenchId::parse(&pair.rust).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+            if !self.cargo.ids.is_empty() && !self.cargo.ids.contains(&pair.rust) {
+                bail!(
+                    "{at}: unknown bench id `{}`: it is not among `cargo.ids`",
+                    pair.rust
+                );
+            }
+            if id.mode != pair.mode {
+                bail!(
+                    "{at}: mode mismatch: the pair says `{}` but the Rust bench id is `{}`. \
+                     A sequential figure and a parallel (RunParallel) figure measure different \
+                     things (latency vs inverse throughput); pair benches of the same mode",
+                    pair.mode,
+                    id.mode
+                );
+            }
+            if id.threads != pair.threads {
+                bail!(
+                    "{at}: thread mismatch: the pair says {} thread(s) but the Rust bench id runs {}. \
+                     Go's -N suffix is GOMAXPROCS; compare only equal thread counts",
+                    pair.threads,
+                    id.threads
+                );
+            }
+            if let Some(m) = pair.max_ratio
+                && !(m > 0.0 && m.is_finite())
+            {
+                bail!("{at}: field `max_ratio`: {m} must be a positive number");
+            }
+        }
+        for (id, _) in &self.allow_counters {
+            BenchId::parse(id)
+                .map_err(|e| anyhow::anyhow!("{file}: field `allow_counters.{id}`: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("gate.yaml"))
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = parse("cargo:\n  benches: [secret]\n").unwrap();
+        assert_eq!(c.tolerance, 0.05);
+        assert_eq!(c.alpha, 0.05);
+        assert_eq!(c.confirm, 1);
+        assert_eq!(c.baselines.go, PathBuf::from("baselines/go.yaml"));
+        assert_eq!(c.comment.mode, CommentMode::Always);
+    }
+
+    #[test]
+    fn typo_is_refused_with_its_line() {
+        let err = parse("tolerance: 0.05\ntolerence: 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gate.yaml:2"), "{err}");
+        assert!(err.contains("tolerence"), "{err}");
+    }
+
+    #[test]
+    fn broken_yaml_names_the_file_and_line() {
+        let err = parse("pairs:\n  - rust: [\n").unwrap_err().to_string();
+        assert!(err.starts_with("gate.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn mode_mismatch_says_which_and_why() {
+        let err = parse(
+            "pairs:\n  - rust: secret/with_bytes/sequential\n    go: BenchmarkX\n    mode: parallel\n    threads: 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("pairs[0]"), "{err}");
+        assert!(err.contains("mode mismatch"), "{err}");
+        assert!(err.contains("RunParallel"), "{err}");
+    }
+
+    #[test]
+    fn thread_mismatch_is_refused() {
+        let err = parse(
+            "pairs:\n  - rust: secret/with_bytes/parallel/t2\n    go: BenchmarkX\n    mode: parallel\n    threads: 16\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("thread mismatch"), "{err}");
+    }
+
+    #[test]
+    fn unknown_id_is_refused() {
+        let err = parse(
+            "cargo:\n  ids: [secret/with_bytes/sequential]\npairs:\n  - rust: secret/nope/sequential\n    go: BenchmarkX\n    mode: sequential\n    threads: 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown bench id"), "{err}");
+    }
+}

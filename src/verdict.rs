@@ -61,6 +61,10 @@ pub struct Side {
     pub n: usize,
     #[serde(default)]
     pub counters: BTreeMap<String, f64>,
+    /// Every per-sample ns/op, so a saved report can be compared and
+    /// rendered again (`gate compare`, `gate report --format gobench`) (added field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<f64>,
     /// Distribution-free confidence interval of the median (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_ci: Option<[f64; 2]>,
