@@ -112,3 +112,468 @@ pub struct Report {
     #[serde(default)]
     pub notes: Vec<String>,
 }
+
+use crate::model::Benchmark;
+use crate::stats;
+
+/// Thresholds and settings of one decision.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Relative change inside which a significant difference is not a regression.
+    pub tolerance: f64,
+    /// Family-wise significance level (Holm across the rows of one check).
+    pub alpha: f64,
+    /// Bootstrap resamples for the ratio interval.
+    pub resamples: usize,
+    /// Allowed increases of exact counters, by bench id then counter name.
+    pub allow_counters: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tolerance: 0.05,
+            alpha: 0.05,
+            resamples: stats::DEFAULT_RESAMPLES,
+            allow_counters: BTreeMap::new(),
+        }
+    }
+}
+
+/// Two benchmarks to compare, as the caller paired them (Rust now with the
+/// Rust baseline, Rust now with Go, or two arbitrary sets).
+#[derive(Debug, Clone)]
+pub struct Pairing<'a> {
+    pub id: String,
+    pub kind: RowKind,
+    pub mode: Mode,
+    pub threads: u32,
+    pub old: Option<&'a Benchmark>,
+    pub new: Option<&'a Benchmark>,
+    pub go: Option<String>,
+    pub max_ratio: Option<f64>,
+    /// Warnings found while pairing (carried into the row).
+    pub warnings: Vec<String>,
+}
+
+/// Label under which the readers record which counters are deterministic
+/// (comma-separated names), so that only those are compared exactly.
+pub const EXACT_LABEL: &str = "exact";
+
+/// Summarises one benchmark for a row.
+pub fn side(b: &Benchmark, confidence: f64) -> Side {
+    let ci = stats::median_ci(&b.samples, confidence);
+    Side {
+        median_ns: stats::median(&b.samples).unwrap_or(f64::NAN),
+        n: b.samples.len(),
+        counters: b.counters.clone(),
+        samples: b.samples.clone(),
+        median_ci: ci.map(|c| [c.lower, c.upper]),
+    }
+}
+
+/// A stable seed per row, so that the bootstrap gives the same interval for
+/// the same data on every machine and every run (FNV-1a of the id).
+fn seed_for(id: &str, kind: RowKind) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes().chain([kind as u8]) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn exact_counters(b: &Benchmark) -> Vec<&str> {
+    b.labels
+        .get(EXACT_LABEL)
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Compares deterministic counters exactly: any increase is a regression
+/// unless `gate.yaml` allows the new value. Returns (regressed, warnings).
+fn compare_counters(
+    id: &str,
+    old: &Benchmark,
+    new: &Benchmark,
+    allow: &BTreeMap<String, BTreeMap<String, f64>>,
+) -> (bool, Vec<String>) {
+    let mut regressed = false;
+    let mut warnings = Vec::new();
+    let old_exact = exact_counters(old);
+    for name in exact_counters(new) {
+        if !old_exact.contains(&name) {
+            continue;
+        }
+        let (Some(&o), Some(&n)) = (old.counters.get(name), new.counters.get(name)) else {
+            continue;
+        };
+        // Counters are ratios of integer counts over a fixed op count; allow
+        // for float formatting only.
+        let eps = 1e-9 * o.abs().max(1.0);
+        if n > o + eps {
+            match allow.get(id).and_then(|m| m.get(name)) {
+                Some(&allowed) if n <= allowed + eps => warnings.push(format!(
+                    "exact counter {name} rose from {o} to {n} per op (allowed up to {allowed} by gate.yaml `allow_counters`)"
+                )),
+                _ => {
+                    regressed = true;
+                    warnings.push(format!(
+                        "exact counter {name} rose from {o} to {n} per op: a deterministic regression, whatever the timing noise \
+                         (allow it with `allow_counters: {{{id}: {{{name}: {n}}}}}` in gate.yaml if intended)"
+                    ));
+                }
+            }
+        } else if n + eps < o {
+            warnings.push(format!("exact counter {name} fell from {o} to {n} per op"));
+        }
+    }
+    (regressed, warnings)
+}
+
+/// Compares every pairing and decides each row and the whole check.
+///
+/// A row regresses only with both significance and size: the Holm-adjusted
+/// Mann-Whitney p-value below alpha, and the lower bound of the bootstrap
+/// interval of the ratio of medians above the limit (1 + tolerance, or the
+/// pair's `max_ratio` for a Rust/Go row). Significance alone would flag 1%
+/// shifts that 100 samples resolve easily; size alone would flag noise.
+pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
+    let confidence = 1.0 - opts.alpha;
+    let mut rows = Vec::with_capacity(pairings.len());
+    // (row index, raw p, ratio CI)
+    let mut tested: Vec<(usize, f64)> = Vec::new();
+    let mut counter_regressions = vec![false; pairings.len()];
+
+    for (i, p) in pairings.iter().enumerate() {
+        let mut row = Row {
+            id: p.id.clone(),
+            kind: p.kind,
+            mode: p.mode,
+            threads: p.threads,
+            old: p.old.map(|b| side(b, confidence)),
+            new: p.new.map(|b| side(b, confidence)),
+            ratio: None,
+            ratio_ci: None,
+            p_value: None,
+            verdict: RowVerdict::Unchanged,
+            warnings: p.warnings.clone(),
+            go: p.go.clone(),
+            max_ratio: p.max_ratio,
+        };
+        let (old, new) = match (p.old, p.new) {
+            (None, _) => {
+                row.verdict = RowVerdict::New;
+                rows.push(row);
+                continue;
+            }
+            (_, None) => {
+                row.verdict = RowVerdict::Missing;
+                rows.push(row);
+                continue;
+            }
+            (Some(o), Some(n)) => (o, n),
+        };
+        if old.samples.is_empty() || new.samples.is_empty() {
+            row.verdict = RowVerdict::Incomparable;
+            row.warnings.push(format!(
+                "no time samples on the {} side",
+                if old.samples.is_empty() { "old" } else { "new" }
+            ));
+            rows.push(row);
+            continue;
+        }
+        if let (Some(o), Some(n)) = (&row.old, &row.new) {
+            row.ratio = Some(n.median_ns / o.median_ns);
+        }
+        if old.unit != new.unit {
+            row.verdict = RowVerdict::Incomparable;
+            row.warnings.push(format!(
+                "units differ ({} vs {}): not compared",
+                old.unit, new.unit
+            ));
+            rows.push(row);
+            continue;
+        }
+        if old.reference_only || new.reference_only {
+            row.verdict = RowVerdict::Incomparable;
+            row.warnings.push(
+                "reference figure (a point estimate from a document, unknown machine): shown for context, never used to fail"
+                    .into(),
+            );
+            rows.push(row);
+            continue;
+        }
+        if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
+            let (reg, w) = compare_counters(&p.id, old, new, &opts.allow_counters);
+            counter_regressions[i] = reg;
+            row.warnings.extend(w);
+        }
+        let reach = stats::significance_reachable(old.samples.len(), new.samples.len(), opts.alpha);
+        if !reach.reachable {
+            row.verdict = RowVerdict::Insufficient;
+            row.warnings.push(reach.message);
+            rows.push(row);
+            continue;
+        }
+        match (
+            stats::mann_whitney(&old.samples, &new.samples),
+            stats::bootstrap_ratio_ci(
+                &old.samples,
+                &new.samples,
+                confidence,
+                opts.resamples,
+                seed_for(&p.id, p.kind),
+            ),
+        ) {
+            (Ok(mw), Ok(ci)) => {
+                row.ratio_ci = Some([ci.lower, ci.upper]);
+                tested.push((rows.len(), mw.p_value));
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                row.verdict = RowVerdict::Incomparable;
+                row.warnings.push(format!("cannot compare: {e:#}"));
+            }
+        }
+        rows.push(row);
+    }
+
+    let adjusted = stats::holm(&tested.iter().map(|t| t.1).collect::<Vec<_>>());
+    for (&(idx, _), &p_adj) in tested.iter().zip(&adjusted) {
+        let row = &mut rows[idx];
+        row.p_value = Some(p_adj);
+        let [lo, hi] = row.ratio_ci.expect("tested rows have an interval");
+        let limit = match (row.kind, row.max_ratio) {
+            (RowKind::RustVsGo, Some(m)) => m,
+            _ => 1.0 + opts.tolerance,
+        };
+        let significant = p_adj < opts.alpha;
+        row.verdict = if significant && lo > limit {
+            RowVerdict::Regressed
+        } else if significant && hi < 1.0 - opts.tolerance {
+            RowVerdict::Improved
+        } else {
+            RowVerdict::Unchanged
+        };
+    }
+    for (row, reg) in rows.iter_mut().zip(counter_regressions) {
+        if reg {
+            row.verdict = RowVerdict::Regressed;
+        }
+    }
+    let verdict = if rows.iter().any(|r| r.verdict == RowVerdict::Regressed) {
+        Verdict::Regression
+    } else {
+        Verdict::Pass
+    };
+    (rows, verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Lang;
+
+    fn bench(id: &str, samples: Vec<f64>) -> Benchmark {
+        Benchmark {
+            id: id.into(),
+            lang: Lang::Rust,
+            mode: Mode::Sequential,
+            threads: 1,
+            unit: "ns/op".into(),
+            samples,
+            counters: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            reference_only: false,
+            source: None,
+        }
+    }
+
+    /// Deterministic "noisy" samples around `center` (±3%).
+    fn noisy(center: f64, n: usize, phase: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| center * (1.0 + 0.03 * (((i * 7 + phase * 13) % 23) as f64 / 11.0 - 1.0)))
+            .collect()
+    }
+
+    fn pairing<'a>(old: &'a Benchmark, new: &'a Benchmark, kind: RowKind) -> Pairing<'a> {
+        Pairing {
+            id: new.id.clone(),
+            kind,
+            mode: Mode::Sequential,
+            threads: 1,
+            old: Some(old),
+            new: Some(new),
+            go: None,
+            max_ratio: None,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn same_distribution_is_unchanged_and_twice_as_slow_regresses() {
+        let old = bench("a/b/sequential", noisy(1000.0, 50, 0));
+        let same = bench("a/b/sequential", noisy(1000.0, 50, 1));
+        let slow = bench("a/b/sequential", noisy(2000.0, 50, 2));
+        let (rows, v) = decide(
+            &[pairing(&old, &same, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!((rows[0].verdict, v), (RowVerdict::Unchanged, Verdict::Pass));
+        let (rows, v) = decide(
+            &[pairing(&old, &slow, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        let r = rows[0].ratio.unwrap();
+        assert!((1.9..2.1).contains(&r), "{r}");
+        let [lo, hi] = rows[0].ratio_ci.unwrap();
+        assert!(lo <= r && r <= hi);
+    }
+
+    #[test]
+    fn a_significant_shift_inside_the_tolerance_is_not_a_regression() {
+        let old = bench("a/b/sequential", noisy(1000.0, 100, 0));
+        let new = bench("a/b/sequential", noisy(1020.0, 100, 0));
+        let (rows, _) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert!(
+            rows[0].p_value.unwrap() < 0.05,
+            "the 2% shift is significant"
+        );
+        assert_eq!(rows[0].verdict, RowVerdict::Unchanged);
+    }
+
+    #[test]
+    fn faster_is_improved() {
+        let old = bench("a/b/sequential", noisy(1000.0, 30, 0));
+        let new = bench("a/b/sequential", noisy(700.0, 30, 1));
+        let (rows, v) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!((rows[0].verdict, v), (RowVerdict::Improved, Verdict::Pass));
+    }
+
+    #[test]
+    fn too_few_samples_say_how_many_are_needed() {
+        let old = bench("a/b/sequential", vec![1.0, 1.1, 1.2]);
+        let new = bench("a/b/sequential", vec![3.0, 3.1, 3.2]);
+        let (rows, v) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Insufficient, Verdict::Pass)
+        );
+        assert!(
+            rows[0].warnings.iter().any(|w| w.contains('4')),
+            "{:?}",
+            rows[0].warnings
+        );
+    }
+
+    #[test]
+    fn max_ratio_governs_rust_vs_go_rows() {
+        let go = Benchmark {
+            lang: Lang::Go,
+            ..bench("BenchmarkX", noisy(3000.0, 5, 0))
+        };
+        let rust = bench("a/b/sequential", noisy(2700.0, 100, 1));
+        let mut p = pairing(&go, &rust, RowKind::RustVsGo);
+        p.max_ratio = Some(0.75);
+        let (rows, v) = decide(&[p.clone()], &Options::default());
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression),
+            "{:?}",
+            rows[0]
+        );
+        p.max_ratio = Some(1.0);
+        let (rows, _) = decide(&[p], &Options::default());
+        assert_ne!(rows[0].verdict, RowVerdict::Regressed);
+    }
+
+    #[test]
+    fn reference_figures_never_fail() {
+        let mut go = bench("BenchmarkX-16", vec![100.0]);
+        go.reference_only = true;
+        let rust = bench("a/b/sequential", noisy(900.0, 100, 1));
+        let (rows, v) = decide(
+            &[pairing(&go, &rust, RowKind::RustVsGo)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Incomparable, Verdict::Pass)
+        );
+    }
+
+    #[test]
+    fn an_added_syscall_is_caught_exactly_whatever_the_noise() {
+        let mut old = bench("a/b/sequential", noisy(1000.0, 50, 0));
+        let mut new = bench("a/b/sequential", noisy(1000.0, 50, 1));
+        for (b, n) in [(&mut old, 2.0), (&mut new, 3.0)] {
+            b.counters.insert("mprotect_per_op".into(), n);
+            b.labels
+                .insert(EXACT_LABEL.into(), "mprotect_per_op".into());
+        }
+        let (rows, v) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        let mut opts = Options::default();
+        opts.allow_counters.insert(
+            "a/b/sequential".into(),
+            BTreeMap::from([("mprotect_per_op".to_string(), 3.0)]),
+        );
+        let (rows, _) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        assert_eq!(rows[0].verdict, RowVerdict::Unchanged);
+    }
+
+    #[test]
+    fn missing_and_new_rows() {
+        let b = bench("a/b/sequential", noisy(1000.0, 10, 0));
+        let mut p = pairing(&b, &b, RowKind::RustVsRust);
+        p.old = None;
+        let mut q = pairing(&b, &b, RowKind::RustVsRust);
+        q.new = None;
+        let (rows, v) = decide(&[p, q], &Options::default());
+        assert_eq!(rows[0].verdict, RowVerdict::New);
+        assert_eq!(rows[1].verdict, RowVerdict::Missing);
+        assert_eq!(v, Verdict::Pass);
+    }
+
+    #[test]
+    fn the_bootstrap_is_reproducible() {
+        let old = bench("a/b/sequential", noisy(1000.0, 40, 0));
+        let new = bench("a/b/sequential", noisy(1100.0, 40, 3));
+        let a = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        )
+        .0;
+        let b = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        )
+        .0;
+        assert_eq!(a[0].ratio_ci, b[0].ratio_ci);
+    }
+}
