@@ -88,6 +88,10 @@ pub struct CargoConfig {
     /// Bench ids to run; empty means every id the bench targets list.
     #[serde(default)]
     pub ids: Vec<String>,
+    /// Environment variables for the bench processes, e.g. `GATE_BENCH_THREADS: "2"`
+    /// to pin the parallel thread count to the Go baseline's GOMAXPROCS.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 fn dot() -> PathBuf {
@@ -105,6 +109,7 @@ impl Default for CargoConfig {
             benches: Vec::new(),
             features: Vec::new(),
             ids: Vec::new(),
+            env: BTreeMap::new(),
         }
     }
 }

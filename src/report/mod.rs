@@ -1,1 +1,95 @@
-//! (being written)
+//! Stage 5, "report": one renderer per output format, all from a [`Report`].
+//!
+//! The terminal table shows the same figures locally and in CI; JSON is the
+//! machine contract; Markdown is for GitHub; the Go benchmark format lets
+//! `benchstat` read our results.
+
+pub mod table;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::verdict::Report;
+
+/// Formats nanoseconds with a unit that keeps three significant digits.
+pub fn fmt_ns(ns: f64) -> String {
+    if !ns.is_finite() {
+        return "-".into();
+    }
+    let (v, unit) = if ns >= 1e9 {
+        (ns / 1e9, "s")
+    } else if ns >= 1e6 {
+        (ns / 1e6, "ms")
+    } else if ns >= 1e3 {
+        (ns / 1e3, "µs")
+    } else {
+        (ns, "ns")
+    };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$} {unit}")
+}
+
+/// Formats a ratio new/old as a signed percentage change (`+4.1%`).
+pub fn fmt_change(ratio: f64) -> String {
+    format!("{:+.1}%", (ratio - 1.0) * 100.0)
+}
+
+/// Writes the report as pretty JSON (the documented contract), atomically.
+pub fn write_json(report: &Report, path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(report).context("serialising the report")?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads a report JSON written by `--json`.
+pub fn read_json(path: &Path) -> Result<Report> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read report {}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: not a gate report: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// Writes a file through a temporary file in the same folder and a rename,
+/// so that a reader never sees half a file and a crash keeps the old one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot replace {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times_and_changes() {
+        assert_eq!(fmt_ns(98.123), "98.1 ns");
+        assert_eq!(fmt_ns(2134.0), "2.13 µs");
+        assert_eq!(fmt_ns(312_000.0), "312 µs");
+        assert_eq!(fmt_change(1.041), "+4.1%");
+        assert_eq!(fmt_change(0.5), "-50.0%");
+    }
+}
