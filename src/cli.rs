@@ -128,6 +128,10 @@ pub struct ImportGoArgs {
     /// Where to write (default: the config's Go baseline, baselines/go.yaml).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Keep these figures for reference only: shown, never used to fail (e.g. numbers
+    /// copied from a document, measured on an unknown machine).
+    #[arg(long)]
+    pub reference: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

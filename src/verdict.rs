@@ -267,6 +267,13 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             max_ratio: p.max_ratio,
         };
         let (old, new) = match (p.old, p.new) {
+            // A configured Rust/Go pair without its Go figure is a hole in
+            // the baseline, not a new bench: say so loudly.
+            (None, _) if p.kind == RowKind::RustVsGo => {
+                row.verdict = RowVerdict::Missing;
+                rows.push(row);
+                continue;
+            }
             (None, _) => {
                 row.verdict = RowVerdict::New;
                 rows.push(row);
