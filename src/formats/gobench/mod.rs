@@ -13,3 +13,6 @@ pub mod write;
 
 pub use read::{parse_go, read_go_file};
 pub use write::write_go;
+
+#[cfg(test)]
+mod tests;
