@@ -18,19 +18,20 @@
 //! Files the gate writes go through [`atomic::write_atomic`], so that a crash
 //! never leaves a half-written baseline behind.
 
-//TMP pub mod atomic;
-//TMP pub mod baseline;
+pub mod atomic;
+pub mod baseline;
 //TMP pub mod criterion;
 pub mod gobench;
 //TMP pub mod load;
-//TMP pub mod results;
+pub mod results;
+mod schema;
 
-//TMP pub use atomic::{write_atomic, write_atomic_bytes};
-//TMP pub use baseline::{Baseline, BaselineKind, read_baseline, write_baseline};
+pub use atomic::{write_atomic, write_atomic_bytes};
+pub use baseline::{Baseline, BaselineKind, read_baseline, write_baseline};
 //TMP pub use criterion::read_criterion;
 pub use gobench::{parse_go, read_go_file, write_go};
 //TMP pub use load::load_any;
-//TMP pub use results::{read_results, write_results};
+pub use results::{read_results, write_results};
 
 use crate::model::ResultSet;
 
