@@ -20,7 +20,7 @@
 
 pub mod atomic;
 pub mod baseline;
-//TMP pub mod criterion;
+pub mod criterion;
 pub mod gobench;
 //TMP pub mod load;
 pub mod results;
@@ -28,7 +28,7 @@ mod schema;
 
 pub use atomic::{write_atomic, write_atomic_bytes};
 pub use baseline::{Baseline, BaselineKind, read_baseline, write_baseline};
-//TMP pub use criterion::read_criterion;
+pub use criterion::read_criterion;
 pub use gobench::{parse_go, read_go_file, write_go};
 //TMP pub use load::load_any;
 pub use results::{read_results, write_results};

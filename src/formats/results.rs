@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use std::io::Write as _;
-
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
