@@ -109,6 +109,10 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("serialiser failed"));
         assert_eq!(fs::read_to_string(&path).unwrap(), "old contents");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "temporary removed");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temporary removed"
+        );
     }
 }

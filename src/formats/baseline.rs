@@ -166,7 +166,11 @@ mod tests {
         Benchmark {
             id: id.into(),
             lang,
-            mode: if threads == 1 { Mode::Sequential } else { Mode::Parallel },
+            mode: if threads == 1 {
+                Mode::Sequential
+            } else {
+                Mode::Parallel
+            },
             threads,
             unit: "ns/op".into(),
             samples: vec![median, median + 1.0, median - 1.0],
@@ -190,10 +194,16 @@ mod tests {
         Baseline {
             updated_at: "2026-01-02T03:04:05Z".parse().unwrap(),
             sets: vec![
-                set("measured-old", vec![bench("BenchmarkA", Lang::Go, 1, 100.0, false)]),
+                set(
+                    "measured-old",
+                    vec![bench("BenchmarkA", Lang::Go, 1, 100.0, false)],
+                ),
                 set("doc", vec![bench("BenchmarkA", Lang::Go, 1, 300.0, true)]),
                 set("cpu2", vec![bench("BenchmarkA", Lang::Go, 2, 50.0, false)]),
-                set("measured-new", vec![bench("BenchmarkA", Lang::Go, 1, 90.0, false)]),
+                set(
+                    "measured-new",
+                    vec![bench("BenchmarkA", Lang::Go, 1, 90.0, false)],
+                ),
             ],
             ..Baseline::new(BaselineKind::Go)
         }
@@ -205,7 +215,10 @@ mod tests {
         let path = dir.path().join("go.yaml");
         write_baseline(&path, &baseline()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("schema: 1\nkind: go-baseline\nupdated_at: 2026-01-02T03:04:05Z\n"), "{text}");
+        assert!(
+            text.starts_with("schema: 1\nkind: go-baseline\nupdated_at: 2026-01-02T03:04:05Z\n"),
+            "{text}"
+        );
         assert_eq!(read_baseline(&path).unwrap(), baseline());
     }
 
@@ -214,14 +227,23 @@ mod tests {
         let b = baseline();
         let f = b.find(Lang::Go, "BenchmarkA", 1).unwrap();
         assert_eq!(f.set.provenance.as_deref(), Some("measured-new"));
-        assert_eq!(b.find(Lang::Go, "BenchmarkA", 2).unwrap().benchmark.samples[0], 50.0);
+        assert_eq!(
+            b.find(Lang::Go, "BenchmarkA", 2).unwrap().benchmark.samples[0],
+            50.0
+        );
         assert!(b.find(Lang::Go, "BenchmarkA", 4).is_none());
         assert!(b.find(Lang::Rust, "BenchmarkA", 1).is_none());
         let only_doc = Baseline {
             sets: vec![b.sets[1].clone()],
             ..b.clone()
         };
-        assert!(only_doc.find(Lang::Go, "BenchmarkA", 1).unwrap().benchmark.reference_only);
+        assert!(
+            only_doc
+                .find(Lang::Go, "BenchmarkA", 1)
+                .unwrap()
+                .benchmark
+                .reference_only
+        );
         let measured_first = Baseline {
             sets: vec![b.sets[0].clone(), b.sets[1].clone()],
             ..b.clone()
@@ -235,10 +257,19 @@ mod tests {
         let p = Path::new("baselines/go.yaml");
         let text = "schema: 1\nkind: go-baseline\nupdated_at: 2026-01-02T03:04:05Z\nsets:\n  - benchmarks:\n      - id: BenchmarkA\n        lang: go\n        mode: sequential\n        threads: many\n";
         let err = format!("{:#}", parse_baseline(text, p).unwrap_err());
-        assert!(err.contains("baselines/go.yaml") && err.contains("line 9"), "{err}");
+        assert!(
+            err.contains("baselines/go.yaml") && err.contains("line 9"),
+            "{err}"
+        );
         assert!(err.contains("threads"), "{err}");
-        let err = format!("{:#}", parse_baseline("schema: 1\nkind: [go-baseline\n", p).unwrap_err());
-        assert!(err.contains("baselines/go.yaml") && err.contains("line "), "{err}");
+        let err = format!(
+            "{:#}",
+            parse_baseline("schema: 1\nkind: [go-baseline\n", p).unwrap_err()
+        );
+        assert!(
+            err.contains("baselines/go.yaml") && err.contains("line "),
+            "{err}"
+        );
         let err = format!("{:#}", parse_baseline("\n", p).unwrap_err());
         assert!(err.contains("empty"), "{err}");
     }
@@ -246,13 +277,28 @@ mod tests {
     #[test]
     fn newer_schema_wrong_kind_and_foreign_figures_are_refused() {
         let p = Path::new("b.yaml");
-        let err = format!("{:#}", parse_baseline("schema: 2\nkind: go-baseline\nsets: {new: layout}\n", p).unwrap_err());
-        assert!(err.contains("b.yaml") && err.contains("schema 2") && err.contains("upgrade"), "{err}");
-        let err = format!("{:#}", parse_baseline("schema: 1\nkind: results\n", p).unwrap_err());
+        let err = format!(
+            "{:#}",
+            parse_baseline("schema: 2\nkind: go-baseline\nsets: {new: layout}\n", p).unwrap_err()
+        );
+        assert!(
+            err.contains("b.yaml") && err.contains("schema 2") && err.contains("upgrade"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            parse_baseline("schema: 1\nkind: results\n", p).unwrap_err()
+        );
         assert!(err.contains("`results`"), "{err}");
         let mut b = baseline();
         b.sets[2].benchmarks[0].lang = Lang::Rust;
-        let err = format!("{:#}", parse_baseline(&b.to_yaml().unwrap(), p).unwrap_err());
-        assert!(err.contains("sets[2].benchmarks[0]") && err.contains("rust figure in a go-baseline"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse_baseline(&b.to_yaml().unwrap(), p).unwrap_err()
+        );
+        assert!(
+            err.contains("sets[2].benchmarks[0]") && err.contains("rust figure in a go-baseline"),
+            "{err}"
+        );
     }
 }

@@ -88,8 +88,8 @@ pub fn read_criterion(home: &Path, filter: Option<&Regex>) -> Result<Parsed> {
         if filter.is_some_and(|f| !f.is_match(&id.full_id)) {
             continue;
         }
-        let parsed = BenchId::parse(&id.full_id)
-            .map_err(|e| anyhow!("{}: {e}", bench_file.display()))?;
+        let parsed =
+            BenchId::parse(&id.full_id).map_err(|e| anyhow!("{}: {e}", bench_file.display()))?;
         if let Some(other) = origin.insert(id.full_id.clone(), bench_file.clone()) {
             bail!(
                 "{}: bench id `{}` also in {}",
@@ -164,7 +164,9 @@ fn per_op(sample: &CriterionSample) -> Result<Vec<f64>> {
             if n > 0.0 && n.is_finite() && t.is_finite() && t >= 0.0 {
                 Ok(t / n)
             } else {
-                Err(anyhow!("sample {i}: {t} ns for {n} iterations is not a measurement"))
+                Err(anyhow!(
+                    "sample {i}: {t} ns for {n} iterations is not a measurement"
+                ))
             }
         })
         .collect()
@@ -225,7 +227,11 @@ fn attach_counters(
             continue;
         }
         if let Some(other) = origin.insert(c.id.clone(), path.clone()) {
-            bail!("{shown}: counters for `{}` also in {}", c.id, other.display());
+            bail!(
+                "{shown}: counters for `{}` also in {}",
+                c.id,
+                other.display()
+            );
         }
         let id = BenchId::parse(&c.id).map_err(|e| anyhow!("{shown}: {e}"))?;
         if (id.mode, id.threads) != (c.mode, c.threads) {
@@ -259,7 +265,8 @@ fn attach_counters(
             b.labels.insert("counted_ops".to_string(), n.to_string());
         }
         if !c.features.is_empty() {
-            b.labels.insert("features".to_string(), c.features.join(","));
+            b.labels
+                .insert("features".to_string(), c.features.join(","));
         }
         if let Some(m) = c.mlock {
             b.labels.insert("mlock".to_string(), m.to_string());
@@ -342,7 +349,10 @@ mod tests {
             ]
         );
         let par = &p.set.benchmarks[2];
-        assert_eq!((par.lang, par.mode, par.threads), (Lang::Rust, Mode::Parallel, 2));
+        assert_eq!(
+            (par.lang, par.mode, par.threads),
+            (Lang::Rust, Mode::Parallel, 2)
+        );
         assert_eq!(par.samples, vec![101.0, 99.0, 100.5, 98.0]);
         assert_eq!(par.counters["mprotect_per_op"], 0.03);
         assert_eq!(par.counters["allocs_per_op"], 0.0);
@@ -352,9 +362,18 @@ mod tests {
         assert_eq!(par.labels["mlock"], "false");
         let seq = &p.set.benchmarks[3];
         assert_eq!((seq.mode, seq.threads), (Mode::Sequential, 1));
-        assert_eq!(seq.samples, vec![2100.0, 2110.0, 2120.0], "base/ is ignored");
+        assert_eq!(
+            seq.samples,
+            vec![2100.0, 2110.0, 2120.0],
+            "base/ is ignored"
+        );
         assert_eq!(seq.labels[EXACT_LABEL], "allocs_per_op,mprotect_per_op");
-        assert!(seq.source.as_deref().unwrap().ends_with("sequential/new/sample.json"));
+        assert!(
+            seq.source
+                .as_deref()
+                .unwrap()
+                .ends_with("sequential/new/sample.json")
+        );
         let kc = &p.set.benchmarks[1];
         assert_eq!(kc.samples, vec![300.0, 310.0]);
         assert!(kc.counters.is_empty() && kc.labels.is_empty());
@@ -366,7 +385,10 @@ mod tests {
         let re = Regex::new("^secret/").unwrap();
         let p = read_criterion(&fixture(), Some(&re)).unwrap();
         assert_eq!(p.set.benchmarks.len(), 2);
-        assert!(p.warnings.is_empty(), "counters of filtered ids are skipped silently");
+        assert!(
+            p.warnings.is_empty(),
+            "counters of filtered ids are skipped silently"
+        );
         let none = Regex::new("^nothing/").unwrap();
         assert!(err(&fixture(), Some(&none)).contains("no criterion result matches"));
     }
@@ -381,51 +403,104 @@ mod tests {
     #[test]
     fn an_id_outside_the_scheme_is_an_error_naming_the_file() {
         let dir = scratch();
-        let file = dir.path().join("floor/mprotect_pair/sequential/new/benchmark.json");
+        let file = dir
+            .path()
+            .join("floor/mprotect_pair/sequential/new/benchmark.json");
         let text = fs::read_to_string(&file).unwrap();
-        fs::write(&file, text.replace("\"full_id\": \"floor/mprotect_pair/sequential\"", "\"full_id\": \"floor/mprotect_pair\"")).unwrap();
+        fs::write(
+            &file,
+            text.replace(
+                "\"full_id\": \"floor/mprotect_pair/sequential\"",
+                "\"full_id\": \"floor/mprotect_pair\"",
+            ),
+        )
+        .unwrap();
         let e = err(dir.path(), None);
-        assert!(e.contains(&file.display().to_string()) && e.contains("floor/mprotect_pair"), "{e}");
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains("floor/mprotect_pair"),
+            "{e}"
+        );
     }
 
     #[test]
     fn broken_samples_are_errors_naming_the_file() {
         let dir = scratch();
-        let file = dir.path().join("floor/mprotect_pair/sequential/new/sample.json");
-        fs::write(&file, r#"{"sampling_mode":"Linear","iters":[1.0,2.0],"times":[5.0]}"#).unwrap();
+        let file = dir
+            .path()
+            .join("floor/mprotect_pair/sequential/new/sample.json");
+        fs::write(
+            &file,
+            r#"{"sampling_mode":"Linear","iters":[1.0,2.0],"times":[5.0]}"#,
+        )
+        .unwrap();
         let e = err(dir.path(), None);
-        assert!(e.contains(&file.display().to_string()) && e.contains("`times` has 1"), "{e}");
-        fs::write(&file, r#"{"sampling_mode":"Linear","iters":[0.0],"times":[5.0]}"#).unwrap();
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains("`times` has 1"),
+            "{e}"
+        );
+        fs::write(
+            &file,
+            r#"{"sampling_mode":"Linear","iters":[0.0],"times":[5.0]}"#,
+        )
+        .unwrap();
         assert!(err(dir.path(), None).contains("0 iterations"));
         fs::write(&file, "{\"iters\":\n[1.0],").unwrap();
         let e = err(dir.path(), None);
-        assert!(e.contains(&file.display().to_string()) && e.contains("line 2"), "{e}");
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains("line 2"),
+            "{e}"
+        );
     }
 
     #[test]
     fn counter_files_are_checked_against_their_id() {
         let dir = scratch();
-        let file = dir.path().join(COUNTERS_DIR).join("secret_with_bytes_parallel_t2.json");
+        let file = dir
+            .path()
+            .join(COUNTERS_DIR)
+            .join("secret_with_bytes_parallel_t2.json");
         let good = fs::read_to_string(&file).unwrap();
         fs::write(&file, good.replace("\"threads\": 2", "\"threads\": 4")).unwrap();
         let e = err(dir.path(), None);
-        assert!(e.contains(&file.display().to_string()) && e.contains("contradicts"), "{e}");
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains("contradicts"),
+            "{e}"
+        );
         fs::write(&file, good.replace("\"schema\": 1", "\"schema\": 2")).unwrap();
         assert!(err(dir.path(), None).contains("upgrade"));
-        fs::write(&file, good.replace("[\n  \"allocs_per_op\"\n ]", "[\"syscalls_per_op\"]")).unwrap();
+        fs::write(
+            &file,
+            good.replace("[\n  \"allocs_per_op\"\n ]", "[\"syscalls_per_op\"]"),
+        )
+        .unwrap();
         assert!(err(dir.path(), None).contains("`syscalls_per_op`"));
-        fs::write(&file, good.replace("secret/with_bytes/parallel/t2", "secret/other/parallel/t2")).unwrap();
+        fs::write(
+            &file,
+            good.replace("secret/with_bytes/parallel/t2", "secret/other/parallel/t2"),
+        )
+        .unwrap();
         let p = read_criterion(dir.path(), None).unwrap();
         assert_eq!(p.warnings.len(), 1);
-        assert!(p.warnings[0].contains("secret/other/parallel/t2"), "{:?}", p.warnings);
+        assert!(
+            p.warnings[0].contains("secret/other/parallel/t2"),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]
     fn old_results_beside_new_ones_are_flagged_as_possibly_stale() {
         let dir = scratch();
         let old = SystemTime::now() - Duration::from_secs(3 * 3600);
-        let file = dir.path().join("keycache/read_existing_key/parallel_t2/new/sample.json");
-        fs::File::options().write(true).open(&file).unwrap().set_modified(old).unwrap();
+        let file = dir
+            .path()
+            .join("keycache/read_existing_key/parallel_t2/new/sample.json");
+        fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         let p = read_criterion(dir.path(), None).unwrap();
         assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
         assert!(p.warnings[0].contains("keycache/read_existing_key/parallel/t2"));

@@ -22,7 +22,7 @@ pub mod atomic;
 pub mod baseline;
 pub mod criterion;
 pub mod gobench;
-//TMP pub mod load;
+pub mod load;
 pub mod results;
 mod schema;
 
@@ -30,7 +30,7 @@ pub use atomic::{write_atomic, write_atomic_bytes};
 pub use baseline::{Baseline, BaselineKind, read_baseline, write_baseline};
 pub use criterion::read_criterion;
 pub use gobench::{parse_go, read_go_file, write_go};
-//TMP pub use load::load_any;
+pub use load::load_any;
 pub use results::{read_results, write_results};
 
 use crate::model::ResultSet;
@@ -55,7 +55,7 @@ pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
+    Some(if v.len().is_multiple_of(2) {
         (v[mid - 1] + v[mid]) / 2.0
     } else {
         v[mid]

@@ -42,8 +42,8 @@ pub fn write_results(path: &Path, set: &ResultSet) -> Result<()> {
 
 /// Reads a results file; errors name the file, line and column.
 pub fn read_results(path: &Path) -> Result<ResultSet> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse_results(&text, path)
 }
 
@@ -106,13 +106,32 @@ mod tests {
     #[test]
     fn refuses_newer_schema_other_kind_and_malformed_input() {
         let p = Path::new("r.json");
-        let err = format!("{:#}", parse_results(r#"{"schema": 2, "kind": "results", "future": true}"#, p).unwrap_err());
-        assert!(err.contains("r.json") && err.contains("schema 2") && err.contains("upgrade"), "{err}");
-        let err = format!("{:#}", parse_results(r#"{"schema": 1, "kind": "report", "benchmarks": []}"#, p).unwrap_err());
+        let err = format!(
+            "{:#}",
+            parse_results(r#"{"schema": 2, "kind": "results", "future": true}"#, p).unwrap_err()
+        );
+        assert!(
+            err.contains("r.json") && err.contains("schema 2") && err.contains("upgrade"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            parse_results(r#"{"schema": 1, "kind": "report", "benchmarks": []}"#, p).unwrap_err()
+        );
         assert!(err.contains("`report`"), "{err}");
-        let err = format!("{:#}", parse_results("{\"schema\": 1,\n\"kind\": \"results\",\n\"benchmarks\": [{\"id\": 3}]}", p).unwrap_err());
+        let err = format!(
+            "{:#}",
+            parse_results(
+                "{\"schema\": 1,\n\"kind\": \"results\",\n\"benchmarks\": [{\"id\": 3}]}",
+                p
+            )
+            .unwrap_err()
+        );
         assert!(err.contains("r.json") && err.contains("line 3"), "{err}");
-        let err = format!("{:#}", parse_results("{\"schema\": 1,\n\"kind\": ", p).unwrap_err());
+        let err = format!(
+            "{:#}",
+            parse_results("{\"schema\": 1,\n\"kind\": ", p).unwrap_err()
+        );
         assert!(err.contains("r.json") && err.contains("line 2"), "{err}");
         let err = format!("{:#}", parse_results("", p).unwrap_err());
         assert!(err.contains("r.json") && err.contains("empty"), "{err}");

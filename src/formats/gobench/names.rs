@@ -39,12 +39,13 @@ pub fn is_benchmark_name(field: &str) -> bool {
 pub fn split_procs(name: &str) -> (&str, u32) {
     if let Some(dash) = name.rfind('-') {
         let digits = &name[dash + 1..];
-        if dash > 0 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(n) = digits.parse::<u32>() {
-                if n >= 1 {
-                    return (&name[..dash], n);
-                }
-            }
+        if dash > 0
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = digits.parse::<u32>()
+            && n >= 1
+        {
+            return (&name[..dash], n);
         }
     }
     (name, 1)
@@ -147,7 +148,10 @@ mod tests {
     fn procs_suffix_is_split_only_when_numeric() {
         assert_eq!(split_procs("BenchmarkX-2"), ("BenchmarkX", 2));
         assert_eq!(split_procs("BenchmarkX"), ("BenchmarkX", 1));
-        assert_eq!(split_procs("BenchmarkX/size=8-16"), ("BenchmarkX/size=8", 16));
+        assert_eq!(
+            split_procs("BenchmarkX/size=8-16"),
+            ("BenchmarkX/size=8", 16)
+        );
         assert_eq!(split_procs("BenchmarkX-a"), ("BenchmarkX-a", 1));
         assert_eq!(split_procs("BenchmarkX-0"), ("BenchmarkX-0", 1));
         assert!(needs_explicit_procs("BenchmarkX-8"));

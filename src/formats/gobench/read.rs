@@ -29,8 +29,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::names::{
-    LANG_KEY, MODE_KEY, decode_rust_id, default_mode, is_benchmark_name, split_procs,
-    subname_parts,
+    LANG_KEY, MODE_KEY, decode_rust_id, default_mode, is_benchmark_name, split_procs, subname_parts,
 };
 use crate::formats::{EXACT_LABEL, Parsed, UNIT_LABEL_PREFIX, median};
 use crate::model::{BenchId, Benchmark, Environment, Lang, Mode, ResultSet};
@@ -196,7 +195,7 @@ impl Reader {
         if pairs.is_empty() {
             bail!("{at}: `{name}` has an iteration count but no `value unit` pair");
         }
-        if pairs.len() % 2 != 0 {
+        if !pairs.len().is_multiple_of(2) {
             bail!(
                 "{at}: `{name}`: values and units come in pairs, but the last value `{}` has no unit",
                 pairs[pairs.len() - 1]
@@ -404,10 +403,10 @@ fn environment_of(groups: &[Group], file: &str, warnings: &mut Vec<String>) -> E
     let distinct = |key: &str| {
         let mut values: Vec<&str> = Vec::new();
         for g in groups {
-            if let Some(v) = g.config.get(key) {
-                if !values.contains(&v.as_str()) {
-                    values.push(v);
-                }
+            if let Some(v) = g.config.get(key)
+                && !values.contains(&v.as_str())
+            {
+                values.push(v);
             }
         }
         values

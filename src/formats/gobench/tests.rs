@@ -14,7 +14,10 @@ fn parse(text: &str) -> Parsed {
 }
 
 fn parse_err(text: &str) -> String {
-    format!("{:#}", parse_go(text, Path::new("bad.txt"), None).unwrap_err())
+    format!(
+        "{:#}",
+        parse_go(text, Path::new("bad.txt"), None).unwrap_err()
+    )
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -155,7 +158,10 @@ fn unit_metadata_lines_are_kept_as_labels() {
     assert_eq!(a.labels["unit:MB/s:better"], "higher");
     assert_eq!(a.labels["unit:MB/s:assume"], "nothing");
     let q = parse("Unit MB/s better=higher\nBenchmarkA 1 10 ns/op\n");
-    assert!(bench(&q, "BenchmarkA").labels.is_empty(), "unit not reported");
+    assert!(
+        bench(&q, "BenchmarkA").labels.is_empty(),
+        "unit not reported"
+    );
 }
 
 #[test]
@@ -172,9 +178,18 @@ fn test_runner_chatter_is_ignored() {
 fn malformed_result_lines_are_errors_naming_file_and_line() {
     for (text, what) in [
         ("BenchmarkA 1 10 ns/op\nBenchmarkX 100 abc ns/op\n", "`abc`"),
-        ("BenchmarkA 1 10 ns/op\nBenchmarkX 100 10 ns/op 3\n", "no unit"),
-        ("BenchmarkA 1 10 ns/op\nBenchmarkX 1.5 10 ns/op\n", "whole number"),
-        ("BenchmarkA 1 10 ns/op\nBenchmarkX 10\n", "no `value unit` pair"),
+        (
+            "BenchmarkA 1 10 ns/op\nBenchmarkX 100 10 ns/op 3\n",
+            "no unit",
+        ),
+        (
+            "BenchmarkA 1 10 ns/op\nBenchmarkX 1.5 10 ns/op\n",
+            "whole number",
+        ),
+        (
+            "BenchmarkA 1 10 ns/op\nBenchmarkX 10\n",
+            "no `value unit` pair",
+        ),
         ("BenchmarkA 1 10 ns/op\nBenchmarkX 10 NaN ns/op\n", "finite"),
         ("BenchmarkA 1 10 ns/op\nUnit\n", "without a unit"),
         ("BenchmarkA 1 10 ns/op\nUnit B/op better\n", "key=value"),
@@ -190,7 +205,10 @@ fn empty_file_and_file_without_results_are_errors() {
     let err = parse_err("  \n\n");
     assert!(err.contains("bad.txt") && err.contains("empty"), "{err}");
     let err = parse_err("goos: linux\nPASS\nok  \tpkg\t0.1s\n");
-    assert!(err.contains("bad.txt") && err.contains("no benchmark result"), "{err}");
+    assert!(
+        err.contains("bad.txt") && err.contains("no benchmark result"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -207,7 +225,10 @@ fn a_panic_keeps_earlier_results_and_warns_with_its_line() {
     assert_eq!(p.set.benchmarks.len(), 1);
     assert_eq!(p.warnings.len(), 1);
     let w = &p.warnings[0];
-    assert!(w.contains("inline.txt:2") && w.contains("BenchmarkB") && w.contains("panic: boom"), "{w}");
+    assert!(
+        w.contains("inline.txt:2") && w.contains("BenchmarkB") && w.contains("panic: boom"),
+        "{w}"
+    );
     let err = parse_err("panic: early\n");
     assert!(err.contains("crash at line 1"), "{err}");
 }
@@ -235,7 +256,11 @@ fn real_memguard_and_protectedmemory_files() {
         for b in &p.set.benchmarks {
             assert_eq!(b.samples.len(), 5, "{file} {}", b.id);
             assert_eq!(b.threads, threads, "{file} {}", b.id);
-            let mode = if threads == 1 { Mode::Sequential } else { Mode::Parallel };
+            let mode = if threads == 1 {
+                Mode::Sequential
+            } else {
+                Mode::Parallel
+            };
             assert_eq!(b.mode, mode);
             assert_eq!(b.labels["pkg"], pkg);
             assert!(b.counters.contains_key("B/op") && b.counters.contains_key("allocs/op"));
@@ -253,7 +278,10 @@ fn real_memguard_and_protectedmemory_files() {
 
 #[test]
 fn real_keycache_files_keep_results_before_the_panic() {
-    for file in ["appencryption-keycache-cpu1.txt", "appencryption-keycache-cpu2.txt"] {
+    for file in [
+        "appencryption-keycache-cpu1.txt",
+        "appencryption-keycache-cpu2.txt",
+    ] {
         let text = std::fs::read_to_string(fixture(file)).unwrap();
         let panic_line = text
             .lines()
@@ -262,7 +290,10 @@ fn real_keycache_files_keep_results_before_the_panic() {
             .unwrap();
         let p = read_fixture(file);
         assert_eq!(p.set.benchmarks.len(), 9, "{file}");
-        assert!(p.set.benchmarks.iter().all(|b| b.samples.len() == 5), "{file}");
+        assert!(
+            p.set.benchmarks.iter().all(|b| b.samples.len() == 5),
+            "{file}"
+        );
         assert!(
             !p.set
                 .benchmarks
@@ -273,11 +304,22 @@ fn real_keycache_files_keep_results_before_the_panic() {
         assert_eq!(p.warnings.len(), 1, "{file}: {:?}", p.warnings);
         let w = &p.warnings[0];
         assert!(w.contains(&format!("{file}:{panic_line}")), "{w}");
-        assert!(w.contains("ReadStaleRevokedKey") && w.contains("could not acquire lock"), "{w}");
-        assert!(p.set.benchmarks.iter().all(|b| b.labels["pkg"] == "github.com/godaddy/asherah/go/appencryption"));
+        assert!(
+            w.contains("ReadStaleRevokedKey") && w.contains("could not acquire lock"),
+            "{w}"
+        );
+        assert!(
+            p.set
+                .benchmarks
+                .iter()
+                .all(|b| b.labels["pkg"] == "github.com/godaddy/asherah/go/appencryption")
+        );
     }
     let p = read_fixture("appencryption-keycache-cpu1.txt");
-    let read = bench(&p, "BenchmarkKeyCache_GetOrLoad_MultipleThreadsReadExistingKey");
+    let read = bench(
+        &p,
+        "BenchmarkKeyCache_GetOrLoad_MultipleThreadsReadExistingKey",
+    );
     assert_eq!(read.samples, vec![337.4, 329.9, 327.3, 443.7, 375.5]);
     assert_eq!((read.threads, read.mode), (1, Mode::Sequential));
 }
@@ -308,10 +350,21 @@ fn rust_sets_round_trip_through_the_go_format() {
     );
     par.counters.insert("mprotect_per_op".into(), 0.03);
     par.counters.insert("allocs_per_op".into(), 0.0);
-    par.labels.insert(EXACT_LABEL.into(), "allocs_per_op".into());
+    par.labels
+        .insert(EXACT_LABEL.into(), "allocs_per_op".into());
     par.labels.insert("features".into(), "no-mlock".into());
-    let seq = rust_bench("floor/mprotect_pair/sequential", 1, Mode::Sequential, vec![2100.0, 2101.0]);
-    let one = rust_bench("keycache/read existing%/parallel/t1", 1, Mode::Parallel, vec![5.0]);
+    let seq = rust_bench(
+        "floor/mprotect_pair/sequential",
+        1,
+        Mode::Sequential,
+        vec![2100.0, 2101.0],
+    );
+    let one = rust_bench(
+        "keycache/read existing%/parallel/t1",
+        1,
+        Mode::Parallel,
+        vec![5.0],
+    );
     let set = ResultSet {
         environment: Environment {
             os: Some("linux".into()),
@@ -323,9 +376,16 @@ fn rust_sets_round_trip_through_the_go_format() {
     };
     let text = write_go(&set).unwrap();
     assert!(text.contains("gate-lang: rust"), "{text}");
-    assert!(text.contains("BenchmarkRust/secret/with_bytes/parallel/t2-2\t"), "{text}");
+    assert!(
+        text.contains("BenchmarkRust/secret/with_bytes/parallel/t2-2\t"),
+        "{text}"
+    );
     assert!(text.contains("Unit mprotect_per_op gate=counter"), "{text}");
-    assert!(text.contains("Unit allocs_per_op assume=exact gate=counter") || text.contains("Unit allocs_per_op assume=exact"), "{text}");
+    assert!(
+        text.contains("Unit allocs_per_op assume=exact gate=counter")
+            || text.contains("Unit allocs_per_op assume=exact"),
+        "{text}"
+    );
 
     let back = parse_go(&text, Path::new("rt.txt"), None).unwrap();
     assert!(back.warnings.is_empty(), "{:?}", back.warnings);
@@ -342,7 +402,10 @@ fn rust_sets_round_trip_through_the_go_format() {
     let got = &back.set.benchmarks[0];
     assert_eq!(got.labels[EXACT_LABEL], "allocs_per_op");
     assert_eq!(got.labels["features"], "no-mlock");
-    assert!(!back.set.benchmarks[1].labels.contains_key("features"), "label removed again");
+    assert!(
+        !back.set.benchmarks[1].labels.contains_key("features"),
+        "label removed again"
+    );
     assert_eq!(back.set.environment.cpu_model.as_deref(), Some("AMD EPYC"));
 }
 
@@ -373,8 +436,14 @@ fn writer_keeps_mode_overrides_sub_names_and_unit_metadata() {
     p.set.benchmarks[1].mode = Mode::Sequential;
     let text = write_go(&p.set).unwrap();
     assert!(text.contains("gate-mode: parallel"), "{text}");
-    assert!(!text.contains("size: 8"), "sub-name parts are not config: {text}");
-    assert!(text.contains("BenchmarkX-8-1\t"), "suffix-like name gets -1: {text}");
+    assert!(
+        !text.contains("size: 8"),
+        "sub-name parts are not config: {text}"
+    );
+    assert!(
+        text.contains("BenchmarkX-8-1\t"),
+        "suffix-like name gets -1: {text}"
+    );
     let back = parse(&text);
     assert_eq!(back.set.benchmarks, p.set.benchmarks);
 }

@@ -163,10 +163,10 @@ fn unit_metadata(set: &ResultSet) -> Result<BTreeMap<(String, String), String>> 
             }
         }
         for (label, value) in &b.labels {
-            if let Some(rest) = label.strip_prefix(UNIT_LABEL_PREFIX) {
-                if let Some((unit, key)) = rest.rsplit_once(':') {
-                    add(unit, key, value)?;
-                }
+            if let Some(rest) = label.strip_prefix(UNIT_LABEL_PREFIX)
+                && let Some((unit, key)) = rest.rsplit_once(':')
+            {
+                add(unit, key, value)?;
             }
         }
     }
@@ -183,7 +183,10 @@ fn write_lines(out: &mut String, name: &str, b: &Benchmark) -> Result<()> {
     }
     for unit in b.metrics.keys().chain(b.counters.keys()) {
         if unit.is_empty() || unit.contains(char::is_whitespace) {
-            bail!("{}: unit `{unit}` cannot be written: units hold no whitespace", b.id);
+            bail!(
+                "{}: unit `{unit}` cannot be written: units hold no whitespace",
+                b.id
+            );
         }
     }
     for i in 0..lines {
