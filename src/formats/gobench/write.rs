@@ -43,8 +43,15 @@ pub fn write_go(set: &ResultSet) -> Result<String> {
         }
     }
 
+    let mut units: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ((unit, key), value) in unit_metadata(set)? {
-        writeln!(out, "Unit {unit} {key}={value}")?;
+        units
+            .entry(unit)
+            .or_default()
+            .push(format!("{key}={value}"));
+    }
+    for (unit, pairs) in units {
+        writeln!(out, "Unit {unit} {}", pairs.join(" "))?;
     }
 
     let mut in_force = header.clone();
