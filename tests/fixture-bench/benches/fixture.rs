@@ -8,7 +8,9 @@
 use std::sync::Once;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use fixture_bench::{Knobs, SLEEPLESS_ID, SPIN_ID, measure_syscalls_per_op, op, steps_for, write_counters};
+use fixture_bench::{
+    Knobs, SLEEPLESS_ID, SPIN_ID, measure_syscalls_per_op, op, steps_for, write_counters,
+};
 
 fn bench(c: &mut Criterion, knobs: &Knobs, once: &Once, operation: &str, id: &str) {
     let steps = steps_for(id, knobs);

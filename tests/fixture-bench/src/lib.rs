@@ -67,9 +67,10 @@ impl Knobs {
         };
         let extra_syscalls = match get("GATE_FIXTURE_EXTRA_SYSCALLS") {
             None => 0,
-            Some(v) => v.trim().parse().unwrap_or_else(|_| {
-                panic!("GATE_FIXTURE_EXTRA_SYSCALLS=`{v}` is not a count")
-            }),
+            Some(v) => v
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("GATE_FIXTURE_EXTRA_SYSCALLS=`{v}` is not a count")),
         };
         let panic = match get("GATE_FIXTURE_PANIC").as_deref().map(str::trim) {
             None | Some("") | Some("0") => None,
@@ -179,8 +180,7 @@ pub fn write_counters(id: &str, syscalls_per_op: f64) {
     };
     let path = counters_path(Path::new(&home), id);
     let dir = path.parent().expect("counters path has a folder");
-    std::fs::create_dir_all(dir)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     // Write then rename, so a reader never sees half a file.
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, counters_json(id, syscalls_per_op))
@@ -239,7 +239,10 @@ mod tests {
     fn counters_file_shape() {
         let json = counters_json(SPIN_ID, 2.0);
         assert!(json.contains(r#""id":"fixture/spin/sequential""#), "{json}");
-        assert!(json.contains(r#""counters":{"syscalls_per_op":2}"#), "{json}");
+        assert!(
+            json.contains(r#""counters":{"syscalls_per_op":2}"#),
+            "{json}"
+        );
         assert_eq!(
             counters_path(Path::new("/h"), SPIN_ID),
             PathBuf::from("/h/gate-counters/fixture__spin__sequential.json")
