@@ -180,6 +180,8 @@ fn memlock_limit() -> Option<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
         return None;
     }
+    // `rlim_t` is 32 bits wide on 32-bit Linux, hence the cast.
+    #[allow(clippy::unnecessary_cast)]
     Some(if lim.rlim_cur == libc::RLIM_INFINITY {
         u64::MAX
     } else {
@@ -240,11 +242,11 @@ pub fn format_bytes(n: u64) -> String {
     }
     const KIB: u64 = 1024;
     match n {
-        n if n >= KIB * KIB * KIB && n % (KIB * KIB * KIB) == 0 => {
+        n if n >= KIB * KIB * KIB && n.is_multiple_of(KIB * KIB * KIB) => {
             format!("{} GiB", n / (KIB * KIB * KIB))
         }
-        n if n >= KIB * KIB && n % (KIB * KIB) == 0 => format!("{} MiB", n / (KIB * KIB)),
-        n if n >= KIB && n % KIB == 0 => format!("{} KiB", n / KIB),
+        n if n >= KIB * KIB && n.is_multiple_of(KIB * KIB) => format!("{} MiB", n / (KIB * KIB)),
+        n if n >= KIB && n.is_multiple_of(KIB) => format!("{} KiB", n / KIB),
         n => format!("{n} bytes"),
     }
 }
@@ -317,7 +319,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
+    Some(if v.len().is_multiple_of(2) {
         (v[m - 1] + v[m]) / 2.0
     } else {
         v[m]

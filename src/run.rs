@@ -31,6 +31,7 @@ use std::fmt;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -76,6 +77,14 @@ impl Settings {
         measurement_secs: 1.0,
         warm_up_secs: 0.5,
     };
+
+    /// Expected wall time of one bench process: warm-up, measurement, and
+    /// about half a second of process start and criterion's analysis
+    /// (measured with the fixture). Used for the ETA before the first bench
+    /// has finished.
+    pub fn estimated_per_bench(&self) -> Duration {
+        Duration::from_secs_f64(self.warm_up_secs + self.measurement_secs + 0.5)
+    }
 
     /// The criterion arguments for these settings.
     pub fn args(&self) -> Vec<String> {
@@ -364,7 +373,7 @@ pub fn run(plan: &RunPlan) -> Result<RunSummary> {
 
 /// Builds the benches once and lists and selects the ids to run.
 pub fn prepare(plan: &RunPlan) -> Result<Prepared> {
-    let progress = Progress::new(plan.progress, 0);
+    let progress = Progress::new(plan.progress, 0, Duration::ZERO);
     // The bench processes run in the package folder, so relative paths
     // would point elsewhere there: make them absolute now.
     let criterion_home = std::path::absolute(&plan.criterion_home)
@@ -440,7 +449,11 @@ impl Prepared {
             })
             .collect::<Result<_, _>>()?;
         clear_stale(&self.criterion_home, ids)?;
-        let progress = Progress::new(self.plan.progress, jobs.len() as u64);
+        let progress = Progress::new(
+            self.plan.progress,
+            jobs.len() as u64,
+            self.plan.settings().estimated_per_bench(),
+        );
         let started = SystemTime::now();
         let t0 = Instant::now();
         let mut results = BTreeMap::new();
@@ -793,7 +806,8 @@ impl Captured {
         }
     }
 
-    /// The end of stderr, or of stdout when stderr is empty.
+    /// The end of stderr, or of stdout when stderr is empty (a panic is
+    /// shown from its `panicked at` line, see [`tail_of`]).
     fn tail(&self) -> String {
         if self.stderr.iter().any(|b| !b.is_ascii_whitespace()) {
             tail_of(&self.stderr, TAIL_LINES)
@@ -856,12 +870,17 @@ fn run_captured(cmd: &mut Command, timeout: Option<Duration>) -> std::io::Result
     })
 }
 
-/// The last `n` lines of some output, indented for an error message.
+/// The last `n` lines of some output, indented for an error message; when
+/// the output holds a panic, `n` lines from the last `panicked at` line, so
+/// that a backtrace (`RUST_BACKTRACE=1`) cannot push the message out.
 fn tail_of(bytes: &[u8], n: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().collect();
-    let skip = lines.len().saturating_sub(n);
-    lines[skip..]
+    let start = match lines.iter().rposition(|l| l.contains("panicked at")) {
+        Some(p) => p,
+        None => lines.len().saturating_sub(n),
+    };
+    lines[start..(start + n).min(lines.len())]
         .iter()
         .map(|l| format!("  | {l}"))
         .collect::<Vec<_>>()
@@ -892,12 +911,33 @@ pub struct Progress {
     mode: ProgressMode,
     bar: Option<ProgressBar>,
     len: u64,
+    per_bench: Duration,
     t0: Instant,
+    /// Time since `t0` when the last bench finished (shared with the bar's
+    /// ETA key, which indicatif calls from its ticker thread).
+    last_done: Arc<Mutex<Duration>>,
+}
+
+/// Time left at `now` when `done` of `len` benches finished by
+/// `last_done`: the benches left times the average so far (the estimate
+/// `per_bench` before any finished), less the time the running one has had.
+fn eta(len: u64, done: u64, last_done: Duration, now: Duration, per_bench: Duration) -> Duration {
+    let avg = if done == 0 {
+        per_bench
+    } else {
+        last_done.div_f64(done as f64)
+    };
+    let left = avg.mul_f64(len.saturating_sub(done) as f64);
+    left.saturating_sub(now.saturating_sub(last_done))
 }
 
 impl Progress {
-    /// Progress of `len` benches (0 for the build and listing phases).
-    pub fn new(mode: ProgressMode, len: u64) -> Progress {
+    /// Progress of `len` benches (0 for the build and listing phases),
+    /// each expected to take about `per_bench` (see
+    /// [`Settings::estimated_per_bench`]).
+    pub fn new(mode: ProgressMode, len: u64, per_bench: Duration) -> Progress {
+        let t0 = Instant::now();
+        let last_done = Arc::new(Mutex::new(Duration::ZERO));
         let mode = match mode {
             ProgressMode::Auto
                 if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() =>
@@ -912,9 +952,28 @@ impl Progress {
             let style = if len == 0 {
                 ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
             } else {
+                // indicatif's own `{eta}` knows nothing before the first
+                // bench ends; ours starts from the settings' estimate.
                 ProgressStyle::with_template(
-                    "{spinner} [{pos}/{len}] {wide_msg} [{elapsed} elapsed, ETA {eta}]",
+                    "{spinner} [{pos}/{len}] {wide_msg} [{elapsed} elapsed, ETA {gate_eta}]",
                 )
+                .map(|s| {
+                    let last_done = last_done.clone();
+                    s.with_key(
+                        "gate_eta",
+                        move |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let last = *last_done.lock().unwrap_or_else(|e| e.into_inner());
+                            let left = eta(
+                                st.len().unwrap_or(0),
+                                st.pos(),
+                                last,
+                                t0.elapsed(),
+                                per_bench,
+                            );
+                            let _ = w.write_str(&clock(left));
+                        },
+                    )
+                })
             };
             bar.set_style(style.expect("progress template is valid"));
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -924,7 +983,9 @@ impl Progress {
             mode,
             bar,
             len,
-            t0: Instant::now(),
+            per_bench,
+            t0,
+            last_done,
         }
     }
 
@@ -952,12 +1013,13 @@ impl Progress {
 
     /// Bench `i` ended after `took`.
     pub fn finish(&self, i: usize, id: &str, took: Duration, ok: bool) {
+        let done = i as u64 + 1;
+        let elapsed = self.t0.elapsed();
+        *self.last_done.lock().unwrap_or_else(|e| e.into_inner()) = elapsed;
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.set_position(i as u64 + 1),
+            (Some(bar), _) => bar.set_position(done),
             (None, ProgressMode::Lines) => {
-                let done = i as u64 + 1;
-                let elapsed = self.t0.elapsed();
-                let eta = elapsed.mul_f64((self.len - done) as f64 / done as f64);
+                let eta = eta(self.len, done, elapsed, elapsed, self.per_bench);
                 eprintln!(
                     "gate: [{done}/{}] {id} {} in {:.1}s (elapsed {}, ETA {})",
                     self.len,
@@ -1140,9 +1202,31 @@ mod tests {
     }
 
     #[test]
-    fn tail_keeps_the_last_lines() {
+    fn tail_keeps_the_last_lines_or_the_panic() {
         let text: String = (1..=30).map(|i| format!("line {i}\n")).collect();
         let t = tail_of(text.as_bytes(), 3);
         assert_eq!(t, "  | line 28\n  | line 29\n  | line 30");
+        let panic = format!("warming up\nthread 'main' panicked at b.rs:1:1:\nboom\n{text}");
+        let t = tail_of(panic.as_bytes(), 3);
+        assert_eq!(
+            t,
+            "  | thread 'main' panicked at b.rs:1:1:\n  | boom\n  | line 1"
+        );
+    }
+
+    #[test]
+    fn eta_starts_from_the_estimate_then_follows_the_average() {
+        let s = Duration::from_secs;
+        // Before any bench finished: 4 x 5 s estimated, 1 s spent.
+        assert_eq!(eta(4, 0, s(0), s(1), s(5)), s(19));
+        // One took 10 s: 3 x 10 s left, 4 s into the second.
+        assert_eq!(eta(4, 1, s(10), s(14), s(5)), s(26));
+        assert_eq!(eta(4, 4, s(40), s(40), s(5)), s(0));
+        // A bench slower than the average does not make the ETA negative.
+        assert_eq!(eta(2, 1, s(10), s(25), s(5)), s(0));
+        assert_eq!(
+            Settings::QUICK.estimated_per_bench(),
+            Duration::from_secs(2)
+        );
     }
 }
