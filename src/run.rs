@@ -214,6 +214,24 @@ impl RunPlan {
         Ok(plan)
     }
 
+    /// The same benches in another checkout (e.g. a git worktree of the
+    /// base ref): its workspace folder, its own target folder (so the two
+    /// builds never overwrite each other's executables) and a criterion home
+    /// inside that target folder (so the two result sets stay apart).
+    pub fn in_checkout(
+        &self,
+        workspace: impl Into<PathBuf>,
+        target_dir: impl Into<PathBuf>,
+    ) -> RunPlan {
+        let target_dir = target_dir.into();
+        RunPlan {
+            workspace: workspace.into(),
+            criterion_home: default_criterion_home(Path::new(""), Some(&target_dir)),
+            target_dir: Some(target_dir),
+            ..self.clone()
+        }
+    }
+
     /// The features the benches are built with: the configured ones plus
     /// `no-mlock` when asked, sorted, without repeats. Results record these.
     pub fn effective_features(&self) -> Vec<String> {
@@ -1158,6 +1176,21 @@ mod tests {
         let env = plan.bench_env(Path::new("/h"));
         assert!(env.contains(&(NO_MLOCK_ENV.into(), "1".into())));
         assert!(env.contains(&("CRITERION_HOME".into(), "/h".into())));
+    }
+
+    #[test]
+    fn another_checkout_gets_its_own_target_and_results() {
+        let mut head = RunPlan::new("/repo", "p");
+        head.quick = true;
+        head.ids = vec!["x/a/sequential".into()];
+        let base = head.in_checkout("/tmp/wt-base", "/tmp/wt-base-target");
+        assert_eq!(base.workspace, PathBuf::from("/tmp/wt-base"));
+        assert_eq!(base.target_dir, Some(PathBuf::from("/tmp/wt-base-target")));
+        assert_eq!(
+            base.criterion_home,
+            PathBuf::from("/tmp/wt-base-target/criterion")
+        );
+        assert!(base.quick && base.ids == head.ids);
     }
 
     #[test]

@@ -202,3 +202,21 @@ fn an_unknown_configured_id_is_refused_before_anything_runs() {
     );
     assert!(ids_with_samples(home.path()).is_empty());
 }
+
+#[test]
+fn a_hung_bench_is_killed_at_the_timeout() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = plan(home.path());
+    p.filter = Some(Regex::new("spin").unwrap());
+    // A million times the work: one iteration takes far longer than the
+    // timeout, so the bench cannot finish in time on any machine.
+    p.env = vec![("GATE_FIXTURE_SLOWDOWN".into(), "1000000".into())];
+    p.timeout = Some(std::time::Duration::from_secs(5));
+    match run_error(run(&p).unwrap_err()) {
+        RunError::Bench { id, status, .. } => {
+            assert_eq!(id, SPIN);
+            assert!(status.contains("timeout"), "{status}");
+        }
+        other => panic!("expected a bench error, got {other}"),
+    }
+}
