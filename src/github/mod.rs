@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::cli::{CommentArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
-use crate::config::{CommentConfig, Config};
+use crate::config::{CommentConfig, CommentMode, Config};
 use crate::report::markdown::render_markdown;
 use crate::verdict::{Report, RowVerdict, Verdict};
 
@@ -105,6 +105,10 @@ pub fn publish_check(
     if !ctx.in_actions && !force {
         return Ok(PublishOutcome::not_published());
     }
+    let mut comment = comment.clone();
+    if let Some(mode) = mode_override(std::env::var("GATE_COMMENT_MODE").ok().as_deref())? {
+        comment.mode = mode;
+    }
     let template = comment.template.as_ref().map(|t| {
         if t.is_absolute() {
             t.clone()
@@ -120,7 +124,7 @@ pub fn publish_check(
         &ctx,
         report,
         report_path,
-        comment,
+        &comment,
         template.as_deref(),
         Backoff::from_env(),
     ))
@@ -204,6 +208,21 @@ pub async fn publish(
     })
 }
 
+/// The comment mode set by the action's `comment` input
+/// (`GATE_COMMENT_MODE`), which wins over `comment.mode` of `gate.yaml`;
+/// empty means "keep the config's".
+fn mode_override(value: Option<&str>) -> Result<Option<CommentMode>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("always") => Ok(Some(CommentMode::Always)),
+        Some("on-regression") => Ok(Some(CommentMode::OnRegression)),
+        Some("never") => Ok(Some(CommentMode::Never)),
+        Some(other) => anyhow::bail!(
+            "GATE_COMMENT_MODE `{other}` is not a comment mode (always, on-regression, never)"
+        ),
+    }
+}
+
 fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
@@ -239,7 +258,6 @@ async fn post_comment(
     regressed: bool,
     backoff: Backoff,
 ) -> Result<CommentAction, ApiError> {
-    use crate::config::CommentMode;
     if settings.mode == CommentMode::Never {
         return Ok(CommentAction::Skipped("comment mode is `never`".into()));
     }
@@ -315,5 +333,21 @@ fn log_comment(action: &CommentAction) {
         CommentAction::Created { url } => eprintln!("gate: PR comment created: {url}"),
         CommentAction::Updated { url } => eprintln!("gate: PR comment updated: {url}"),
         CommentAction::Skipped(why) => eprintln!("gate: no PR comment: {why}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_mode_override_from_the_action_input() {
+        assert_eq!(mode_override(None).unwrap(), None);
+        assert_eq!(mode_override(Some("")).unwrap(), None);
+        assert_eq!(
+            mode_override(Some("on-regression")).unwrap(),
+            Some(CommentMode::OnRegression)
+        );
+        assert!(mode_override(Some("sometimes")).is_err());
     }
 }

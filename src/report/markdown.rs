@@ -181,8 +181,12 @@ impl View {
             .iter()
             .filter(|r| r.verdict == RowVerdict::Regressed)
             .collect();
-        let mut ids: Vec<&str> = regressed.iter().map(|r| r.id.as_str()).collect();
-        ids.dedup();
+        let mut ids: Vec<&str> = Vec::new();
+        for r in &regressed {
+            if !ids.contains(&r.id.as_str()) {
+                ids.push(&r.id);
+            }
+        }
         let compared = {
             let mut all: Vec<&str> = report.rows.iter().map(|r| r.id.as_str()).collect();
             all.sort();
@@ -193,11 +197,18 @@ impl View {
             Verdict::Pass => format!(
                 ":white_check_mark: **Pass**: no benchmark regressed ({compared} compared)."
             ),
-            Verdict::Regression => format!(
-                ":x: **Regression**: {} of {compared} benchmarks regressed: {}.",
-                ids.len(),
-                ids.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
-            ),
+            Verdict::Regression => {
+                // The table has them all; the headline names the first few.
+                let mut named: Vec<String> = ids.iter().take(5).map(|i| code(i)).collect();
+                if ids.len() > 5 {
+                    named.push(format!("and {} more", ids.len() - 5));
+                }
+                format!(
+                    ":x: **Regression**: {} of {compared} benchmarks regressed: {}.",
+                    ids.len(),
+                    named.join(", ")
+                )
+            }
             Verdict::Error => format!(
                 ":warning: **Error**: the check could not decide ({compared} compared); see the warnings below and the job log."
             ),
@@ -503,14 +514,15 @@ fn memlock(bytes: u64) -> String {
 /// breaks, no raw HTML, no `@mention` that would notify someone.
 pub fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\n' | '\r' => out.push(' '),
             // A zero-width joiner after `@` keeps the text but stops the mention.
-            '@' => out.push_str("@\u{200d}"),
+            '@' if chars.peek().is_some_and(|n| n.is_alphanumeric()) => out.push_str("@\u{200d}"),
             c => out.push(c),
         }
     }
@@ -544,6 +556,7 @@ mod tests {
     #[test]
     fn report_text_cannot_break_tables_or_ping() {
         assert_eq!(text("a|b <x> @team"), "a\\|b &lt;x&gt; @\u{200d}team");
+        assert_eq!(text("CPU @ 2.80GHz"), "CPU @ 2.80GHz");
         assert_eq!(code("a|`b`"), "`a\\|'b'`");
     }
 
