@@ -79,11 +79,11 @@ impl Settings {
     };
 
     /// Expected wall time of one bench process: warm-up, measurement, and
-    /// about half a second of process start and criterion's analysis
-    /// (measured with the fixture). Used for the ETA before the first bench
+    /// about 0.8 s of process start, iteration rounding and criterion's
+    /// analysis (measured with the fixture: 2.3 s quick, 4.7-5.2 s normal). Used for the ETA before the first bench
     /// has finished.
     pub fn estimated_per_bench(&self) -> Duration {
-        Duration::from_secs_f64(self.warm_up_secs + self.measurement_secs + 0.5)
+        Duration::from_secs_f64(self.warm_up_secs + self.measurement_secs + 0.8)
     }
 
     /// The criterion arguments for these settings.
@@ -1259,7 +1259,7 @@ mod tests {
         assert_eq!(eta(2, 1, s(10), s(25), s(5)), s(0));
         assert_eq!(
             Settings::QUICK.estimated_per_bench(),
-            Duration::from_secs(2)
+            Duration::from_millis(2300)
         );
     }
 }
