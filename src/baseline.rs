@@ -54,13 +54,15 @@ pub fn describe_changes(old: Option<&Baseline>, new: &Baseline) -> Vec<String> {
         let tag = if reference { " (reference figure)" } else { "" };
         match before.get(k) {
             None => lines.push(format!("  + {}: {}{tag}", name(k), fmt_ns(m))),
-            Some(&(o, _)) if (o - m).abs() > f64::EPSILON * o.abs().max(1.0) => lines.push(format!(
-                "  ~ {}: {} -> {} ({}){tag}",
-                name(k),
-                fmt_ns(o),
-                fmt_ns(m),
-                fmt_change(m / o)
-            )),
+            Some(&(o, _)) if (o - m).abs() > f64::EPSILON * o.abs().max(1.0) => {
+                lines.push(format!(
+                    "  ~ {}: {} -> {} ({}){tag}",
+                    name(k),
+                    fmt_ns(o),
+                    fmt_ns(m),
+                    fmt_change(m / o)
+                ))
+            }
             Some(_) => {}
         }
     }
@@ -156,7 +158,9 @@ pub fn cmd_update(args: &BaselineUpdateArgs) -> Result<i32> {
             .unwrap_or_default()
     ));
     if args.quick {
-        eprintln!("warning: a --quick baseline has fewer samples; later checks will have wider intervals");
+        eprintln!(
+            "warning: a --quick baseline has fewer samples; later checks will have wider intervals"
+        );
     }
     let path = config.resolve(&config.baselines.rust);
     let previous = read_existing(&path)?;
@@ -184,7 +188,9 @@ pub fn cmd_import_go(args: &ImportGoArgs) -> Result<i32> {
         }
     };
     let previous = read_existing(&out)?;
-    let mut bl = previous.clone().unwrap_or_else(|| Baseline::new(BaselineKind::Go));
+    let mut bl = previous
+        .clone()
+        .unwrap_or_else(|| Baseline::new(BaselineKind::Go));
     bl.updated_at = chrono::Utc::now();
     for file in &args.files {
         let parsed = formats::read_go_file(file, args.mode)
@@ -204,11 +210,13 @@ pub fn cmd_import_go(args: &ImportGoArgs) -> Result<i32> {
             .extra
             .insert("imported_at".into(), bl.updated_at.to_rfc3339());
         if args.reference {
-            set.environment
-                .extra
-                .insert("standing".into(), "reference figures: shown, never used to fail".into());
+            set.environment.extra.insert(
+                "standing".into(),
+                "reference figures: shown, never used to fail".into(),
+            );
         }
-        bl.sets.retain(|s| s.provenance.as_deref() != Some(key.as_str()));
+        bl.sets
+            .retain(|s| s.provenance.as_deref() != Some(key.as_str()));
         bl.sets.push(set);
     }
     write_and_report(&out, previous.as_ref(), &bl)?;

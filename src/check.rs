@@ -27,7 +27,8 @@ pub fn exit_code(v: Verdict) -> i32 {
 pub fn compile_filter(filter: Option<&str>) -> Result<Option<Regex>> {
     filter
         .map(|f| {
-            Regex::new(f).with_context(|| format!("--filter `{f}` is not a valid regular expression"))
+            Regex::new(f)
+                .with_context(|| format!("--filter `{f}` is not a valid regular expression"))
         })
         .transpose()
 }
@@ -70,17 +71,27 @@ pub fn collect(plan: &RunPlan, no_run: bool, filter: Option<&Regex>) -> Result<R
         bail!(
             "{}: no bench results{}; run `gate check` without --no-run first",
             home.display(),
-            filter.map(|f| format!(" match --filter `{f}`")).unwrap_or_default()
+            filter
+                .map(|f| format!(" match --filter `{f}`"))
+                .unwrap_or_default()
         );
     }
     let mut env = crate::env::detect();
     env.features = plan.effective_features();
     set.environment = env;
-    set.provenance = Some(format!("gate check, criterion results in {}", home.display()));
+    set.provenance = Some(format!(
+        "gate check, criterion results in {}",
+        home.display()
+    ));
     Ok(set)
 }
 
-fn load_baseline(config: &Config, path: &Path, what: &str, required: bool) -> Result<Option<Baseline>> {
+fn load_baseline(
+    config: &Config,
+    path: &Path,
+    what: &str,
+    required: bool,
+) -> Result<Option<Baseline>> {
     let path = config.resolve(path);
     if !path.exists() {
         if required {
@@ -88,8 +99,16 @@ fn load_baseline(config: &Config, path: &Path, what: &str, required: bool) -> Re
                 "{}: no {what} baseline (a missing baseline is an error, never a silent pass). \
                  Create it with `gate baseline {}`{}",
                 path.display(),
-                if what == "Rust" { "update" } else { "import-go FILE..." },
-                if what == "Rust" { ", or set `require_baseline: false` in gate.yaml" } else { "" }
+                if what == "Rust" {
+                    "update"
+                } else {
+                    "import-go FILE..."
+                },
+                if what == "Rust" {
+                    ", or set `require_baseline: false` in gate.yaml"
+                } else {
+                    ""
+                }
             );
         }
         return Ok(None);
@@ -108,13 +127,20 @@ fn selected(config: &Config, filter: Option<&Regex>, id: &str) -> bool {
 /// recorded with the mode and GOMAXPROCS the pair names; anything else is a
 /// configuration error (exit 2), never a silently wrong ratio.
 pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) -> Result<Report> {
-    let rust_bl = load_baseline(config, &config.baselines.rust, "Rust", config.require_baseline)?;
+    let rust_bl = load_baseline(
+        config,
+        &config.baselines.rust,
+        "Rust",
+        config.require_baseline,
+    )?;
     let go_bl = load_baseline(config, &config.baselines.go, "Go", !config.pairs.is_empty())?;
     let mut pairings: Vec<Pairing<'_>> = Vec::new();
     let mut notes = Vec::new();
 
     for b in new.benchmarks.iter().filter(|b| b.lang == Lang::Rust) {
-        let old = rust_bl.as_ref().and_then(|bl| bl.find(Lang::Rust, &b.id, b.threads));
+        let old = rust_bl
+            .as_ref()
+            .and_then(|bl| bl.find(Lang::Rust, &b.id, b.threads));
         let mut warnings = Vec::new();
         if old.is_none() && rust_bl.is_some() {
             warnings.push(format!(
@@ -164,7 +190,9 @@ pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) ->
         }
         let at = format!("{cfg}: pairs[{i}] (rust `{}`, go `{}`)", pair.rust, pair.go);
         let rust = new.find(Lang::Rust, &pair.rust, pair.threads);
-        let go = go_bl.as_ref().and_then(|bl| bl.find(Lang::Go, &pair.go, pair.threads));
+        let go = go_bl
+            .as_ref()
+            .and_then(|bl| bl.find(Lang::Go, &pair.go, pair.threads));
         let mut warnings = Vec::new();
         if let Some(found) = go {
             let g = found.benchmark;
@@ -199,7 +227,10 @@ pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) ->
             ));
         }
         if rust.is_none() {
-            warnings.push(format!("Rust bench `{}` was not measured in this run", pair.rust));
+            warnings.push(format!(
+                "Rust bench `{}` was not measured in this run",
+                pair.rust
+            ));
         }
         pairings.push(Pairing {
             id: pair.rust.clone(),
@@ -229,9 +260,17 @@ pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) ->
     let mut baseline_environments = BTreeMap::new();
     if let Some(set) = rust_bl.as_ref().and_then(|bl| bl.sets.first()) {
         baseline_environments.insert("rust".to_string(), set.environment.clone());
-        notes.push(machine_note("Rust baseline", &set.environment, &new.environment));
+        notes.push(machine_note(
+            "Rust baseline",
+            &set.environment,
+            &new.environment,
+        ));
     }
-    if let Some(set) = go_bl.as_ref().and_then(|bl| bl.sets.iter().find(|s| s.benchmarks.iter().any(|b| !b.reference_only))) {
+    if let Some(set) = go_bl.as_ref().and_then(|bl| {
+        bl.sets
+            .iter()
+            .find(|s| s.benchmarks.iter().any(|b| !b.reference_only))
+    }) {
         baseline_environments.insert("go".to_string(), set.environment.clone());
         notes.push(format!(
             "Go figures are the stored baseline ({}), not measured in this run; {}",
@@ -251,7 +290,11 @@ pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) ->
 
 /// Says whether a baseline was measured on the same kind of machine as this
 /// run; ratios across machine kinds are not comparable without normalisation.
-fn machine_note(what: &str, base: &crate::model::Environment, now: &crate::model::Environment) -> String {
+fn machine_note(
+    what: &str,
+    base: &crate::model::Environment,
+    now: &crate::model::Environment,
+) -> String {
     let (b, n) = (base.fingerprint(), now.fingerprint());
     if b == n {
         format!("{what} was measured on the same machine kind ({n}): compared directly")
@@ -287,6 +330,12 @@ pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
     if args.json.is_some() {
         eprintln!("report written to {}", report_path.display());
     }
-    crate::github::publish_check(&report, &report_path, &config.comment, &config.root, args.github)?;
+    crate::github::publish_check(
+        &report,
+        &report_path,
+        &config.comment,
+        &config.root,
+        args.github,
+    )?;
     Ok(exit_code(report.verdict))
 }

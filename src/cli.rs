@@ -209,6 +209,9 @@ pub fn main() -> i32 {
 
 fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
+        Command::Check(args) => crate::check::cmd_check(&args),
+        Command::Baseline(BaselineCommand::Update(args)) => crate::baseline::cmd_update(&args),
+        Command::Baseline(BaselineCommand::ImportGo(args)) => crate::baseline::cmd_import_go(&args),
         Command::Env(args) => crate::env::cmd_env(&args),
         Command::Comment(args) => crate::github::cmd_comment(&args),
         other => anyhow::bail!("`{other:?}` is not wired yet"),

@@ -297,7 +297,7 @@ impl Config {
                 bail!("{at}: field `max_ratio`: {m} must be a positive number");
             }
         }
-        for (id, _) in &self.allow_counters {
+        for id in self.allow_counters.keys() {
             BenchId::parse(id)
                 .map_err(|e| anyhow::anyhow!("{file}: field `allow_counters.{id}`: {e}"))?;
         }

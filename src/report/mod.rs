@@ -45,7 +45,7 @@ pub fn fmt_change(ratio: f64) -> String {
 /// Writes the report as pretty JSON (the documented contract), atomically.
 pub fn write_json(report: &Report, path: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(report).context("serialising the report")?;
-    write_atomic(path, text.as_bytes())
+    crate::formats::write_atomic_bytes(path, text.as_bytes())
 }
 
 /// Reads a report JSON written by `--json`.
@@ -60,25 +60,6 @@ pub fn read_json(path: &Path) -> Result<Report> {
             e.column()
         )
     })
-}
-
-/// Writes a file through a temporary file in the same folder and a rename,
-/// so that a reader never sees half a file and a crash keeps the old one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("cannot replace {}: {}", path.display(), e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]
