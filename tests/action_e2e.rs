@@ -82,7 +82,10 @@ impl Runner {
             ("RUNNER_TEMP", temp.to_str().unwrap()),
             ("RUNNER_TOOL_CACHE", tool_cache.to_str().unwrap()),
             ("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR")),
-            ("GITHUB_STEP_SUMMARY", root.path().join("summary.md").to_str().unwrap()),
+            (
+                "GITHUB_STEP_SUMMARY",
+                root.path().join("summary.md").to_str().unwrap(),
+            ),
             ("GATE_GITHUB_RETRY_BASE_MS", "5"),
         ] {
             env.insert(k.to_string(), v.to_string());
@@ -155,10 +158,16 @@ impl Runner {
         {
             let name = step["name"].as_str().unwrap_or("step").to_string();
             let id = step["id"].as_str().map(str::to_string);
-            assert!(step["if"].is_null(), "the emulated runner does not evaluate `if:`");
+            assert!(
+                step["if"].is_null(),
+                "the emulated runner does not evaluate `if:`"
+            );
             if let Some(uses) = step["uses"].as_str() {
                 // actions/cache: a cold cache, so the install really happens.
-                assert!(uses.starts_with("actions/cache@"), "unexpected action {uses}");
+                assert!(
+                    uses.starts_with("actions/cache@"),
+                    "unexpected action {uses}"
+                );
                 if let Some(id) = id {
                     step_outputs.insert(id, BTreeMap::from([("cache-hit".into(), "false".into())]));
                 }
@@ -237,29 +246,43 @@ impl Runner {
     }
 }
 
+/// The binary under test packed as a release asset, with its SHA-256;
+/// built once per test process in cargo's scratch folder.
+fn release_tarball() -> &'static (PathBuf, String) {
+    static TARBALL: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
+    TARBALL.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("action_e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_gate"), dir.join("gate")).unwrap();
+        let (_, triple) = target();
+        let tarball = dir.join(format!("gate-{triple}.tar.gz"));
+        let status = Command::new("tar")
+            .arg("-cf")
+            .arg(&tarball)
+            .arg("--use-compress-program=gzip -1")
+            .arg("-C")
+            .arg(&dir)
+            .arg("gate")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
+        let sum = String::from_utf8(sum.stdout).unwrap();
+        (tarball, sum.split_whitespace().next().unwrap().to_string())
+    })
+}
+
 /// Serves `gate-<target>.tar.gz` (the binary under test) and its checksum
 /// file as a GitHub release would, under `GITHUB_SERVER_URL`.
 async fn release_server(tamper: bool) -> MockServer {
     let server = MockServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_gate"), dir.path().join("gate")).unwrap();
+    let (tarball, sum) = release_tarball();
     let (_, triple) = target();
-    let tarball = dir.path().join(format!("gate-{triple}.tar.gz"));
-    let status = Command::new("tar")
-        .arg("-czf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(dir.path())
-        .arg("gate")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
-    let mut sum = String::from_utf8(sum.stdout).unwrap();
-    sum = sum.split_whitespace().next().unwrap().to_string();
-    if tamper {
-        sum = sum.chars().rev().collect();
-    }
+    let sum = if tamper {
+        sum.chars().rev().collect()
+    } else {
+        sum.clone()
+    };
     let base = format!("/{ACTION_REPO}/releases/download/{ACTION_REF}/gate-{triple}.tar.gz");
     Mock::given(method("GET"))
         .and(path(base.clone()))
@@ -290,11 +313,15 @@ async fn action_installs_the_release_binary_and_publishes_saved_results() {
     let runner = Runner::new(&release.uri(), &fake.api_url());
     let results = report_fixture(&runner);
     let runner = runner.with("results", &results).with("comment", "always");
-    let run = tokio::task::spawn_blocking(move || runner.run()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || runner.run())
+        .await
+        .unwrap();
     let log = &run.log;
     assert!(log.contains("installed the release binary"), "{log}");
     assert!(
-        walk(&run.tool_cache).iter().any(|p| p.ends_with("bin/gate")),
+        walk(&run.tool_cache)
+            .iter()
+            .any(|p| p.ends_with("bin/gate")),
         "installed into the tool cache: {log}"
     );
     let last = run.steps.last().unwrap();
@@ -303,7 +330,10 @@ async fn action_installs_the_release_binary_and_publishes_saved_results() {
     assert_eq!(run.outputs["verdict"], "regression", "{log}");
     assert_eq!(run.outputs["regressions"], "2");
     assert_eq!(run.outputs["report-path"], "gate-report.json");
-    assert!(run.outputs["comment-url"].contains("#issuecomment-"), "{log}");
+    assert!(
+        run.outputs["comment-url"].contains("#issuecomment-"),
+        "{log}"
+    );
     let comments = fake.comments();
     assert_eq!(comments.len(), 1);
     assert!(comments[0].body.contains("**Regression**"));
@@ -321,7 +351,9 @@ async fn fail_on_regression_false_lets_the_step_pass_with_a_warning() {
         .with("results", &results)
         .with("fail-on-regression", "false")
         .with("comment", "never");
-    let run = tokio::task::spawn_blocking(move || runner.run()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || runner.run())
+        .await
+        .unwrap();
     assert_eq!(run.steps.last().unwrap().1, 0, "{}", run.log);
     assert!(run.log.contains("::warning title=gate::"), "{}", run.log);
     assert_eq!(run.outputs["verdict"], "regression");
@@ -336,13 +368,21 @@ async fn a_release_binary_with_a_wrong_checksum_is_refused() {
     let runner = Runner::new(&release.uri(), &fake.api_url());
     let results = report_fixture(&runner);
     let runner = runner.with("results", &results);
-    let run = tokio::task::spawn_blocking(move || runner.run()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || runner.run())
+        .await
+        .unwrap();
     let last = run.steps.last().unwrap();
     assert_eq!(last.0, "Install the gate");
     assert_ne!(last.1, 0, "{}", run.log);
-    assert!(run.log.contains("::error title=gate install::the checksum"), "{}", run.log);
     assert!(
-        !walk(&run.tool_cache).iter().any(|p| p.ends_with("bin/gate")),
+        run.log.contains("::error title=gate install::the checksum"),
+        "{}",
+        run.log
+    );
+    assert!(
+        !walk(&run.tool_cache)
+            .iter()
+            .any(|p| p.ends_with("bin/gate")),
         "nothing installed"
     );
     assert!(fake.log().is_empty());
@@ -353,9 +393,15 @@ async fn a_bad_input_is_refused_before_anything_runs() {
     let (_api, fake) = FakeGitHub::start().await;
     let release = release_server(false).await;
     let runner = Runner::new(&release.uri(), &fake.api_url()).with("quick", "yes");
-    let run = tokio::task::spawn_blocking(move || runner.run()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || runner.run())
+        .await
+        .unwrap();
     assert_eq!(run.steps.last().unwrap().1, 2, "{}", run.log);
-    assert!(run.log.contains("input quick must be true or false"), "{}", run.log);
+    assert!(
+        run.log.contains("input quick must be true or false"),
+        "{}",
+        run.log
+    );
 }
 
 #[tokio::test]
@@ -375,7 +421,9 @@ async fn action_drives_gate_check() {
     // A config that cannot load: `gate check` must run, fail with exit 2,
     // and the run step must hand that code on.
     std::fs::write(runner.workspace().join("gate.yaml"), "tolerence: 0.1\n").unwrap();
-    let run = tokio::task::spawn_blocking(move || runner.run()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || runner.run())
+        .await
+        .unwrap();
     assert_eq!(run.steps.last().unwrap().1, 2, "{}", run.log);
     assert!(run.log.contains("tolerence"), "{}", run.log);
 }
@@ -403,10 +451,16 @@ fn inputs_reach_scripts_only_through_env() {
         "fail-on-regression",
         "working-directory",
     ] {
-        assert!(action["inputs"][input].is_mapping(), "input {input} missing");
+        assert!(
+            action["inputs"][input].is_mapping(),
+            "input {input} missing"
+        );
     }
     for output in ["verdict", "regressions", "report-path", "comment-url"] {
-        assert!(action["outputs"][output].is_mapping(), "output {output} missing");
+        assert!(
+            action["outputs"][output].is_mapping(),
+            "output {output} missing"
+        );
     }
 }
 
