@@ -286,7 +286,7 @@ async fn release_server(tamper: bool) -> MockServer {
     let base = format!("/{ACTION_REPO}/releases/download/{ACTION_REF}/gate-{triple}.tar.gz");
     Mock::given(method("GET"))
         .and(path(base.clone()))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(std::fs::read(&tarball).unwrap()))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(std::fs::read(tarball).unwrap()))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
