@@ -246,33 +246,47 @@ impl Runner {
     }
 }
 
+/// The binary under test packed as a release asset, with its SHA-256;
+/// built once per test process in cargo's scratch folder.
+fn release_tarball() -> &'static (PathBuf, String) {
+    static TARBALL: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
+    TARBALL.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("action_e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_gate"), dir.join("gate")).unwrap();
+        let (_, triple) = target();
+        let tarball = dir.join(format!("gate-{triple}.tar.gz"));
+        let status = Command::new("tar")
+            .arg("-cf")
+            .arg(&tarball)
+            .arg("--use-compress-program=gzip -1")
+            .arg("-C")
+            .arg(&dir)
+            .arg("gate")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
+        let sum = String::from_utf8(sum.stdout).unwrap();
+        (tarball, sum.split_whitespace().next().unwrap().to_string())
+    })
+}
+
 /// Serves `gate-<target>.tar.gz` (the binary under test) and its checksum
 /// file as a GitHub release would, under `GITHUB_SERVER_URL`.
 async fn release_server(tamper: bool) -> MockServer {
     let server = MockServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_gate"), dir.path().join("gate")).unwrap();
+    let (tarball, sum) = release_tarball();
     let (_, triple) = target();
-    let tarball = dir.path().join(format!("gate-{triple}.tar.gz"));
-    let status = Command::new("tar")
-        .arg("-czf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(dir.path())
-        .arg("gate")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let sum = Command::new("sha256sum").arg(&tarball).output().unwrap();
-    let mut sum = String::from_utf8(sum.stdout).unwrap();
-    sum = sum.split_whitespace().next().unwrap().to_string();
-    if tamper {
-        sum = sum.chars().rev().collect();
-    }
+    let sum = if tamper {
+        sum.chars().rev().collect()
+    } else {
+        sum.clone()
+    };
     let base = format!("/{ACTION_REPO}/releases/download/{ACTION_REF}/gate-{triple}.tar.gz");
     Mock::given(method("GET"))
         .and(path(base.clone()))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(std::fs::read(&tarball).unwrap()))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(std::fs::read(tarball).unwrap()))
         .mount(&server)
         .await;
     Mock::given(method("GET"))

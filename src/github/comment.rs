@@ -144,17 +144,28 @@ pub async fn find(
     }
 }
 
+/// The pull request a comment goes on.
+#[derive(Debug, Clone, Copy)]
+pub struct PullRef<'a> {
+    pub owner: &'a str,
+    pub repo: &'a str,
+    pub number: u64,
+}
+
 /// Updates our comment or creates it, as `mode` says.
 pub async fn upsert(
     client: &Client,
-    owner: &str,
-    repo: &str,
-    pull: u64,
+    pull: PullRef<'_>,
     marker_line: &str,
     body: &str,
     mode: CommentMode,
     regressed: bool,
 ) -> Result<CommentAction, ApiError> {
+    let PullRef {
+        owner,
+        repo,
+        number: pull,
+    } = pull;
     if mode == CommentMode::Never {
         return Ok(CommentAction::Skipped("comment mode is `never`".into()));
     }

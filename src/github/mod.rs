@@ -295,9 +295,11 @@ async fn post_comment(
     };
     comment::upsert(
         &client,
-        owner,
-        repo,
-        pull,
+        comment::PullRef {
+            owner,
+            repo,
+            number: pull,
+        },
         marker,
         body,
         settings.mode,

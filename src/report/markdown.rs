@@ -501,9 +501,9 @@ fn env_items(env: &MeasureEnv) -> Vec<(String, String)> {
 fn memlock(bytes: u64) -> String {
     if bytes == u64::MAX {
         "unlimited".into()
-    } else if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    } else if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
         format!("{} KiB", bytes >> 10)
     } else {
         format!("{bytes} B")
