@@ -24,6 +24,8 @@ where
         .with_context(|| format!("{}: not a file path", path.display()))?
         .to_string_lossy()
         .into_owned();
+    fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
