@@ -212,6 +212,8 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Check(args) => crate::check::cmd_check(&args),
         Command::Baseline(BaselineCommand::Update(args)) => crate::baseline::cmd_update(&args),
         Command::Baseline(BaselineCommand::ImportGo(args)) => crate::baseline::cmd_import_go(&args),
+        Command::Compare(args) => crate::compare::cmd_compare(&args),
+        Command::Report(args) => crate::compare::cmd_report(&args),
         Command::Env(args) => crate::env::cmd_env(&args),
         Command::Comment(args) => crate::github::cmd_comment(&args),
         other => anyhow::bail!("`{other:?}` is not wired yet"),

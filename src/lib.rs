@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod env;
 pub mod formats;
