@@ -33,8 +33,6 @@ pub(crate) struct Entry {
     pub(crate) loaded_at: AtomicI64,
     /// LRU access stamp, written by hits (only when it changes, see `eviction`).
     pub(crate) last_used: AtomicU64,
-    /// The stamp this entry is filed under in the LRU order (writer lock only).
-    pub(crate) queued_at: AtomicU64,
     on_close: Option<CloseHook>,
 }
 
@@ -52,7 +50,6 @@ impl Entry {
             key,
             loaded_at: AtomicI64::new(loaded_at),
             last_used: AtomicU64::new(0),
-            queued_at: AtomicU64::new(0),
             on_close,
         }
     }

@@ -44,7 +44,11 @@ impl<E> LoadError<E> {
 impl<E: fmt::Display> fmt::Display for LoadError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.created == 0 {
-            write!(f, "loading the latest key of {:?} failed: {}", self.id, self.source)
+            write!(
+                f,
+                "loading the latest key of {:?} failed: {}",
+                self.id, self.source
+            )
         } else {
             write!(
                 f,

@@ -67,16 +67,7 @@ impl Evictor {
     pub(crate) fn inserted(&mut self, recency: &Recency, entry: &Arc<Entry>) {
         if let Self::Lru { order, .. } = self {
             let stamp = recency.stamp_new(entry);
-            entry.queued_at.store(stamp, Ordering::Relaxed);
             order.insert((stamp, address(entry)), Arc::clone(entry));
-        }
-    }
-
-    /// Forgets an entry that left the index for another reason than eviction.
-    pub(crate) fn removed(&mut self, entry: &Arc<Entry>) {
-        if let Self::Lru { order, .. } = self {
-            let stamp = entry.queued_at.load(Ordering::Relaxed);
-            order.remove(&(stamp, address(entry)));
         }
     }
 
@@ -93,7 +84,6 @@ impl Evictor {
             if used == filed {
                 return Some(entry);
             }
-            entry.queued_at.store(used, Ordering::Relaxed);
             order.insert((used, addr), entry);
         }
         None

@@ -101,7 +101,10 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         released.store(true, Ordering::SeqCst);
         drop(first);
-        assert!(waiter.join().unwrap(), "second passage entered before the first left");
+        assert!(
+            waiter.join().unwrap(),
+            "second passage entered before the first left"
+        );
         assert_eq!(gates.open_gates(), 0);
     }
 }

@@ -182,7 +182,8 @@ impl<S> Writer<'_, S> {
     ) -> Option<Arc<Entry>> {
         let slot = self.table().bucket(hash);
         let old = slot.load_full();
-        let mut items: Vec<Item> = Vec::with_capacity(old.as_ref().map_or(0, |b| b.items.len()) + 1);
+        let mut items: Vec<Item> =
+            Vec::with_capacity(old.as_ref().map_or(0, |b| b.items.len()) + 1);
         let mut replaced = None;
         for item in old.iter().flat_map(|b| b.items.iter()) {
             if item.matches(hash, &entry.id, created) {
@@ -222,8 +223,7 @@ impl<S> Writer<'_, S> {
         let slot = self.table().bucket(hash);
         let old = slot.load_full()?;
         let position = old.items.iter().position(|item| {
-            item.matches(hash, id, created)
-                && expected.is_none_or(|e| Arc::ptr_eq(e, &item.entry))
+            item.matches(hash, id, created) && expected.is_none_or(|e| Arc::ptr_eq(e, &item.entry))
         })?;
         let removed = Arc::clone(&old.items[position].entry);
         let items: Vec<Item> = old
