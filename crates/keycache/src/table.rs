@@ -19,6 +19,7 @@
 
 use std::hash::BuildHasher;
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -72,22 +73,28 @@ impl Table {
     }
 }
 
-/// A bucket snapshot pinned by a hit, and which of its items was found.
+/// A bucket snapshot pinned by a hit, and the entry found in it.
 pub(crate) struct Pinned {
-    bucket: Guard<Option<Arc<Bucket>>>,
-    index: usize,
+    /// Keeps the bucket, and so `entry`, alive.
+    _bucket: Guard<Option<Arc<Bucket>>>,
+    entry: NonNull<Entry>,
 }
 
 impl Pinned {
     #[inline]
     pub(crate) fn entry(&self) -> &Entry {
-        match &*self.bucket {
-            Some(bucket) => &bucket.items[self.index].entry,
-            // A `Pinned` is only built from a non-empty bucket.
-            None => unreachable!("pinned an empty bucket"),
-        }
+        // SAFETY: `entry` points into an `Arc<Entry>` held by the pinned bucket, which cannot be
+        // freed while `_bucket` (a protected snapshot) lives; entries are only read through `&`.
+        unsafe { self.entry.as_ref() }
     }
 }
+
+// SAFETY: `Pinned` is a guard plus a shared pointer into the data it guards; `Entry` is
+// `Send + Sync`, and arc-swap guards may be dropped on any thread (paying a debt is an atomic
+// operation on the debt slot, whichever thread does it).
+unsafe impl Send for Pinned {}
+// SAFETY: see `Send`; only `&Entry` is handed out.
+unsafe impl Sync for Pinned {}
 
 /// The hash index of a key cache, plus the writer-side state `S` that must change atomically
 /// with it (the eviction order).
@@ -132,12 +139,16 @@ impl<S> Index<S> {
         // Acquire load pairs with the Release store that published the table fully built.
         let table = unsafe { &*self.current.load(Ordering::Acquire) };
         let bucket = table.bucket(hash).load();
-        let index = bucket
+        let entry = bucket
             .as_ref()?
             .items
             .iter()
-            .position(|item| item.matches(hash, id, created))?;
-        Some(Pinned { bucket, index })
+            .find(|item| item.matches(hash, id, created))
+            .map(|item| NonNull::from(&*item.entry))?;
+        Some(Pinned {
+            _bucket: bucket,
+            entry,
+        })
     }
 
     /// Exclusive access for changes; readers are never blocked by it.
