@@ -109,10 +109,10 @@ impl<C: Clock> KeyCache<C> {
     {
         let hash = self.index.hash(id);
         let now = self.clock.now_millis();
-        if let Some(hit) = self.fresh(hash, KeyMeta::latest(id), now) {
-            if !self.is_invalid(&hit, now) {
-                return Ok(hit);
-            }
+        if let Some(hit) = self.fresh(hash, KeyMeta::latest(id), now)
+            && !self.is_invalid(&hit, now)
+        {
+            return Ok(hit);
         }
         self.load_latest(hash, id, loader)
     }

@@ -60,10 +60,10 @@ impl Drop for Passage<'_> {
         let mut open = self.gates.open.lock();
         // Only the map and `gate` left: nobody waits, so the gate can go. Every clone is made
         // under the map lock, so no one can take a new reference while we look.
-        if Arc::strong_count(&gate) == 2 {
-            if let Some(key) = self.key.take() {
-                open.remove(&key);
-            }
+        if Arc::strong_count(&gate) == 2
+            && let Some(key) = self.key.take()
+        {
+            open.remove(&key);
         }
     }
 }
