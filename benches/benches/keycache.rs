@@ -26,7 +26,7 @@
 //!   revoked or not, timed as in Go), the rest hit. Staleness comes from a clock shifted back
 //!   during setup ([`ShiftedClock`]), the same coarse system clock plus one relaxed load.
 //! * `read_unique_keys`: 1,000 entries read round-robin; like Go, each op formats the id
-//!   (into a reused buffer here, so it allocates nothing).
+//!   (into a stack buffer here, so it allocates nothing).
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -367,19 +367,44 @@ impl Scenario for ReadUniqueKeys {
         let threads = pool.threads() as u64;
         meter.section(ops, || {
             pool.run(ops, &|thread, n| {
-                let mut id = String::with_capacity(32);
+                let mut id = IdBuf::default();
                 let start = thread as u64 * (UNIQUE_KEYS / threads);
                 for j in 0..n {
-                    id.clear();
+                    id.len = 0;
                     write!(id, "{ID}-{}", (start + j) % UNIQUE_KEYS).unwrap();
                     let key = self
                         .cache
-                        .get_or_load(KeyMeta::new(&id, self.created), must_not_load)
+                        .get_or_load(KeyMeta::new(id.as_str(), self.created), must_not_load)
                         .unwrap();
                     assert_eq!(key.created(), self.created);
                 }
             })
         })
+    }
+}
+
+/// A stack buffer for formatting ids, so that formatting allocates nothing.
+#[derive(Default)]
+struct IdBuf {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl IdBuf {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ids are formatted from UTF-8")
+    }
+}
+
+impl std::fmt::Write for IdBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
