@@ -24,6 +24,8 @@ pub type Body<'a> = dyn Fn(usize, u64) + Sync + 'a;
 /// A pool of `threads` threads (the caller plus `threads - 1` workers).
 pub struct Pool {
     threads: usize,
+    /// One run at a time: the barrier and counters are per run.
+    run_lock: Mutex<()>,
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -50,6 +52,8 @@ struct Control {
     generation: u64,
     job: Option<Job>,
     done: usize,
+    /// Workers that started and are waiting for work.
+    ready: usize,
     panicked: bool,
     shutdown: bool,
 }
@@ -76,6 +80,7 @@ impl Pool {
                 generation: 0,
                 job: None,
                 done: 0,
+                ready: 0,
                 panicked: false,
                 shutdown: false,
             }),
@@ -97,8 +102,19 @@ impl Pool {
                     .expect("spawning a bench pool thread")
             })
             .collect();
+        // Wait until every worker has started: thread start-up allocates
+        // (names, thread-locals), which must not leak into a counting pass.
+        let mut control = shared.lock();
+        while control.ready < threads - 1 {
+            control = shared
+                .finished
+                .wait(control)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        drop(control);
         Pool {
             threads,
+            run_lock: Mutex::new(()),
             shared,
             workers,
         }
@@ -117,6 +133,7 @@ impl Pool {
     /// allocations. A panic in any thread's body is re-raised here after all
     /// threads stopped.
     pub fn run(&self, total: u64, body: &Body<'_>) -> Duration {
+        let _one_run = self.run_lock.lock().unwrap_or_else(|p| p.into_inner());
         if self.threads == 1 {
             let start = Instant::now();
             body(0, total);
@@ -211,6 +228,8 @@ impl Shared {
 
 fn worker(shared: &Shared, index: usize) {
     let mut seen = 0u64;
+    shared.lock().ready += 1;
+    shared.finished.notify_all();
     loop {
         let job = {
             let mut control = shared.lock();
@@ -232,7 +251,7 @@ fn worker(shared: &Shared, index: usize) {
         control.done += 1;
         control.panicked |= outcome.is_err();
         drop(control);
-        shared.finished.notify_one();
+        shared.finished.notify_all();
     }
 }
 

@@ -204,3 +204,41 @@ pub(crate) mod hooks {
         BEFORE_UNMAP.with(|slot| *slot.borrow_mut() = Some(bytes));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_wiped_before_unmap() {
+        let region = Region::new(32, false, |dst, n| {
+            // SAFETY: `dst` is valid for `n` bytes of writes.
+            unsafe { std::ptr::write_bytes(dst, 0xA5, n) };
+            Ok(())
+        })
+        .unwrap();
+        // SAFETY: created above, destroyed once, not used afterwards.
+        unsafe { region.destroy() }.unwrap();
+        let seen = hooks::BEFORE_UNMAP
+            .with(|slot| slot.borrow_mut().take())
+            .expect("hook ran");
+        assert_eq!(seen.len(), sys::page_size());
+        assert!(
+            seen.iter().all(|&b| b == 0),
+            "data or canary left in memory before munmap"
+        );
+    }
+
+    #[test]
+    fn data_is_right_aligned_against_the_rear_guard() {
+        let page = sys::page_size();
+        for len in [0, 1, 32, page - MIN_CANARY, page - MIN_CANARY + 1, 2 * page] {
+            let region = Region::new(len, false, |_, _| Ok(())).unwrap();
+            let end = region.data_ptr() as usize + len;
+            assert_eq!(end % page, 0, "len {len}");
+            assert!(region.canary_len() >= MIN_CANARY);
+            // SAFETY: created above, destroyed once.
+            unsafe { region.destroy() }.unwrap();
+        }
+    }
+}

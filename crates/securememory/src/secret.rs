@@ -33,7 +33,7 @@ impl SecretFactory {
     /// (for example without mlock) or wipe it.
     // The name mirrors Go's `SecretFactory.New`; the factory itself is built
     // with `default()` or `with_options`.
-    #[allow(clippy::new_ret_no_self, clippy::wrong_self_convention)]
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(&self, source: &mut [u8]) -> Result<Secret> {
         let len = source.len();
         let from = source.as_ptr();
