@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::formats::{self, Baseline};
 use crate::model::{Lang, ResultSet, SCHEMA_VERSION};
 use crate::run::{self, RunPlan};
-use crate::verdict::{self, Options, Pairing, Report, RowKind, Verdict};
+use crate::verdict::{self, Options, Pairing, Report, RowKind, RowVerdict, Verdict};
 
 /// Exit code of a report's verdict.
 pub fn exit_code(v: Verdict) -> i32 {
@@ -54,12 +54,28 @@ pub fn plan_for(config: &Config, args: &CheckArgs) -> Result<RunPlan> {
     Ok(plan)
 }
 
-/// Runs the benches (unless `no_run`) and collects the Rust results with
-/// this machine's environment.
-pub fn collect(plan: &RunPlan, no_run: bool, filter: Option<&Regex>) -> Result<ResultSet> {
-    if !no_run {
-        run::run(plan)?;
-    }
+/// Runs every selected bench once (unless `no_run`) and collects the Rust
+/// results with this machine's environment. Returns the prepared benches so
+/// that flagged ones can be measured again.
+pub fn collect(
+    plan: &RunPlan,
+    no_run: bool,
+    filter: Option<&Regex>,
+) -> Result<(ResultSet, Option<run::Prepared>)> {
+    let prepared = if no_run {
+        None
+    } else {
+        let p = run::prepare(plan)?;
+        p.run_all()?;
+        Some(p)
+    };
+    let set = read_rust_results(plan, filter)?;
+    Ok((set, prepared))
+}
+
+/// Reads the criterion results of the plan's criterion home (all, or those
+/// matching `filter`) with this machine's environment.
+pub fn read_rust_results(plan: &RunPlan, filter: Option<&Regex>) -> Result<ResultSet> {
     let home = &plan.criterion_home;
     let parsed = formats::read_criterion(home, filter)
         .with_context(|| format!("reading criterion results in {}", home.display()))?;
@@ -84,6 +100,92 @@ pub fn collect(plan: &RunPlan, no_run: bool, filter: Option<&Regex>) -> Result<R
         home.display()
     ));
     Ok(set)
+}
+
+/// Confirmation runs: a benchmark flagged `regressed` is measured again in a
+/// fresh process, up to `config.confirm` times, and fails the check only if
+/// every measurement regressed. One slow run (a noisy neighbour, a page
+/// placement) is the most common false alarm of a benchmark gate; a real
+/// regression survives a fresh process. The row keeps the earlier
+/// measurements in `earlier`, so the report shows both.
+pub fn confirm(
+    config: &Config,
+    prepared: &run::Prepared,
+    new: &mut ResultSet,
+    report: &mut Report,
+    filter: Option<&Regex>,
+) -> Result<()> {
+    for round in 1..=config.confirm {
+        let mut flagged: Vec<String> = report
+            .rows
+            .iter()
+            .filter(|r| r.verdict == RowVerdict::Regressed && r.new.is_some())
+            .map(|r| r.id.clone())
+            .collect();
+        flagged.sort();
+        flagged.dedup();
+        if flagged.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "gate: {} bench(es) flagged; measuring again in a fresh process to confirm (round {round}/{}): {}",
+            flagged.len(),
+            config.confirm,
+            flagged.join(", ")
+        );
+        prepared.run_ids(&flagged)?;
+        let exact = Regex::new(&format!(
+            "^(?:{})$",
+            flagged
+                .iter()
+                .map(|f| regex::escape(f))
+                .collect::<Vec<_>>()
+                .join("|")
+        ))
+        .expect("escaped ids form a valid expression");
+        let fresh = read_rust_results(prepared.plan(), Some(&exact))?;
+        for b in fresh.benchmarks {
+            if let Some(slot) = new
+                .benchmarks
+                .iter_mut()
+                .find(|o| o.lang == b.lang && o.id == b.id && o.threads == b.threads)
+            {
+                *slot = b;
+            }
+        }
+        let again = build_report(config, new, filter)?;
+        let mut confirmed = 0;
+        for row in report.rows.iter_mut() {
+            if row.verdict != RowVerdict::Regressed || !flagged.contains(&row.id) {
+                continue;
+            }
+            let Some(latest) = again.rows.iter().find(|r| r.same_pair(row)) else {
+                continue;
+            };
+            let mut earlier = std::mem::take(&mut row.earlier);
+            earlier.push(row.attempt());
+            let first = earlier[0].clone();
+            *row = latest.clone();
+            row.earlier = earlier;
+            if row.verdict == RowVerdict::Regressed {
+                confirmed += 1;
+            } else {
+                row.warnings.push(format!(
+                    "flagged as regressed in the first measurement ({}) but not confirmed by a fresh process: not a failure",
+                    first
+                        .ratio
+                        .map(|r| format!("ratio {r:.3}"))
+                        .unwrap_or_else(|| "no ratio".into())
+                ));
+            }
+        }
+        report.notes.push(format!(
+            "confirmation round {round}: {} bench(es) measured again in a fresh process; {confirmed} regression(s) confirmed",
+            flagged.len()
+        ));
+        report.refresh_verdict();
+    }
+    Ok(())
 }
 
 fn load_baseline(
@@ -311,10 +413,17 @@ pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
     let plan = plan_for(&config, args)?;
-    let new = collect(&plan, args.no_run, filter.as_ref())?;
+    let (mut new, prepared) = collect(&plan, args.no_run, filter.as_ref())?;
+    let mut report = build_report(&config, &new, filter.as_ref())?;
+    if let Some(prepared) = &prepared {
+        confirm(&config, prepared, &mut new, &mut report, filter.as_ref())?;
+    } else if report.verdict == Verdict::Regression && config.confirm > 0 {
+        report
+            .notes
+            .push("--no-run: regressions were not confirmed by a fresh measurement".into());
+    }
     let raw_path = results_path(&plan.criterion_home);
     formats::write_results(&raw_path, &new)?;
-    let mut report = build_report(&config, &new, filter.as_ref())?;
     if args.quick {
         report.notes.insert(
             0,
