@@ -1,10 +1,16 @@
 //! A persistent thread pool with Go's `RunParallel` meaning of ns/op.
 //!
-//! `run(total, body)` splits exactly `total` operations over N threads (the
+//! `run(total, body)` runs exactly `total` operations on N threads (the
 //! calling thread is one of them), releases them together from a start
 //! barrier and returns the wall time from the release to the moment the last
 //! thread finished. ns/op is that time divided by `total`: inverse
 //! throughput, as Go reports for `b.RunParallel`.
+//!
+//! As in Go's `testing.PB`, threads claim the operations in batches from a
+//! shared counter (a grain of about 100 us of work, from the previous run's
+//! speed, at most 10,000), so a thread that is slowed down (descheduled,
+//! waiting for a lock) does not leave the others idle at the end while it
+//! works through a fixed share alone.
 //!
 //! Between runs the pool threads sleep on a condition variable, and a thread
 //! that finishes its share early sleeps too. A thread spinning on the other
@@ -18,7 +24,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The work of one thread: `body(thread_index, ops)` runs `ops` operations.
+/// The work of one batch: `body(thread_index, ops)` runs `ops` operations.
+/// It is called once per batch, so several times per thread and run.
 pub type Body<'a> = dyn Fn(usize, u64) + Sync + 'a;
 
 /// A pool of `threads` threads (the caller plus `threads - 1` workers).
@@ -42,6 +49,9 @@ struct Shared {
     released: AtomicBool,
     /// Threads still running their share.
     running: AtomicUsize,
+    /// Operations claimed so far in this run, and the batch size.
+    claimed: AtomicU64,
+    grain: AtomicU64,
     /// Start and end of the run, in ns since `epoch`.
     start_ns: AtomicU64,
     end_ns: AtomicU64,
@@ -89,6 +99,8 @@ impl Pool {
             arrived: AtomicUsize::new(0),
             released: AtomicBool::new(false),
             running: AtomicUsize::new(0),
+            claimed: AtomicU64::new(0),
+            grain: AtomicU64::new(1),
             start_ns: AtomicU64::new(0),
             end_ns: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -125,9 +137,9 @@ impl Pool {
         self.threads
     }
 
-    /// Runs exactly `total` operations split over the threads (thread `i`
-    /// gets `total / N`, plus one for the first `total % N`) and returns the
-    /// wall time between the start barrier and the last thread's end.
+    /// Runs exactly `total` operations on the threads, which claim them in
+    /// batches, and returns the wall time between the start barrier and the
+    /// last thread's end.
     ///
     /// Allocation-free, so a counting pass around it sees only the body's
     /// allocations. A panic in any thread's body is re-raised here after all
@@ -148,6 +160,7 @@ impl Pool {
         shared.arrived.store(0, Ordering::Relaxed);
         shared.released.store(false, Ordering::Relaxed);
         shared.running.store(self.threads, Ordering::Relaxed);
+        shared.claimed.store(0, Ordering::Relaxed);
         {
             let mut control = shared.lock();
             control.job = Some(Job {
@@ -181,8 +194,20 @@ impl Pool {
         );
         let start = shared.start_ns.load(Ordering::Acquire);
         let end = shared.end_ns.load(Ordering::Acquire);
-        Duration::from_nanos(end.saturating_sub(start))
+        let wall = Duration::from_nanos(end.saturating_sub(start));
+        shared
+            .grain
+            .store(grain_for(total, wall), Ordering::Relaxed);
+        wall
     }
+}
+
+/// Go's grain: the number of operations that take about 100 us at the
+/// speed of the last run, between 1 and 10,000.
+fn grain_for(total: u64, wall: Duration) -> u64 {
+    let ns = wall.as_nanos().max(1);
+    let grain = 100_000u128 * u128::from(total) / ns;
+    grain.clamp(1, 10_000) as u64
 }
 
 impl Shared {
@@ -210,8 +235,7 @@ impl Shared {
                 }
             }
         }
-        let n = self.threads as u64;
-        let ops = total / n + u64::from((index as u64) < total % n);
+        let grain = self.grain.load(Ordering::Relaxed);
         // Record the end even if the body panics, so the run completes.
         struct End<'a>(&'a Shared);
         impl Drop for End<'_> {
@@ -222,7 +246,13 @@ impl Shared {
             }
         }
         let _end = End(self);
-        body(index, ops);
+        loop {
+            let first = self.claimed.fetch_add(grain, Ordering::Relaxed);
+            if first >= total {
+                break;
+            }
+            body(index, grain.min(total - first));
+        }
     }
 }
 
@@ -278,7 +308,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runs_exactly_the_total_split_over_threads() {
+    fn runs_exactly_the_total() {
         for threads in [1, 2, 3] {
             let pool = Pool::new(threads);
             for total in [0u64, 1, 7, 1000] {
@@ -291,23 +321,30 @@ mod tests {
                     .map(|c| c.load(Ordering::Relaxed))
                     .collect();
                 assert_eq!(counts.iter().sum::<u64>(), total, "threads {threads}");
-                let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
-                assert!(max - min <= 1, "uneven split {counts:?}");
             }
         }
     }
 
     #[test]
+    fn grain_targets_a_hundred_microseconds() {
+        assert_eq!(grain_for(1_000, Duration::from_micros(1_000)), 100);
+        assert_eq!(grain_for(1, Duration::from_secs(1)), 1);
+        assert_eq!(grain_for(u64::MAX, Duration::from_nanos(1)), 10_000);
+    }
+
+    #[test]
     fn every_thread_takes_part() {
+        // A new pool claims one operation at a time; each body waits until
+        // all three threads are inside one, so none can take a second.
         let pool = Pool::new(3);
-        let ids = Mutex::new(Vec::new());
-        pool.run(3, &|_, _| {
-            ids.lock().unwrap().push(std::thread::current().id())
+        let seen: Vec<AtomicBool> = (0..3).map(|_| AtomicBool::new(false)).collect();
+        pool.run(3, &|i, ops| {
+            assert_eq!(ops, 1);
+            seen[i].store(true, Ordering::SeqCst);
+            while !seen.iter().all(|s| s.load(Ordering::SeqCst)) {
+                std::thread::yield_now();
+            }
         });
-        let mut ids = ids.into_inner().unwrap();
-        ids.sort_by_key(|id| format!("{id:?}"));
-        ids.dedup();
-        assert_eq!(ids.len(), 3);
     }
 
     #[test]
