@@ -308,7 +308,10 @@ fn mlock_can_be_turned_off_at_run_time() {
 #[test]
 fn creating_a_secret_disables_core_dumps() {
     let _secret = secret();
-    let mut lim = libc::rlimit { rlim_cur: 1, rlim_max: 1 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 1,
+        rlim_max: 1,
+    };
     // SAFETY: getrlimit writes into the struct we pass.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut lim) }, 0);
     assert_eq!((lim.rlim_cur, lim.rlim_max), (0, 0));
