@@ -775,6 +775,42 @@ mod tests {
         assert!(err.contains("`-race` is refused"), "{err}");
     }
 
+    /// The check on the built binary, for `-race` that came from elsewhere
+    /// than our build flags (a go.work, a wrapper): needs `go` and cgo.
+    #[test]
+    fn a_race_binary_is_refused_whatever_built_it() {
+        if go_available().is_none() {
+            eprintln!("SKIPPED: no `go` command on PATH (scripts/install-go.sh installs one)");
+            return;
+        }
+        let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("go/securememory");
+        let dir = tempfile::tempdir().unwrap();
+        let (race, plain) = (dir.path().join("race.test"), dir.path().join("plain.test"));
+        let build = |out: &Path, race: bool| {
+            let mut cmd = Command::new("go");
+            cmd.args(["test", "-c", "-o"]).arg(out);
+            if race {
+                cmd.arg("-race");
+            }
+            cmd.arg(".").current_dir(&pkg).envs(GO_ENV);
+            cmd.output().unwrap()
+        };
+        assert!(build(&plain, false).status.success());
+        refuse_instrumented(Path::new("go"), &plain, &pkg).unwrap();
+        let out = build(&race, true);
+        if !out.status.success() {
+            eprintln!(
+                "SKIPPED the -race half: this Go cannot build with -race here (needs cgo): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return;
+        }
+        let err = refuse_instrumented(Path::new("go"), &race, &pkg)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`-race=true`"), "{err}");
+    }
+
     #[test]
     fn missing_package_folder_is_named() {
         let mut r = run(&[("BenchmarkX", 1)]);
@@ -793,6 +829,43 @@ mod tests {
         assert_eq!(shares, [&[0, 1, 2][..], &[3, 4], &[5, 6]]);
         assert_eq!(round_share(&items[..1], 1, 3), &[] as &[u32]);
         assert_eq!(round_share(&items, 0, 0), &items[..]);
+    }
+
+    #[test]
+    fn plans_group_pairs_by_package_and_refuse_two_owners() {
+        let pair = |rust: &str, threads: u32, pkg: &str| {
+            let mode = if threads == 1 {
+                "sequential"
+            } else {
+                "parallel"
+            };
+            format!(
+                "  - rust: {rust}\n    go: BenchmarkX\n    mode: {mode}\n    threads: {threads}\n    go_package: {pkg}\n"
+            )
+        };
+        let text = format!(
+            "pairs:\n{}{}  - rust: a/c/sequential\n    go: BenchmarkY\n    mode: sequential\n    threads: 1\n",
+            pair("a/b/sequential", 1, "go/p"),
+            pair("a/b/parallel/t2", 2, "go/p"),
+        );
+        let config = Config::parse(&text, Path::new("/repo/gate.yaml")).unwrap();
+        let runs = plan_runs(&config, &LiveGoOptions::default()).unwrap();
+        assert_eq!(runs.len(), 1, "the pair without go_package is not planned");
+        assert_eq!(runs[0].package_dir, PathBuf::from("/repo/go/p"));
+        assert_eq!(runs[0].cpu_list(), "1,2");
+        assert_eq!(runs[0].count, 2);
+
+        let text = format!(
+            "pairs:\n{}{}",
+            pair("a/b/sequential", 1, "go/p"),
+            pair("a/c/sequential", 1, "go/q"),
+        );
+        let config = Config::parse(&text, Path::new("/repo/gate.yaml")).unwrap();
+        let err = plan_runs(&config, &LiveGoOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pairs[1]"), "{err}");
+        assert!(err.contains("also measured in /repo/go/p"), "{err}");
     }
 
     fn bench(samples: &[f64], allocs: &[f64]) -> Benchmark {
