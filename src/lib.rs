@@ -15,6 +15,7 @@ pub mod config;
 pub mod env;
 pub mod formats;
 pub mod github;
+pub mod livego;
 pub mod model;
 pub mod report;
 pub mod run;
