@@ -107,7 +107,10 @@ fn base_and_head_on_the_same_runner() {
         report["notes"].to_string().contains("same-runner A/B"),
         "the report says it compared on the same runner: {report}"
     );
-    assert_eq!(row(&report, "fixture/spin/sequential")["verdict"], "unchanged");
+    assert_eq!(
+        row(&report, "fixture/spin/sequential")["verdict"],
+        "unchanged"
+    );
 
     // A second commit makes the spin bench do twice the work.
     let lib = repo.join("fixture/src/lib.rs");
@@ -116,7 +119,10 @@ fn base_and_head_on_the_same_runner() {
         "pub const SPIN_STEPS: u64 = 16_000;",
         "pub const SPIN_STEPS: u64 = 32_000;",
     );
-    assert_ne!(src, slower, "the fixture's SPIN_STEPS line changed; update this test");
+    assert_ne!(
+        src, slower,
+        "the fixture's SPIN_STEPS line changed; update this test"
+    );
     std::fs::write(&lib, slower).unwrap();
     git(&repo, &["commit", "-q", "-am", "slower spin"]);
 
@@ -137,5 +143,8 @@ fn an_unknown_base_is_a_clear_error() {
     let repo = fixture_repo(dir.path());
     let (code, _, text) = check_base(&repo, "no-such-ref", &dir.path().join("x.json"));
     assert_eq!(code, 2, "{text}");
-    assert!(text.contains("no-such-ref") && text.contains("no such commit"), "{text}");
+    assert!(
+        text.contains("no-such-ref") && text.contains("no such commit"),
+        "{text}"
+    );
 }
