@@ -93,15 +93,15 @@ pub fn collect_with_live_go(
     plan: &RunPlan,
     no_run: bool,
     filter: Option<&Regex>,
-) -> Result<(
-    ResultSet,
-    Option<run::Prepared>,
-    Option<ResultSet>,
-    Option<String>,
-)> {
+) -> Result<Collected> {
     if no_run || !config.pairs.iter().any(|p| p.go_package.is_some()) {
         let (set, prepared) = collect(plan, no_run, filter)?;
-        return Ok((set, prepared, None, None));
+        return Ok(Collected {
+            set,
+            prepared,
+            live_go: None,
+            live_skipped: None,
+        });
     }
     let p = run::prepare(plan)?;
     let ids = p.ids();
@@ -131,7 +131,24 @@ pub fn collect_with_live_go(
         }
     };
     let set = read_rust_results(plan, Some(&ids_regex(&ids)))?;
-    Ok((set, Some(p), live, skipped))
+    Ok(Collected {
+        set,
+        prepared: Some(p),
+        live_go: live,
+        live_skipped: skipped,
+    })
+}
+
+/// What [`collect_with_live_go`] measured.
+pub struct Collected {
+    /// The Rust results.
+    pub set: ResultSet,
+    /// The benches, ready to be measured again (None with `--no-run`).
+    pub prepared: Option<run::Prepared>,
+    /// Go measured on this runner, if any pair asked for it and `go` works.
+    pub live_go: Option<ResultSet>,
+    /// Why live Go was skipped, when a pair asked for it.
+    pub live_skipped: Option<String>,
 }
 
 /// A regular expression matching exactly these bench ids.
@@ -612,11 +629,10 @@ pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
             )
         }
         None => {
-            let (new, prepared, live, skipped) =
-                collect_with_live_go(&config, &plan, args.no_run, filter.as_ref())?;
-            live_go = live;
-            live_note = skipped;
-            (new, prepared, None)
+            let c = collect_with_live_go(&config, &plan, args.no_run, filter.as_ref())?;
+            live_go = c.live_go;
+            live_note = c.live_skipped;
+            (c.set, c.prepared, None)
         }
     };
     let sources = Sources {
