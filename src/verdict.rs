@@ -99,6 +99,10 @@ pub struct Row {
     /// figures are the latest measurement, which decided (added field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<Attempt>,
+    /// The runner this row was measured on, in a report merged from several
+    /// runners by `gate merge` (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
 }
 
 /// One earlier measurement of a row (see [`Row::earlier`]).
@@ -112,6 +116,14 @@ pub struct Attempt {
 }
 
 impl Row {
+    /// The id as shown to people: with the runner in a merged report.
+    pub fn display_id(&self) -> String {
+        match &self.runner {
+            Some(r) => format!("{} [{r}]", self.id),
+            None => self.id.clone(),
+        }
+    }
+
     /// This row's figures as an earlier attempt.
     pub fn attempt(&self) -> Attempt {
         Attempt {
@@ -126,6 +138,7 @@ impl Row {
     /// Whether two rows describe the same comparison (same bench, same kind, same Go name).
     pub fn same_pair(&self, other: &Row) -> bool {
         self.id == other.id
+            && self.runner == other.runner
             && self.kind == other.kind
             && self.threads == other.threads
             && self.go == other.go
@@ -315,6 +328,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             go: p.go.clone(),
             max_ratio: p.max_ratio,
             earlier: Vec::new(),
+            runner: None,
         };
         let (old, new) = match (p.old, p.new) {
             // A configured Rust/Go pair without its Go figure is a hole in

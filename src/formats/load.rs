@@ -254,6 +254,7 @@ mod tests {
             go: None,
             max_ratio: None,
             earlier: Vec::new(),
+            runner: None,
         }
     }
 

@@ -168,7 +168,7 @@ impl View {
             .iter()
             .filter(|r| r.kind == RowKind::Compare)
             .map(|r| CompareView {
-                id: code(&r.id),
+                id: code(&r.display_id()),
                 old: side_time(r.old.as_ref()),
                 new: side_time(r.new.as_ref()),
                 change: change(r),
@@ -259,14 +259,16 @@ impl View {
 
 /// Groups the Rust rows by id, in the order the report lists them.
 fn bench_views(rows: &[Row]) -> Vec<BenchView> {
-    let mut order: Vec<&str> = Vec::new();
-    let mut by_id: BTreeMap<&str, (Option<&Row>, Option<&Row>)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: BTreeMap<String, (Option<&Row>, Option<&Row>)> = BTreeMap::new();
     for row in rows {
         let slot = match row.kind {
-            RowKind::RustVsRust | RowKind::RustVsGo => by_id.entry(&row.id).or_insert_with(|| {
-                order.push(&row.id);
-                (None, None)
-            }),
+            RowKind::RustVsRust | RowKind::RustVsGo => {
+                by_id.entry(row.display_id()).or_insert_with(|| {
+                    order.push(row.display_id());
+                    (None, None)
+                })
+            }
             RowKind::Compare => continue,
         };
         match row.kind {
@@ -277,7 +279,7 @@ fn bench_views(rows: &[Row]) -> Vec<BenchView> {
     order
         .into_iter()
         .map(|id| {
-            let (vs_rust, vs_go) = by_id[id];
+            let (vs_rust, vs_go) = by_id[&id];
             let any = vs_rust.or(vs_go).expect("grouped rows exist");
             let now = vs_rust
                 .and_then(|r| r.new.as_ref())
@@ -293,7 +295,7 @@ fn bench_views(rows: &[Row]) -> Vec<BenchView> {
                 None => "—".into(),
             };
             BenchView {
-                id: code(id),
+                id: code(&id),
                 mode: any.mode.to_string(),
                 threads: any.threads,
                 rust_now: side_time(now),

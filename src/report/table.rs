@@ -61,7 +61,7 @@ pub fn render(report: &Report) -> String {
             _ => String::new(),
         };
         t.add_row(vec![
-            Cell::new(&row.id),
+            Cell::new(row.display_id()),
             Cell::new(kind_label(row)),
             Cell::new(
                 row.old
@@ -116,7 +116,11 @@ pub fn render(report: &Report) -> String {
     }
     for row in &report.rows {
         for w in &row.warnings {
-            out.push_str(&format!("warning: {} ({}): {w}\n", row.id, kind_label(row)));
+            out.push_str(&format!(
+                "warning: {} ({}): {w}\n",
+                row.display_id(),
+                kind_label(row)
+            ));
         }
     }
     out
