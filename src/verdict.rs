@@ -65,6 +65,10 @@ pub struct Side {
     /// rendered again (`gate compare`, `gate report --format gobench`) (added field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<f64>,
+    /// Names of the counters that are deterministic for this bench and so
+    /// compared exactly (added field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exact_counters: Vec<String>,
     /// Distribution-free confidence interval of the median (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_ci: Option<[f64; 2]>,
@@ -230,6 +234,7 @@ pub fn side(b: &Benchmark, confidence: f64) -> Side {
         n: b.samples.len(),
         counters: b.counters.clone(),
         samples: b.samples.clone(),
+        exact_counters: exact_counters(b).into_iter().map(String::from).collect(),
         median_ci: ci.map(|c| [c.lower, c.upper]),
     }
 }

@@ -136,7 +136,10 @@ fn base_and_head_on_the_same_runner() {
     // confirmation run (a fresh head process) then measured the head again,
     // and the report keeps the first, pooled measurement in `earlier`.
     assert_eq!(spin["old"]["n"], 40, "{spin}");
-    let first = spin["earlier"].get(0).map(|e| &e["new"]).unwrap_or(&spin["new"]);
+    let first = spin["earlier"]
+        .get(0)
+        .map(|e| &e["new"])
+        .unwrap_or(&spin["new"]);
     assert_eq!(first["n"], 40, "{spin}");
 }
 

@@ -79,7 +79,10 @@ fn two_runners_render_one_comment_with_both() {
     for label in ["linux/x86_64", "macos/aarch64"] {
         assert!(md.contains(label), "{label} missing:\n{md}");
     }
-    assert!(md.matches("secret/with_bytes/sequential").count() >= 2, "{md}");
+    assert!(
+        md.matches("secret/with_bytes/sequential").count() >= 2,
+        "{md}"
+    );
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
