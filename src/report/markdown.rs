@@ -288,7 +288,8 @@ fn bench_views(rows: &[Row]) -> Vec<BenchView> {
             } else {
                 go_rows.iter().map(|r| Some(*r)).collect()
             };
-            gos.into_iter().map(move |vs_go| (id.clone(), vs_rust, vs_go))
+            gos.into_iter()
+                .map(move |vs_go| (id.clone(), vs_rust, vs_go))
         })
         .map(|(id, vs_rust, vs_go)| {
             let any = vs_rust.or(vs_go).expect("grouped rows exist");
