@@ -525,7 +525,7 @@ pub fn build_report(
 
 /// The floor bench: one `mprotect(READ)` + `mprotect(NONE)` pair, the
 /// physical limit of a sequential secret access on the machine.
-pub const FLOOR_ID: &str = "floor/mprotect_pair/sequential";
+pub const FLOOR_ID: &str = crate::env::FLOOR_MPROTECT_PAIR;
 /// Label on a normalised baseline benchmark saying how it was scaled.
 pub const NORMALISED_LABEL: &str = "normalised";
 

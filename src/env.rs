@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::EnvArgs;
@@ -263,67 +262,28 @@ pub struct Floor {
     pub syscall_ns: Option<f64>,
 }
 
-/// Reads the floor figures from `criterion_home`. A missing result is
-/// `None`; an unreadable one is an error that names the file.
+/// Reads the floor figures from `criterion_home` through the criterion
+/// reader. A missing result is `None`; an unreadable one is an error that
+/// names the file.
 pub fn read_floor(criterion_home: &Path) -> anyhow::Result<Floor> {
-    Ok(Floor {
+    let mut floor = Floor {
         criterion_home: criterion_home.to_path_buf(),
-        mprotect_pair_ns: floor_median(criterion_home, FLOOR_MPROTECT_PAIR)?,
-        syscall_ns: floor_median(criterion_home, FLOOR_SYSCALL)?,
-    })
-}
-
-// TODO(formats): read through `formats::criterion` once it is merged; this
-// minimal reader only knows where criterion puts a plain `group/op/mode` id
-// and the two arrays of `sample.json`.
-fn floor_median(home: &Path, id: &str) -> anyhow::Result<Option<f64>> {
-    let path = home.join(id).join("new").join("sample.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        ..Floor::default()
     };
-    let ns = sample_ns_per_op(&text)
-        .with_context(|| format!("{}: not a criterion sample.json", path.display()))?;
-    Ok(median(ns))
-}
-
-/// Per-sample ns/op of a criterion `sample.json`: `times[i] / iters[i]`.
-pub fn sample_ns_per_op(text: &str) -> anyhow::Result<Vec<f64>> {
-    let v: serde_json::Value = serde_json::from_str(text)?;
-    let nums = |key: &str| -> anyhow::Result<Vec<f64>> {
-        v.get(key)
-            .and_then(|a| a.as_array())
-            .with_context(|| format!("no `{key}` array"))?
-            .iter()
-            .map(|x| {
-                x.as_f64()
-                    .with_context(|| format!("`{key}` holds a non-number"))
-            })
-            .collect()
-    };
-    let (iters, times) = (nums("iters")?, nums("times")?);
-    anyhow::ensure!(
-        iters.len() == times.len(),
-        "`iters` has {} values but `times` has {}",
-        iters.len(),
-        times.len()
-    );
-    anyhow::ensure!(iters.iter().all(|&i| i > 0.0), "`iters` holds a zero");
-    Ok(times.iter().zip(&iters).map(|(t, i)| t / i).collect())
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
+    if !criterion_home.is_dir() {
+        return Ok(floor);
     }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
+    let only_floor = regex::Regex::new("^floor/").expect("a valid expression");
+    let parsed = crate::formats::read_criterion(criterion_home, Some(&only_floor))?;
+    let median_of = |id: &str| {
+        parsed
+            .set
+            .find(crate::model::Lang::Rust, id, 1)
+            .and_then(|b| crate::stats::median(&b.samples))
+    };
+    floor.mprotect_pair_ns = median_of(FLOOR_MPROTECT_PAIR);
+    floor.syscall_ns = median_of(FLOOR_SYSCALL);
+    Ok(floor)
 }
 
 /// Everything `gate env` shows, also its `--json` form.
@@ -441,11 +401,16 @@ fn render(r: &EnvReport) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn median_of_even_and_odd() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median(vec![]), None);
+    fn write_benchmark_json(new: &Path, id: &str) {
+        let parts: Vec<&str> = id.split('/').collect();
+        std::fs::write(
+            new.join("benchmark.json"),
+            format!(
+                r#"{{"group_id":"{}","function_id":"{}","value_str":"{}","throughput":null,"full_id":"{id}","directory_name":"{id}","title":"{id}"}}"#,
+                parts[0], parts[1], parts[2]
+            ),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -453,6 +418,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let new = dir.path().join(FLOOR_MPROTECT_PAIR).join("new");
         std::fs::create_dir_all(&new).unwrap();
+        write_benchmark_json(&new, FLOOR_MPROTECT_PAIR);
         std::fs::write(
             new.join("sample.json"),
             r#"{"sampling_mode":"Linear","iters":[10.0,20.0,30.0],"times":[21000.0,42000.0,66000.0]}"#,
@@ -468,10 +434,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let new = dir.path().join(FLOOR_SYSCALL).join("new");
         std::fs::create_dir_all(&new).unwrap();
+        write_benchmark_json(&new, FLOOR_SYSCALL);
         std::fs::write(new.join("sample.json"), r#"{"iters":[1.0],"times":[]}"#).unwrap();
         let err = format!("{:#}", read_floor(dir.path()).unwrap_err());
         assert!(err.contains("sample.json"), "{err}");
-        assert!(err.contains("`iters` has 1 values"), "{err}");
     }
 
     #[test]

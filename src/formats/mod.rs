@@ -45,21 +45,11 @@ pub struct Parsed {
     pub warnings: Vec<String>,
 }
 
-/// Median of a non-empty sample (mean of the two middle values for an even
-/// count). Per-op counters reported on every Go result line are reduced to
-/// one value with it, so that one odd line does not move the counter.
+/// Median of a sample (the statistics module's), used to reduce per-op
+/// counters reported on every Go result line to one value, so that one odd
+/// line does not move the counter.
 pub(crate) fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[mid - 1] + v[mid]) / 2.0
-    } else {
-        v[mid]
-    })
+    crate::stats::median(values)
 }
 
 /// Label under which the names of exact (deterministic) counters are kept,
