@@ -270,7 +270,8 @@ pub fn read_floor(criterion_home: &Path) -> anyhow::Result<Floor> {
         criterion_home: criterion_home.to_path_buf(),
         ..Floor::default()
     };
-    if !criterion_home.is_dir() {
+    // Criterion keeps a group's results in a folder named after the group.
+    if !criterion_home.join("floor").is_dir() {
         return Ok(floor);
     }
     let only_floor = regex::Regex::new("^floor/").expect("a valid expression");

@@ -134,6 +134,13 @@ fn write_sample(home: &Path, id: &str, iters: &[f64], times: &[f64]) {
     std::fs::create_dir_all(&dir).unwrap();
     let json = serde_json::json!({"sampling_mode": "Linear", "iters": iters, "times": times});
     std::fs::write(dir.join("sample.json"), json.to_string()).unwrap();
+    // Criterion's own record of the id, as criterion 0.8 writes it.
+    let parts: Vec<&str> = id.split('/').collect();
+    let meta = serde_json::json!({
+        "group_id": parts[0], "function_id": parts[1], "value_str": parts[2],
+        "throughput": null, "full_id": id, "directory_name": id, "title": id,
+    });
+    std::fs::write(dir.join("benchmark.json"), meta.to_string()).unwrap();
 }
 
 #[test]
