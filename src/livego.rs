@@ -35,14 +35,14 @@
 //! caller's environment cannot slip into the measurement.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
+use crate::process::{Captured, run_captured};
 use crate::formats::gobench::names::is_benchmark_name;
 use crate::formats::gobench::read::GO_COUNTER_UNITS;
 use crate::formats::{self, median};
@@ -626,27 +626,12 @@ fn show(cmd: &Command) -> String {
         .join(" ")
 }
 
-/// A finished child process with its output.
-struct Captured {
-    status: Option<ExitStatus>,
-    timed_out: Option<Duration>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+/// The end of a captured output, for error messages.
+trait Tail {
+    fn tail(&self) -> String;
 }
 
-impl Captured {
-    fn ok(&self) -> bool {
-        self.timed_out.is_none() && self.status.is_some_and(|s| s.success())
-    }
-
-    fn status_text(&self) -> String {
-        match (self.timed_out, self.status) {
-            (Some(t), _) => format!("killed after {}s", t.as_secs()),
-            (None, Some(s)) => s.to_string(),
-            (None, None) => "no exit status".to_string(),
-        }
-    }
-
+impl Tail for Captured {
     /// The end of both streams (a compile error and a panic are on stderr,
     /// a failing benchmark's `--- FAIL` and its log are on stdout), a panic
     /// from its `panic:` line.
@@ -687,48 +672,6 @@ impl Captured {
     }
 }
 
-/// Runs a command with stdout and stderr captured (read on threads so a
-/// full pipe never blocks the child), killing it after `timeout`.
-fn run_captured(cmd: &mut Command, timeout: Option<Duration>) -> std::io::Result<Captured> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    fn drain<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            buf
-        })
-    }
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let t0 = Instant::now();
-    let mut timed_out = None;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s);
-        }
-        if let Some(t) = timeout
-            && t0.elapsed() > t
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-            timed_out = Some(t);
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ok(Captured {
-        status,
-        timed_out,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -28,9 +28,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,6 +40,7 @@ use regex::Regex;
 
 use crate::cli::CheckArgs;
 use crate::config::Config;
+use crate::process::{Captured, run_captured};
 
 /// Cargo feature the subject benches (and the fixture) use to turn mlock off.
 pub const NO_MLOCK_FEATURE: &str = "no-mlock";
@@ -809,27 +810,12 @@ fn clear_stale(home: &Path, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A finished child process with its output.
-struct Captured {
-    status: Option<ExitStatus>,
-    timed_out: Option<Duration>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+/// The end of a captured output, for error messages.
+trait Tail {
+    fn tail(&self) -> String;
 }
 
-impl Captured {
-    fn ok(&self) -> bool {
-        self.timed_out.is_none() && self.status.is_some_and(|s| s.success())
-    }
-
-    fn status_text(&self) -> String {
-        match (self.timed_out, self.status) {
-            (Some(t), _) => format!("killed after the {}s timeout", t.as_secs()),
-            (None, Some(s)) => s.to_string(),
-            (None, None) => "no exit status".to_string(),
-        }
-    }
-
+impl Tail for Captured {
     /// The end of stderr, or of stdout when stderr is empty (a panic is
     /// shown from its `panicked at` line, see [`tail_of`]).
     fn tail(&self) -> String {
@@ -841,58 +827,6 @@ impl Captured {
     }
 }
 
-/// Runs a command with stdout and stderr captured (read on threads so a
-/// full pipe never blocks the child), killing it after `timeout`.
-fn run_captured(cmd: &mut Command, timeout: Option<Duration>) -> std::io::Result<Captured> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let t0 = Instant::now();
-    let mut timed_out = None;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s);
-        }
-        if let Some(t) = timeout
-            && t0.elapsed() > t
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-            timed_out = Some(t);
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ok(Captured {
-        status,
-        timed_out,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    })
-}
 
 /// The last `n` lines of some output, indented for an error message; when
 /// the output holds a panic, `n` lines from the last `panicked at` line, so
