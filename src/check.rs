@@ -69,7 +69,26 @@ pub fn collect(
         p.run_all()?;
         Some(p)
     };
-    let set = read_rust_results(plan, filter)?;
+    let mut set = read_rust_results(plan, filter)?;
+    // Only the benches of this check: the criterion home may also hold
+    // results of other benches (an earlier `cargo bench`, another config),
+    // which must neither become rows nor enter a baseline.
+    let wanted = match &prepared {
+        Some(p) => p.ids(),
+        None => plan.ids.clone(),
+    };
+    if !wanted.is_empty() {
+        set.benchmarks.retain(|b| wanted.contains(&b.id));
+        for (i, id) in plan.ids.iter().enumerate() {
+            if filter.is_none_or(|f| f.is_match(id)) && !set.benchmarks.iter().any(|b| &b.id == id)
+            {
+                bail!(
+                    "`cargo.ids[{i}]` `{id}` has no result in {}; run `gate check` without --no-run",
+                    plan.criterion_home.display()
+                );
+            }
+        }
+    }
     Ok((set, prepared))
 }
 
@@ -292,6 +311,16 @@ pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) ->
         }
         let at = format!("{cfg}: pairs[{i}] (rust `{}`, go `{}`)", pair.rust, pair.go);
         let rust = new.find(Lang::Rust, &pair.rust, pair.threads);
+        if rust.is_none() {
+            // A typo in `rust:` must not turn into a quiet `missing` row.
+            let measured: Vec<&str> = new.benchmarks.iter().map(|b| b.id.as_str()).collect();
+            bail!(
+                "{at}: unknown bench id `{}`: this check has no result for it (measured: {}); \
+                 fix the pair's `rust` field, or list the bench in `cargo.ids`",
+                pair.rust,
+                measured.join(", ")
+            );
+        }
         let go = go_bl
             .as_ref()
             .and_then(|bl| bl.find(Lang::Go, &pair.go, pair.threads));
@@ -326,12 +355,6 @@ pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) ->
                 pair.go,
                 pair.threads,
                 config.resolve(&config.baselines.go).display()
-            ));
-        }
-        if rust.is_none() {
-            warnings.push(format!(
-                "Rust bench `{}` was not measured in this run",
-                pair.rust
             ));
         }
         pairings.push(Pairing {
@@ -408,8 +431,28 @@ fn machine_note(
     }
 }
 
-/// `gate check`.
+/// `gate check`. With `--json`, an error (exit 2) still writes a report
+/// (verdict `error`, no rows, the message in `notes`), so that whoever reads
+/// the file never finds the `pass` of an earlier run.
 pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
+    let result = check(args);
+    if let (Err(err), Some(path)) = (&result, &args.json) {
+        crate::check::write_error_report(err, path);
+    }
+    result
+}
+
+/// Writes the report of a command that failed: verdict `error`, no rows,
+/// the error in `notes`. Failing to write it is only a warning: the error
+/// itself is what the user must see.
+pub fn write_error_report(err: &anyhow::Error, path: &Path) {
+    let report = Report::error(&crate::env::detect(), format!("error: {err:#}"));
+    if let Err(e) = crate::report::write_json(&report, path) {
+        eprintln!("warning: cannot write the error report: {e:#}");
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
     let plan = plan_for(&config, args)?;

@@ -133,6 +133,19 @@ impl Row {
 }
 
 impl Report {
+    /// The report of a command that failed (exit 2): verdict `error`, no
+    /// rows, the message as the only note.
+    pub fn error(environment: &Environment, message: String) -> Report {
+        Report {
+            schema: crate::model::SCHEMA_VERSION,
+            verdict: Verdict::Error,
+            environment: environment.clone(),
+            baseline_environments: BTreeMap::new(),
+            rows: Vec::new(),
+            notes: vec![message],
+        }
+    }
+
     /// Recomputes the check verdict from the rows.
     pub fn refresh_verdict(&mut self) {
         if self.verdict != Verdict::Error {
