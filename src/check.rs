@@ -69,27 +69,48 @@ pub fn collect(
         p.run_all()?;
         Some(p)
     };
-    let mut set = read_rust_results(plan, filter)?;
     // Only the benches of this check: the criterion home may also hold
     // results of other benches (an earlier `cargo bench`, another config),
-    // which must neither become rows nor enter a baseline.
-    let wanted = match &prepared {
+    // which must neither become rows nor enter a baseline, nor be parsed.
+    let wanted: Vec<String> = match &prepared {
         Some(p) => p.ids(),
-        None => plan.ids.clone(),
+        None => plan
+            .ids
+            .iter()
+            .filter(|id| filter.is_none_or(|f| f.is_match(id)))
+            .cloned()
+            .collect(),
     };
-    if !wanted.is_empty() {
-        set.benchmarks.retain(|b| wanted.contains(&b.id));
-        for (i, id) in plan.ids.iter().enumerate() {
-            if filter.is_none_or(|f| f.is_match(id)) && !set.benchmarks.iter().any(|b| &b.id == id)
-            {
-                bail!(
-                    "`cargo.ids[{i}]` `{id}` has no result in {}; run `gate check` without --no-run",
-                    plan.criterion_home.display()
-                );
-            }
+    if wanted.is_empty() {
+        return Ok((read_rust_results(plan, filter)?, prepared));
+    }
+    let set = read_rust_results(plan, Some(&exact_ids(&wanted))).with_context(|| {
+        format!(
+            "reading the results of {} ({})",
+            if prepared.is_some() {
+                "this run"
+            } else {
+                "`cargo.ids`"
+            },
+            wanted.join(", ")
+        )
+    })?;
+    for (i, id) in plan.ids.iter().enumerate() {
+        if wanted.contains(id) && !set.benchmarks.iter().any(|b| &b.id == id) {
+            bail!(
+                "`cargo.ids[{i}]` `{id}` has no result in {}; run `gate check` without --no-run",
+                plan.criterion_home.display()
+            );
         }
     }
     Ok((set, prepared))
+}
+
+/// A regular expression matching exactly these bench ids.
+fn exact_ids(ids: &[String]) -> Regex {
+    let alternatives: Vec<String> = ids.iter().map(|i| regex::escape(i)).collect();
+    Regex::new(&format!("^(?:{})$", alternatives.join("|")))
+        .expect("escaped ids form a valid expression")
 }
 
 /// Reads the criterion results of the plan's criterion home (all, or those

@@ -260,6 +260,9 @@ fn cargo_ids_select_the_rows_and_each_needs_a_result() {
             repo().display()
         ),
     );
+    // A result of some other criterion bench, whose id is not of the gate's
+    // scheme: not this check's business when `cargo.ids` says what is.
+    plant_foreign_result(&nr.path("target/criterion"));
     nr.check("one.yaml").expect_code(0);
     let r = read_json(&nr.path("report.json"));
     let ids: Vec<&str> = r["rows"]
@@ -289,6 +292,27 @@ fn cargo_ids_select_the_rows_and_each_needs_a_result() {
         "`cargo.ids[1]` `secret/reader/sequential` has no result in",
         "without --no-run",
     ]);
+
+    // Without `cargo.ids`, every result on disk is the check's: the foreign
+    // one is refused, naming its file.
+    nr.check("gate.yaml")
+        .expect_code(2)
+        .stderr_has(&["other-bench/new/benchmark.json", "bench id `not-a-gate-id`"]);
+}
+
+/// Copies a criterion result under `home/other-bench` with the id
+/// `not-a-gate-id` (outside `<group>/<operation>/<mode>`).
+fn plant_foreign_result(home: &Path) {
+    let dir = home.join("other-bench");
+    copy_tree(
+        &data("formats/criterion/secret/with_bytes/sequential/new"),
+        &dir.join("new"),
+    );
+    std::fs::write(
+        dir.join("new/benchmark.json"),
+        r#"{"group_id": "not-a-gate-id", "function_id": null, "value_str": null, "throughput": null, "full_id": "not-a-gate-id", "directory_name": "other-bench", "title": "not-a-gate-id"}"#,
+    )
+    .unwrap();
 }
 
 #[test]
