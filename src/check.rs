@@ -62,55 +62,50 @@ pub fn collect(
     no_run: bool,
     filter: Option<&Regex>,
 ) -> Result<(ResultSet, Option<run::Prepared>)> {
-    let prepared = if no_run {
-        None
-    } else {
-        let p = run::prepare(plan)?;
-        p.run_all()?;
-        Some(p)
-    };
-    // Only the benches of this check: the criterion home may also hold
-    // results of other benches (an earlier `cargo bench`, another config),
-    // which must neither become rows nor enter a baseline, nor be parsed.
-    let wanted: Vec<String> = match &prepared {
-        Some(p) => p.ids(),
-        None => plan
+    if no_run {
+        // Without a run, `cargo.ids` says which results on disk are this
+        // check's (the folder may hold results of other benches); each of
+        // them must be there.
+        let wanted: Vec<String> = plan
             .ids
             .iter()
             .filter(|id| filter.is_none_or(|f| f.is_match(id)))
             .cloned()
-            .collect(),
-    };
-    if wanted.is_empty() {
-        return Ok((read_rust_results(plan, filter)?, prepared));
-    }
-    let set = read_rust_results(plan, Some(&exact_ids(&wanted))).with_context(|| {
-        format!(
-            "reading the results of {} ({})",
-            if prepared.is_some() {
-                "this run"
-            } else {
-                "`cargo.ids`"
-            },
-            wanted.join(", ")
-        )
-    })?;
-    for (i, id) in plan.ids.iter().enumerate() {
-        if wanted.contains(id) && !set.benchmarks.iter().any(|b| &b.id == id) {
-            bail!(
-                "`cargo.ids[{i}]` `{id}` has no result in {}; run `gate check` without --no-run",
-                plan.criterion_home.display()
-            );
+            .collect();
+        if wanted.is_empty() {
+            return Ok((read_rust_results(plan, filter)?, None));
         }
+        let set = read_rust_results(plan, Some(&ids_regex(&wanted))).with_context(|| {
+            format!("reading the results of `cargo.ids` ({})", wanted.join(", "))
+        })?;
+        for (i, id) in plan.ids.iter().enumerate() {
+            if wanted.contains(id) && !set.benchmarks.iter().any(|b| &b.id == id) {
+                bail!(
+                    "`cargo.ids[{i}]` `{id}` has no result in {}; run `gate check` without --no-run",
+                    plan.criterion_home.display()
+                );
+            }
+        }
+        return Ok((set, None));
     }
-    Ok((set, prepared))
+    let p = run::prepare(plan)?;
+    p.run_all()?;
+    // Only what this run measured: older results of other ids may linger
+    // in the criterion folder and must not pass for this run's figures.
+    let set = read_rust_results(plan, Some(&ids_regex(&p.ids())))?;
+    Ok((set, Some(p)))
 }
 
 /// A regular expression matching exactly these bench ids.
-fn exact_ids(ids: &[String]) -> Regex {
-    let alternatives: Vec<String> = ids.iter().map(|i| regex::escape(i)).collect();
-    Regex::new(&format!("^(?:{})$", alternatives.join("|")))
-        .expect("escaped ids form a valid expression")
+pub fn ids_regex(ids: &[String]) -> Regex {
+    Regex::new(&format!(
+        "^(?:{})$",
+        ids.iter()
+            .map(|f| regex::escape(f))
+            .collect::<Vec<_>>()
+            .join("|")
+    ))
+    .expect("escaped ids form a valid expression")
 }
 
 /// Reads the criterion results of the plan's criterion home (all, or those
@@ -154,6 +149,7 @@ pub fn confirm(
     new: &mut ResultSet,
     report: &mut Report,
     filter: Option<&Regex>,
+    base: Option<&ResultSet>,
 ) -> Result<()> {
     for round in 1..=config.confirm {
         let mut flagged: Vec<String> = report
@@ -193,7 +189,7 @@ pub fn confirm(
                 *slot = b;
             }
         }
-        let again = build_report(config, new, filter)?;
+        let again = build_report(config, new, filter, base)?;
         let mut confirmed = 0;
         for row in report.rows.iter_mut() {
             if row.verdict != RowVerdict::Regressed || !flagged.contains(&row.id) {
@@ -268,13 +264,27 @@ fn selected(config: &Config, filter: Option<&Regex>, id: &str) -> bool {
 /// Like with like: a Rust/Go pair is compared only when the Go figure was
 /// recorded with the mode and GOMAXPROCS the pair names; anything else is a
 /// configuration error (exit 2), never a silently wrong ratio.
-pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) -> Result<Report> {
-    let rust_bl = load_baseline(
-        config,
-        &config.baselines.rust,
-        "Rust",
-        config.require_baseline,
-    )?;
+pub fn build_report(
+    config: &Config,
+    new: &ResultSet,
+    filter: Option<&Regex>,
+    base: Option<&ResultSet>,
+) -> Result<Report> {
+    // With `--base`, the base measured on this runner replaces the stored
+    // Rust baseline (which is then not required).
+    let rust_bl = match base {
+        Some(set) => {
+            let mut bl = Baseline::new(formats::BaselineKind::Rust);
+            bl.sets.push(set.clone());
+            Some(bl)
+        }
+        None => load_baseline(
+            config,
+            &config.baselines.rust,
+            "Rust",
+            config.require_baseline,
+        )?,
+    };
     let go_bl = load_baseline(config, &config.baselines.go, "Go", !config.pairs.is_empty())?;
     let mut pairings: Vec<Pairing<'_>> = Vec::new();
     let mut notes = Vec::new();
@@ -477,10 +487,48 @@ fn check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
     let plan = plan_for(&config, args)?;
-    let (mut new, prepared) = collect(&plan, args.no_run, filter.as_ref())?;
-    let mut report = build_report(&config, &new, filter.as_ref())?;
+    let (mut new, prepared, base) = match &args.base {
+        Some(reference) => {
+            if args.no_run {
+                bail!(
+                    "--base measures base and head on this runner; it cannot be combined with --no-run"
+                );
+            }
+            let rounds = if args.quick { 2 } else { config.rounds };
+            let ab = crate::ab::measure(&plan, reference, rounds)?;
+            (
+                ab.head,
+                Some(ab.head_prepared),
+                Some((ab.base, ab.commit, ab.rounds)),
+            )
+        }
+        None => {
+            let (new, prepared) = collect(&plan, args.no_run, filter.as_ref())?;
+            (new, prepared, None)
+        }
+    };
+    let base_set = base.as_ref().map(|b| &b.0);
+    let mut report = build_report(&config, &new, filter.as_ref(), base_set)?;
+    if let Some((_, commit, rounds)) = &base {
+        report.notes.insert(
+            0,
+            format!(
+                "same-runner A/B: base {} ({}) and head were built and measured on this runner, \
+                 interleaved in {rounds} round(s) (A B A B ...); Rust rows compare head with base, not with baselines/",
+                args.base.as_deref().unwrap_or("?"),
+                &commit[..12]
+            ),
+        );
+    }
     if let Some(prepared) = &prepared {
-        confirm(&config, prepared, &mut new, &mut report, filter.as_ref())?;
+        confirm(
+            &config,
+            prepared,
+            &mut new,
+            &mut report,
+            filter.as_ref(),
+            base_set,
+        )?;
     } else if report.verdict == Verdict::Regression && config.confirm > 0 {
         report
             .notes

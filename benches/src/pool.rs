@@ -1,10 +1,19 @@
 //! A persistent thread pool with Go's `RunParallel` meaning of ns/op.
 //!
-//! `run(total, body)` splits exactly `total` operations over N threads (the
+//! `run(total, body)` runs exactly `total` operations on N threads (the
 //! calling thread is one of them), releases them together from a start
 //! barrier and returns the wall time from the release to the moment the last
 //! thread finished. ns/op is that time divided by `total`: inverse
-//! throughput, as Go reports for `b.RunParallel`.
+//! throughput, as Go reports for `b.RunParallel`. Thread `i` gets a fixed
+//! share: `total / N`, plus one for the first `total % N` threads, in one
+//! call of the body (benches may rely on that to prepare per-thread data).
+//!
+//! `run_batched(total, body)` is the same, except that, as in Go's
+//! `testing.PB`, threads claim the operations in batches from a shared
+//! counter (a grain of about 100 us of work at the previous run's speed, at
+//! most 10,000), so a thread that is slowed down (descheduled, waiting for
+//! a page another thread is opening) does not leave the others idle at the
+//! end while it works through a fixed share alone.
 //!
 //! Between runs the pool threads sleep on a condition variable, and a thread
 //! that finishes its share early sleeps too. A thread spinning on the other
@@ -19,6 +28,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The work of one thread: `body(thread_index, ops)` runs `ops` operations.
+/// [`Pool::run`] calls it once per thread; [`Pool::run_batched`] once per
+/// batch, so possibly several times per thread.
 pub type Body<'a> = dyn Fn(usize, u64) + Sync + 'a;
 
 /// A pool of `threads` threads (the caller plus `threads - 1` workers).
@@ -42,6 +53,9 @@ struct Shared {
     released: AtomicBool,
     /// Threads still running their share.
     running: AtomicUsize,
+    /// Operations claimed so far in this run, and the batch size.
+    claimed: AtomicU64,
+    grain: AtomicU64,
     /// Start and end of the run, in ns since `epoch`.
     start_ns: AtomicU64,
     end_ns: AtomicU64,
@@ -63,6 +77,7 @@ struct Control {
 struct Job {
     body: *const Body<'static>,
     total: u64,
+    batched: bool,
 }
 
 // SAFETY: `body` points to a `Sync` closure that `Pool::run` keeps alive until
@@ -89,6 +104,8 @@ impl Pool {
             arrived: AtomicUsize::new(0),
             released: AtomicBool::new(false),
             running: AtomicUsize::new(0),
+            claimed: AtomicU64::new(0),
+            grain: AtomicU64::new(1),
             start_ns: AtomicU64::new(0),
             end_ns: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -125,14 +142,26 @@ impl Pool {
         self.threads
     }
 
-    /// Runs exactly `total` operations split over the threads (thread `i`
-    /// gets `total / N`, plus one for the first `total % N`) and returns the
-    /// wall time between the start barrier and the last thread's end.
+    /// Runs exactly `total` operations, thread `i` doing `total / N` (plus
+    /// one for the first `total % N` threads) in a single call of `body`, and
+    /// returns the wall time between the start barrier and the last
+    /// thread's end.
     ///
     /// Allocation-free, so a counting pass around it sees only the body's
     /// allocations. A panic in any thread's body is re-raised here after all
     /// threads stopped.
     pub fn run(&self, total: u64, body: &Body<'_>) -> Duration {
+        self.run_job(total, body, false)
+    }
+
+    /// Runs exactly `total` operations, which the threads claim in batches
+    /// from a shared counter (Go's `testing.PB`); `body` is called once per
+    /// batch. Returns the wall time as [`Pool::run`] does.
+    pub fn run_batched(&self, total: u64, body: &Body<'_>) -> Duration {
+        self.run_job(total, body, true)
+    }
+
+    fn run_job(&self, total: u64, body: &Body<'_>, batched: bool) -> Duration {
         let _one_run = self.run_lock.lock().unwrap_or_else(|p| p.into_inner());
         if self.threads == 1 {
             let start = Instant::now();
@@ -148,11 +177,13 @@ impl Pool {
         shared.arrived.store(0, Ordering::Relaxed);
         shared.released.store(false, Ordering::Relaxed);
         shared.running.store(self.threads, Ordering::Relaxed);
+        shared.claimed.store(0, Ordering::Relaxed);
         {
             let mut control = shared.lock();
             control.job = Some(Job {
                 body: body_ptr,
                 total,
+                batched,
             });
             control.generation += 1;
             control.done = 0;
@@ -160,7 +191,9 @@ impl Pool {
         }
         shared.wake.notify_all();
 
-        let own = catch_unwind(AssertUnwindSafe(|| shared.run_share(0, total, body)));
+        let own = catch_unwind(AssertUnwindSafe(|| {
+            shared.run_share(0, total, batched, body)
+        }));
 
         let mut control = shared.lock();
         while control.done < self.threads - 1 {
@@ -181,8 +214,20 @@ impl Pool {
         );
         let start = shared.start_ns.load(Ordering::Acquire);
         let end = shared.end_ns.load(Ordering::Acquire);
-        Duration::from_nanos(end.saturating_sub(start))
+        let wall = Duration::from_nanos(end.saturating_sub(start));
+        shared
+            .grain
+            .store(grain_for(total, wall), Ordering::Relaxed);
+        wall
     }
+}
+
+/// Go's grain: the number of operations that take about 100 us at the
+/// speed of the last run, between 1 and 10,000.
+fn grain_for(total: u64, wall: Duration) -> u64 {
+    let ns = wall.as_nanos().max(1);
+    let grain = 100_000u128 * u128::from(total) / ns;
+    grain.clamp(1, 10_000) as u64
 }
 
 impl Shared {
@@ -195,7 +240,7 @@ impl Shared {
     }
 
     /// Start barrier, this thread's share of the operations, end time.
-    fn run_share(&self, index: usize, total: u64, body: &Body<'_>) {
+    fn run_share(&self, index: usize, total: u64, batched: bool, body: &Body<'_>) {
         if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
             self.start_ns.store(self.now_ns(), Ordering::Release);
             self.released.store(true, Ordering::Release);
@@ -210,8 +255,6 @@ impl Shared {
                 }
             }
         }
-        let n = self.threads as u64;
-        let ops = total / n + u64::from((index as u64) < total % n);
         // Record the end even if the body panics, so the run completes.
         struct End<'a>(&'a Shared);
         impl Drop for End<'_> {
@@ -222,7 +265,19 @@ impl Shared {
             }
         }
         let _end = End(self);
-        body(index, ops);
+        if !batched {
+            let n = self.threads as u64;
+            body(index, total / n + u64::from((index as u64) < total % n));
+            return;
+        }
+        let grain = self.grain.load(Ordering::Relaxed);
+        loop {
+            let first = self.claimed.fetch_add(grain, Ordering::Relaxed);
+            if first >= total {
+                break;
+            }
+            body(index, grain.min(total - first));
+        }
     }
 }
 
@@ -245,7 +300,7 @@ fn worker(shared: &Shared, index: usize) {
         // SAFETY: `Pool::run` keeps the body alive until we report `done`.
         let body = unsafe { &*job.body };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            shared.run_share(index, job.total, body)
+            shared.run_share(index, job.total, job.batched, body)
         }));
         let mut control = shared.lock();
         control.done += 1;
@@ -278,36 +333,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runs_exactly_the_total_split_over_threads() {
+    fn run_splits_the_total_evenly_in_one_call_per_thread() {
         for threads in [1, 2, 3] {
             let pool = Pool::new(threads);
             for total in [0u64, 1, 7, 1000] {
-                let per_thread: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
-                pool.run(total, &|i, ops| {
-                    per_thread[i].fetch_add(ops, Ordering::Relaxed);
-                });
-                let counts: Vec<u64> = per_thread
-                    .iter()
-                    .map(|c| c.load(Ordering::Relaxed))
+                let calls: Vec<Mutex<Vec<u64>>> =
+                    (0..threads).map(|_| Mutex::new(Vec::new())).collect();
+                pool.run(total, &|i, ops| calls[i].lock().unwrap().push(ops));
+                let calls: Vec<Vec<u64>> =
+                    calls.into_iter().map(|c| c.into_inner().unwrap()).collect();
+                let expected: Vec<Vec<u64>> = (0..threads as u64)
+                    .map(|i| vec![total / threads as u64 + u64::from(i < total % threads as u64)])
                     .collect();
-                assert_eq!(counts.iter().sum::<u64>(), total, "threads {threads}");
-                let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
-                assert!(max - min <= 1, "uneven split {counts:?}");
+                assert_eq!(calls, expected, "threads {threads} total {total}");
             }
         }
     }
 
     #[test]
+    fn run_batched_runs_exactly_the_total() {
+        for threads in [1, 2, 3] {
+            let pool = Pool::new(threads);
+            for total in [0u64, 1, 7, 1000, 100_000] {
+                let done = AtomicU64::new(0);
+                pool.run_batched(total, &|_, ops| {
+                    done.fetch_add(ops, Ordering::Relaxed);
+                });
+                assert_eq!(done.load(Ordering::Relaxed), total, "threads {threads}");
+            }
+        }
+    }
+
+    #[test]
+    fn grain_targets_a_hundred_microseconds() {
+        assert_eq!(grain_for(1_000, Duration::from_micros(1_000)), 100);
+        assert_eq!(grain_for(1, Duration::from_secs(1)), 1);
+        assert_eq!(grain_for(u64::MAX, Duration::from_nanos(1)), 10_000);
+    }
+
+    #[test]
     fn every_thread_takes_part() {
+        // Each body waits until all three threads are inside one; with 3 ops
+        // each thread gets one (fixed split; a new pool's batches are 1 op).
         let pool = Pool::new(3);
-        let ids = Mutex::new(Vec::new());
-        pool.run(3, &|_, _| {
-            ids.lock().unwrap().push(std::thread::current().id())
+        let seen: Vec<AtomicBool> = (0..3).map(|_| AtomicBool::new(false)).collect();
+        pool.run(3, &|i, ops| {
+            assert_eq!(ops, 1);
+            seen[i].store(true, Ordering::SeqCst);
+            while !seen.iter().all(|s| s.load(Ordering::SeqCst)) {
+                std::thread::yield_now();
+            }
         });
-        let mut ids = ids.into_inner().unwrap();
-        ids.sort_by_key(|id| format!("{id:?}"));
-        ids.dedup();
-        assert_eq!(ids.len(), 3);
     }
 
     #[test]

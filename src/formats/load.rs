@@ -253,7 +253,7 @@ mod tests {
             warnings: vec![],
             go: None,
             max_ratio: None,
-            earlier: vec![],
+            earlier: Vec::new(),
         }
     }
 

@@ -55,7 +55,7 @@ impl Region {
         let inner_len = data_len
             .checked_add(MIN_CANARY + page - 1)
             .map(|n| n / page * page)
-            .ok_or(Error::Syscall {
+            .ok_or_else(|| Error::Syscall {
                 call: "mmap",
                 len: data_len,
                 source: std::io::Error::other("secret length overflows the address space"),

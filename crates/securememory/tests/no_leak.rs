@@ -1,5 +1,7 @@
 //! Creating and closing many secrets from several threads leaves no mapping
 //! behind. Alone in its binary, so no other test maps memory meanwhile.
+//! Linux only: it reads `/proc/self/maps`.
+#![cfg(target_os = "linux")]
 
 mod common;
 
