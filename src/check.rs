@@ -10,9 +10,20 @@ use regex::Regex;
 use crate::cli::{CheckArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
 use crate::config::Config;
 use crate::formats::{self, Baseline};
+use crate::livego;
 use crate::model::{Lang, ResultSet, SCHEMA_VERSION};
 use crate::run::{self, RunPlan};
 use crate::verdict::{self, Options, Pairing, Report, RowKind, RowVerdict, Verdict};
+
+/// Where the old side of the rows comes from, beyond the stored baselines.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sources<'a> {
+    /// `--base`: the base measured on this runner replaces the stored Rust baseline.
+    pub base: Option<&'a ResultSet>,
+    /// Live Go: Go measured on this runner replaces the stored Go figure of
+    /// the pairs that name a `go_package`.
+    pub live_go: Option<&'a ResultSet>,
+}
 
 /// Exit code of a report's verdict.
 pub fn exit_code(v: Verdict) -> i32 {
@@ -96,6 +107,73 @@ pub fn collect(
     Ok((set, Some(p)))
 }
 
+/// Like [`collect`], and when pairs name a `go_package` and `go` works,
+/// runs those Go benchmarks on this runner interleaved with the Rust ones
+/// (each round: Go, then a share of the Rust ids). Returns the live Go set,
+/// or the reason it was skipped (the stored Go baseline is then used).
+pub fn collect_with_live_go(
+    config: &Config,
+    plan: &RunPlan,
+    no_run: bool,
+    filter: Option<&Regex>,
+) -> Result<Collected> {
+    if no_run || !config.pairs.iter().any(|p| p.go_package.is_some()) {
+        let (set, prepared) = collect(plan, no_run, filter)?;
+        return Ok(Collected {
+            set,
+            prepared,
+            live_go: None,
+            live_skipped: None,
+        });
+    }
+    let p = run::prepare(plan)?;
+    let ids = p.ids();
+    let opts = if plan.quick {
+        livego::LiveGoOptions {
+            rounds: 2,
+            count_per_round: 3,
+            benchtime: Some("300ms".into()),
+            ..Default::default()
+        }
+    } else {
+        livego::LiveGoOptions::default()
+    };
+    let rounds = opts.rounds;
+    let outcome = livego::measure_live_go(config, &opts, |r| {
+        let share = livego::round_share(&ids, r, rounds);
+        if !share.is_empty() {
+            p.run_ids(share)?;
+        }
+        Ok(())
+    })?;
+    let (live, skipped) = match outcome {
+        livego::LiveGo::Measured(set) => (Some(*set), None),
+        livego::LiveGo::Skipped(reason) => {
+            p.run_all()?;
+            (None, Some(reason))
+        }
+    };
+    let set = read_rust_results(plan, Some(&ids_regex(&ids)))?;
+    Ok(Collected {
+        set,
+        prepared: Some(p),
+        live_go: live,
+        live_skipped: skipped,
+    })
+}
+
+/// What [`collect_with_live_go`] measured.
+pub struct Collected {
+    /// The Rust results.
+    pub set: ResultSet,
+    /// The benches, ready to be measured again (None with `--no-run`).
+    pub prepared: Option<run::Prepared>,
+    /// Go measured on this runner, if any pair asked for it and `go` works.
+    pub live_go: Option<ResultSet>,
+    /// Why live Go was skipped, when a pair asked for it.
+    pub live_skipped: Option<String>,
+}
+
 /// A regular expression matching exactly these bench ids.
 pub fn ids_regex(ids: &[String]) -> Regex {
     Regex::new(&format!(
@@ -149,7 +227,7 @@ pub fn confirm(
     new: &mut ResultSet,
     report: &mut Report,
     filter: Option<&Regex>,
-    base: Option<&ResultSet>,
+    sources: Sources<'_>,
 ) -> Result<()> {
     for round in 1..=config.confirm {
         let mut flagged: Vec<String> = report
@@ -189,7 +267,7 @@ pub fn confirm(
                 *slot = b;
             }
         }
-        let again = build_report(config, new, filter, base)?;
+        let again = build_report(config, new, filter, sources)?;
         let mut confirmed = 0;
         for row in report.rows.iter_mut() {
             if row.verdict != RowVerdict::Regressed || !flagged.contains(&row.id) {
@@ -268,8 +346,9 @@ pub fn build_report(
     config: &Config,
     new: &ResultSet,
     filter: Option<&Regex>,
-    base: Option<&ResultSet>,
+    sources: Sources<'_>,
 ) -> Result<Report> {
+    let base = sources.base;
     // With `--base`, the base measured on this runner replaces the stored
     // Rust baseline (which is then not required).
     let rust_bl = match base {
@@ -286,14 +365,32 @@ pub fn build_report(
         )?,
     };
     let go_bl = load_baseline(config, &config.baselines.go, "Go", !config.pairs.is_empty())?;
-    let mut pairings: Vec<Pairing<'_>> = Vec::new();
     let mut notes = Vec::new();
+    let normalised = rust_bl
+        .as_ref()
+        .map(|bl| normalise_by_floor(bl, new, &mut notes))
+        .unwrap_or_default();
+    let mut pairings: Vec<Pairing<'_>> = Vec::new();
 
     for b in new.benchmarks.iter().filter(|b| b.lang == Lang::Rust) {
-        let old = rust_bl
-            .as_ref()
-            .and_then(|bl| bl.find(Lang::Rust, &b.id, b.threads));
         let mut warnings = Vec::new();
+        let stored = rust_bl
+            .as_ref()
+            .and_then(|bl| bl.find(Lang::Rust, &b.id, b.threads))
+            .map(|f| f.benchmark);
+        let old = match normalised
+            .iter()
+            .find(|n| n.id == b.id && n.threads == b.threads)
+        {
+            Some(n) => {
+                warnings.push(format!(
+                    "baseline measured on another machine kind: its samples were scaled by the floor ratio ({})",
+                    n.labels.get(NORMALISED_LABEL).map(String::as_str).unwrap_or("?")
+                ));
+                Some(n)
+            }
+            None => stored,
+        };
         if old.is_none() && rust_bl.is_some() {
             warnings.push(format!(
                 "not in the Rust baseline {}: run `gate baseline update` to record it",
@@ -305,7 +402,7 @@ pub fn build_report(
             kind: RowKind::RustVsRust,
             mode: b.mode,
             threads: b.threads,
-            old: old.map(|f| f.benchmark),
+            old,
             new: Some(b),
             go: None,
             max_ratio: None,
@@ -422,6 +519,15 @@ pub fn build_report(
             &new.environment,
         ));
     }
+    if let Some(set) = sources.live_go {
+        baseline_environments.insert("go-live".to_string(), set.environment.clone());
+        notes.push(format!(
+            "Go figures of the pairs with a `go_package` were {}: Rust/Go from the same machine",
+            set.provenance
+                .as_deref()
+                .unwrap_or("measured live on this runner")
+        ));
+    }
     if let Some(set) = go_bl.as_ref().and_then(|bl| {
         bl.sets
             .iter()
@@ -444,6 +550,66 @@ pub fn build_report(
     })
 }
 
+/// The floor bench: one `mprotect(READ)` + `mprotect(NONE)` pair, the
+/// physical limit of a sequential secret access on the machine.
+pub const FLOOR_ID: &str = "floor/mprotect_pair/sequential";
+/// Label on a normalised baseline benchmark saying how it was scaled.
+pub const NORMALISED_LABEL: &str = "normalised";
+
+/// Secret benches are dominated by the `mprotect` floor, so when the Rust
+/// baseline was measured on another kind of machine, its secret samples are
+/// scaled by (floor here / floor there), both floors measured in their own
+/// run. Nothing is widened: the scaled samples go through the same test.
+/// Returns the scaled copies (empty when the machines match, or when a
+/// floor is missing, which a note then says).
+fn normalise_by_floor(
+    bl: &Baseline,
+    new: &ResultSet,
+    notes: &mut Vec<String>,
+) -> Vec<crate::model::Benchmark> {
+    let Some(set) = bl.sets.first() else {
+        return Vec::new();
+    };
+    if set.environment.same_machine_kind(&new.environment).0 != Some(false) {
+        return Vec::new();
+    }
+    let floor = |s: &ResultSet| {
+        s.find(Lang::Rust, FLOOR_ID, 1)
+            .and_then(|b| crate::stats::median(&b.samples))
+    };
+    let (Some(there), Some(here)) = (floor(set), floor(new)) else {
+        notes.push(format!(
+            "the Rust baseline comes from another machine kind but `{FLOOR_ID}` is not in both runs: \
+             secret benches are compared without normalisation"
+        ));
+        return Vec::new();
+    };
+    let factor = here / there;
+    notes.push(format!(
+        "the Rust baseline comes from another machine kind: sequential secret benches were normalised by the \
+         mprotect floor ({} here, {} there, factor {factor:.3}); other benches are compared directly",
+        crate::report::fmt_ns(here),
+        crate::report::fmt_ns(there)
+    ));
+    set.benchmarks
+        .iter()
+        .filter(|b| b.id.starts_with("secret/") && b.mode == crate::model::Mode::Sequential)
+        .map(|b| {
+            let mut n = b.clone();
+            n.samples.iter_mut().for_each(|x| *x *= factor);
+            n.labels.insert(
+                NORMALISED_LABEL.into(),
+                format!(
+                    "factor {factor:.3} = floor {} here / {} there",
+                    crate::report::fmt_ns(here),
+                    crate::report::fmt_ns(there)
+                ),
+            );
+            n
+        })
+        .collect()
+}
+
 /// Says whether a baseline was measured on the same kind of machine as this
 /// run; ratios across machine kinds are not comparable without normalisation.
 fn machine_note(
@@ -451,14 +617,19 @@ fn machine_note(
     base: &crate::model::Environment,
     now: &crate::model::Environment,
 ) -> String {
-    let (b, n) = (base.fingerprint(), now.fingerprint());
-    if b == n {
-        format!("{what} was measured on the same machine kind ({n}): compared directly")
-    } else {
-        format!(
-            "{what} was measured on another machine kind ({b}; this run: {n}): compared directly, \
-             so part of any difference may be the machine"
-        )
+    match base.same_machine_kind(now) {
+        (Some(true), _) => format!(
+            "{what} was measured on the same machine kind ({}): compared directly",
+            now.fingerprint()
+        ),
+        (Some(false), differ) => format!(
+            "{what} was measured on another machine kind ({}): compared directly, so part of \
+             any difference may be the machine",
+            differ.join(", ")
+        ),
+        (None, _) => format!(
+            "{what} records no machine facts: the machines cannot be compared; treat ratios with care"
+        ),
     }
 }
 
@@ -487,6 +658,8 @@ fn check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
     let plan = plan_for(&config, args)?;
+    let mut live_go = None;
+    let mut live_note = None;
     let (mut new, prepared, base) = match &args.base {
         Some(reference) => {
             if args.no_run {
@@ -503,12 +676,22 @@ fn check(args: &CheckArgs) -> Result<i32> {
             )
         }
         None => {
-            let (new, prepared) = collect(&plan, args.no_run, filter.as_ref())?;
-            (new, prepared, None)
+            let c = collect_with_live_go(&config, &plan, args.no_run, filter.as_ref())?;
+            live_go = c.live_go;
+            live_note = c.live_skipped;
+            (c.set, c.prepared, None)
         }
     };
-    let base_set = base.as_ref().map(|b| &b.0);
-    let mut report = build_report(&config, &new, filter.as_ref(), base_set)?;
+    let sources = Sources {
+        base: base.as_ref().map(|b| &b.0),
+        live_go: live_go.as_ref(),
+    };
+    let mut report = build_report(&config, &new, filter.as_ref(), sources)?;
+    if let Some(reason) = live_note {
+        report.notes.push(format!(
+            "live Go not measured ({reason}): the stored Go baseline is used"
+        ));
+    }
     if let Some((_, commit, rounds)) = &base {
         report.notes.insert(
             0,
@@ -527,7 +710,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
             &mut new,
             &mut report,
             filter.as_ref(),
-            base_set,
+            sources,
         )?;
     } else if report.verdict == Verdict::Regression && config.confirm > 0 {
         report
@@ -559,4 +742,95 @@ fn check(args: &CheckArgs) -> Result<i32> {
         args.github,
     )?;
     Ok(exit_code(report.verdict))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Benchmark, Environment, Mode};
+
+    fn bench(id: &str, center: f64) -> Benchmark {
+        Benchmark {
+            id: id.into(),
+            lang: Lang::Rust,
+            mode: Mode::Sequential,
+            threads: 1,
+            unit: "ns/op".into(),
+            samples: (0..30)
+                .map(|i| center * (1.0 + 0.001 * f64::from(i % 7)))
+                .collect(),
+            counters: Default::default(),
+            metrics: Default::default(),
+            labels: Default::default(),
+            reference_only: false,
+            source: None,
+        }
+    }
+
+    fn set(cpu: &str, floor: f64, secret: f64) -> ResultSet {
+        ResultSet {
+            environment: Environment {
+                cpu_model: Some(cpu.into()),
+                ..Default::default()
+            },
+            benchmarks: vec![
+                bench(FLOOR_ID, floor),
+                bench("secret/with_bytes/sequential", secret),
+            ],
+            provenance: None,
+        }
+    }
+
+    fn report(old: ResultSet, new: &ResultSet) -> Report {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bl = Baseline::new(formats::BaselineKind::Rust);
+        bl.sets.push(old);
+        formats::write_baseline(&dir.path().join("rust.yaml"), &bl).unwrap();
+        let cfg = Config::parse(
+            "baselines:\n  rust: rust.yaml\n  go: go.yaml\n",
+            &dir.path().join("gate.yaml"),
+        )
+        .unwrap();
+        build_report(&cfg, new, None, Sources::default()).unwrap()
+    }
+
+    fn verdict_of(r: &Report, id: &str) -> RowVerdict {
+        r.rows.iter().find(|x| x.id == id).unwrap().verdict
+    }
+
+    #[test]
+    fn another_machine_kind_is_normalised_by_the_floor() {
+        // A machine twice as fast at mprotect: the secret bench halves too.
+        let r = report(
+            set("slow cpu", 2000.0, 2200.0),
+            &set("fast cpu", 1000.0, 1100.0),
+        );
+        assert_eq!(
+            verdict_of(&r, "secret/with_bytes/sequential"),
+            RowVerdict::Unchanged
+        );
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("normalised by the mprotect floor")),
+            "{:?}",
+            r.notes
+        );
+        // The floor itself is compared directly: it did change.
+        assert_eq!(verdict_of(&r, FLOOR_ID), RowVerdict::Improved);
+    }
+
+    #[test]
+    fn the_same_machine_kind_is_compared_directly() {
+        let r = report(set("cpu", 2000.0, 2200.0), &set("cpu", 1000.0, 1100.0));
+        assert_eq!(
+            verdict_of(&r, "secret/with_bytes/sequential"),
+            RowVerdict::Improved
+        );
+        assert!(
+            !r.notes.iter().any(|n| n.contains("normalised")),
+            "{:?}",
+            r.notes
+        );
+    }
 }

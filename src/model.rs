@@ -169,13 +169,64 @@ impl Environment {
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "?".into()),
             self.os.as_deref().unwrap_or("?"),
-            self.arch.as_deref().unwrap_or("?"),
+            self.arch.as_deref().map(normalize_arch).unwrap_or("?"),
             match self.virtualized {
                 Some(true) => "vm",
                 Some(false) => "metal",
                 None => "?",
             }
         )
+    }
+}
+
+/// Go and Rust name the same architectures differently (`amd64` vs `x86_64`).
+pub fn normalize_arch(arch: &str) -> &str {
+    match arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        "386" => "x86",
+        other => other,
+    }
+}
+
+impl Environment {
+    /// Whether two environments are the same kind of machine, judged on the
+    /// facts both record (a Go output records CPU, OS and arch, but not the
+    /// core count). `None` when they share no fact at all; the second value
+    /// lists the facts that differ.
+    pub fn same_machine_kind(&self, other: &Environment) -> (Option<bool>, Vec<String>) {
+        let mut compared = 0;
+        let mut differ = Vec::new();
+        let mut check = |name: &str, a: Option<String>, b: Option<String>| {
+            if let (Some(a), Some(b)) = (a, b) {
+                compared += 1;
+                if a != b {
+                    differ.push(format!("{name}: {a} vs {b}"));
+                }
+            }
+        };
+        check("cpu", self.cpu_model.clone(), other.cpu_model.clone());
+        check(
+            "cores",
+            self.cores.map(|c| c.to_string()),
+            other.cores.map(|c| c.to_string()),
+        );
+        check("os", self.os.clone(), other.os.clone());
+        check(
+            "arch",
+            self.arch.as_deref().map(|a| normalize_arch(a).to_string()),
+            other.arch.as_deref().map(|a| normalize_arch(a).to_string()),
+        );
+        check(
+            "virtualised",
+            self.virtualized.map(|v| v.to_string()),
+            other.virtualized.map(|v| v.to_string()),
+        );
+        if compared == 0 {
+            (None, differ)
+        } else {
+            (Some(differ.is_empty()), differ)
+        }
     }
 }
 
