@@ -218,7 +218,7 @@ fn unchanged_code_passes_and_the_report_follows_the_contract() {
 
     // Exactly the fixture's rows: its two benches against the Rust
     // baseline, the pair against Go; no row for the foreign result.
-    let mut ids = ids_of(&r);
+    let mut ids = ids_of(r);
     ids.sort();
     assert_eq!(
         ids,
@@ -231,7 +231,7 @@ fn unchanged_code_passes_and_the_report_follows_the_contract() {
     );
 
     for id in [SPIN, SLEEPLESS] {
-        let row = row(&r, id, "rust-vs-rust");
+        let row = row(r, id, "rust-vs-rust");
         assert_ne!(row["verdict"], "regressed", "{row:#}");
         assert_eq!(row["mode"], "sequential");
         assert_eq!(row["threads"], 1);
@@ -250,7 +250,7 @@ fn unchanged_code_passes_and_the_report_follows_the_contract() {
     }
 
     // The Rust/Go row: `old` is Go (five `-count` lines), `new` is Rust.
-    let pair = row(&r, SPIN, "rust-vs-go");
+    let pair = row(r, SPIN, "rust-vs-go");
     assert_eq!(pair["go"], GO_NAME, "{pair:#}");
     assert_eq!(pair["max_ratio"], 1000.0, "{pair:#}");
     assert_eq!(pair["old"]["n"], 5, "{pair:#}");
