@@ -214,6 +214,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Baseline(BaselineCommand::ImportGo(args)) => crate::baseline::cmd_import_go(&args),
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Report(args) => crate::compare::cmd_report(&args),
+        Command::Merge(args) => crate::merge::cmd_merge(&args),
         Command::Env(args) => crate::env::cmd_env(&args),
         Command::Comment(args) => crate::github::cmd_comment(&args),
         other => anyhow::bail!("`{other:?}` is not wired yet"),

@@ -169,8 +169,14 @@ impl RunPlan {
     pub fn new(workspace: impl Into<PathBuf>, package: impl Into<String>) -> RunPlan {
         let workspace = workspace.into();
         let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
+        // `CRITERION_HOME` is criterion's own setting; honouring it lets two
+        // checks (or two tests) share a target folder without sharing results.
+        let criterion_home = std::env::var_os("CRITERION_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_criterion_home(&workspace, target_dir.as_deref()));
         RunPlan {
-            criterion_home: default_criterion_home(&workspace, target_dir.as_deref()),
+            criterion_home,
             workspace,
             package: package.into(),
             benches: Vec::new(),

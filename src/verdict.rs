@@ -65,6 +65,10 @@ pub struct Side {
     /// rendered again (`gate compare`, `gate report --format gobench`) (added field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<f64>,
+    /// Names of the counters that are deterministic for this bench and so
+    /// compared exactly (added field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exact_counters: Vec<String>,
     /// Distribution-free confidence interval of the median (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_ci: Option<[f64; 2]>,
@@ -99,6 +103,10 @@ pub struct Row {
     /// figures are the latest measurement, which decided (added field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<Attempt>,
+    /// The runner this row was measured on, in a report merged from several
+    /// runners by `gate merge` (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
 }
 
 /// One earlier measurement of a row (see [`Row::earlier`]).
@@ -112,6 +120,14 @@ pub struct Attempt {
 }
 
 impl Row {
+    /// The id as shown to people: with the runner in a merged report.
+    pub fn display_id(&self) -> String {
+        match &self.runner {
+            Some(r) => format!("{} [{r}]", self.id),
+            None => self.id.clone(),
+        }
+    }
+
     /// This row's figures as an earlier attempt.
     pub fn attempt(&self) -> Attempt {
         Attempt {
@@ -126,6 +142,7 @@ impl Row {
     /// Whether two rows describe the same comparison (same bench, same kind, same Go name).
     pub fn same_pair(&self, other: &Row) -> bool {
         self.id == other.id
+            && self.runner == other.runner
             && self.kind == other.kind
             && self.threads == other.threads
             && self.go == other.go
@@ -230,6 +247,7 @@ pub fn side(b: &Benchmark, confidence: f64) -> Side {
         n: b.samples.len(),
         counters: b.counters.clone(),
         samples: b.samples.clone(),
+        exact_counters: exact_counters(b).into_iter().map(String::from).collect(),
         median_ci: ci.map(|c| [c.lower, c.upper]),
     }
 }
@@ -328,6 +346,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             go: p.go.clone(),
             max_ratio: p.max_ratio,
             earlier: Vec::new(),
+            runner: None,
         };
         let (old, new) = match (p.old, p.new) {
             // A configured Rust/Go pair without its Go figure is a hole in

@@ -139,7 +139,14 @@ fn report_set(report: &Report, file: &str) -> Result<Parsed> {
             samples,
             counters: side.counters.clone(),
             metrics: Default::default(),
-            labels: Default::default(),
+            // Keep which counters are exact, so a saved report compares them exactly too.
+            labels: if side.exact_counters.is_empty() {
+                Default::default()
+            } else {
+                let mut names = side.exact_counters.clone();
+                names.sort();
+                [(super::EXACT_LABEL.to_string(), names.join(","))].into()
+            },
             reference_only,
             source: Some(file.to_string()),
         });
@@ -230,6 +237,7 @@ mod tests {
             n: samples.len().max(3),
             counters: [("mprotect_per_op".to_string(), 0.03)].into(),
             samples,
+            exact_counters: Vec::new(),
             median_ci: None,
         }
     }
@@ -254,6 +262,7 @@ mod tests {
             go: None,
             max_ratio: None,
             earlier: Vec::new(),
+            runner: None,
         }
     }
 

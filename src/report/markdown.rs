@@ -168,7 +168,7 @@ impl View {
             .iter()
             .filter(|r| r.kind == RowKind::Compare)
             .map(|r| CompareView {
-                id: code(&r.id),
+                id: code(&r.display_id()),
                 old: side_time(r.old.as_ref()),
                 new: side_time(r.new.as_ref()),
                 change: change(r),
@@ -257,27 +257,41 @@ impl View {
     }
 }
 
-/// Groups the Rust rows by id, in the order the report lists them.
+/// Groups the Rust rows by id, in the order the report lists them: one
+/// table line per Go comparison of a bench (a bench may be paired with
+/// several Go benchmarks), or one line when it has none.
 fn bench_views(rows: &[Row]) -> Vec<BenchView> {
-    let mut order: Vec<&str> = Vec::new();
-    let mut by_id: BTreeMap<&str, (Option<&Row>, Option<&Row>)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: BTreeMap<String, (Option<&Row>, Vec<&Row>)> = BTreeMap::new();
     for row in rows {
         let slot = match row.kind {
-            RowKind::RustVsRust | RowKind::RustVsGo => by_id.entry(&row.id).or_insert_with(|| {
-                order.push(&row.id);
-                (None, None)
-            }),
+            RowKind::RustVsRust | RowKind::RustVsGo => {
+                by_id.entry(row.display_id()).or_insert_with(|| {
+                    order.push(row.display_id());
+                    (None, Vec::new())
+                })
+            }
             RowKind::Compare => continue,
         };
         match row.kind {
             RowKind::RustVsRust => slot.0 = Some(row),
-            _ => slot.1 = Some(row),
+            _ => slot.1.push(row),
         }
     }
     order
         .into_iter()
-        .map(|id| {
-            let (vs_rust, vs_go) = by_id[id];
+        .flat_map(|id| {
+            let (vs_rust, go_rows) = &by_id[&id];
+            let vs_rust = *vs_rust;
+            let gos: Vec<Option<&Row>> = if go_rows.is_empty() {
+                vec![None]
+            } else {
+                go_rows.iter().map(|r| Some(*r)).collect()
+            };
+            gos.into_iter()
+                .map(move |vs_go| (id.clone(), vs_rust, vs_go))
+        })
+        .map(|(id, vs_rust, vs_go)| {
             let any = vs_rust.or(vs_go).expect("grouped rows exist");
             let now = vs_rust
                 .and_then(|r| r.new.as_ref())
@@ -293,7 +307,7 @@ fn bench_views(rows: &[Row]) -> Vec<BenchView> {
                 None => "—".into(),
             };
             BenchView {
-                id: code(id),
+                id: code(&id),
                 mode: any.mode.to_string(),
                 threads: any.threads,
                 rust_now: side_time(now),

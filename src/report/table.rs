@@ -41,6 +41,41 @@ fn verdict_label(v: RowVerdict) -> &'static str {
     }
 }
 
+/// The exact (deterministic) counters of a row, per op: `mprotect 2`, or
+/// `mprotect 2→3` when the count changed. Timing noise cannot move these.
+fn counters_cell(row: &Row) -> String {
+    let Some(new) = &row.new else {
+        return String::new();
+    };
+    new.exact_counters
+        .iter()
+        .filter_map(|name| {
+            let n = new.counters.get(name)?;
+            let short = name.strip_suffix("_per_op").unwrap_or(name);
+            let old = row
+                .old
+                .as_ref()
+                .filter(|_| row.kind != RowKind::RustVsGo)
+                .and_then(|o| o.counters.get(name));
+            Some(match old {
+                Some(o) if (o - n).abs() > 1e-9 => {
+                    format!("{short} {}→{}", fmt_count(*o), fmt_count(*n))
+                }
+                _ => format!("{short} {}", fmt_count(*n)),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn fmt_count(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 /// Renders the report as a terminal table followed by notes and warnings.
 pub fn render(report: &Report) -> String {
     let mut t = Table::new();
@@ -61,7 +96,7 @@ pub fn render(report: &Report) -> String {
             _ => String::new(),
         };
         t.add_row(vec![
-            Cell::new(&row.id),
+            Cell::new(row.display_id()),
             Cell::new(kind_label(row)),
             Cell::new(
                 row.old
@@ -84,6 +119,7 @@ pub fn render(report: &Report) -> String {
                     .unwrap_or("-".into()),
             )
             .set_alignment(CellAlignment::Right),
+            Cell::new(counters_cell(row)),
             Cell::new(match (row.earlier.is_empty(), row.verdict) {
                 (true, v) => verdict_label(v).to_string(),
                 (false, RowVerdict::Regressed) => "REGRESSED (confirmed)".to_string(),
@@ -116,7 +152,11 @@ pub fn render(report: &Report) -> String {
     }
     for row in &report.rows {
         for w in &row.warnings {
-            out.push_str(&format!("warning: {} ({}): {w}\n", row.id, kind_label(row)));
+            out.push_str(&format!(
+                "warning: {} ({}): {w}\n",
+                row.display_id(),
+                kind_label(row)
+            ));
         }
     }
     out

@@ -1,0 +1,124 @@
+//! `gate merge FILE...`: one report (and so one PR comment) from the reports
+//! of several runners, e.g. the jobs of a GitHub Actions matrix over OS and
+//! architecture. Each row keeps the runner it was measured on; nothing is
+//! compared across runners (that would compare machines, not code).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::check::exit_code;
+use crate::cli::{MergeArgs, ReportFormat};
+use crate::model::SCHEMA_VERSION;
+use crate::verdict::{Report, Verdict};
+
+/// A short runner label from a report's environment (`linux/x86_64`),
+/// made unique with the file name when two runners look alike.
+fn labels(reports: &[(PathBuf, Report)]) -> Vec<String> {
+    let base: Vec<String> = reports
+        .iter()
+        .map(|(_, r)| {
+            let e = &r.environment;
+            format!(
+                "{}/{}",
+                e.os.as_deref().unwrap_or("?"),
+                e.arch
+                    .as_deref()
+                    .map(crate::model::normalize_arch)
+                    .unwrap_or("?")
+            )
+        })
+        .collect();
+    base.iter()
+        .zip(reports)
+        .map(|(label, (path, _))| {
+            if base.iter().filter(|l| *l == label).count() > 1 {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!("{label} {stem}")
+            } else {
+                label.clone()
+            }
+        })
+        .collect()
+}
+
+/// Merges the reports: rows tagged with their runner, the worst verdict,
+/// every environment, every note prefixed with its runner.
+pub fn merge_reports(reports: &[(PathBuf, Report)]) -> Report {
+    let labels = labels(reports);
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let mut baseline_environments = BTreeMap::new();
+    for (label, (_, report)) in labels.iter().zip(reports) {
+        for row in &report.rows {
+            let mut row = row.clone();
+            row.runner = Some(label.clone());
+            rows.push(row);
+        }
+        baseline_environments.insert(format!("runner {label}"), report.environment.clone());
+        for (name, env) in &report.baseline_environments {
+            baseline_environments.insert(format!("{label}: {name}"), env.clone());
+        }
+        notes.extend(report.notes.iter().map(|n| format!("[{label}] {n}")));
+    }
+    let verdict = if reports.iter().any(|(_, r)| r.verdict == Verdict::Error) {
+        Verdict::Error
+    } else if reports
+        .iter()
+        .any(|(_, r)| r.verdict == Verdict::Regression)
+    {
+        Verdict::Regression
+    } else {
+        Verdict::Pass
+    };
+    notes.insert(
+        0,
+        format!(
+            "merged from {} runner(s): {}; rows are compared within each runner only",
+            reports.len(),
+            labels.join(", ")
+        ),
+    );
+    Report {
+        schema: SCHEMA_VERSION,
+        verdict,
+        environment: reports
+            .first()
+            .map(|(_, r)| r.environment.clone())
+            .unwrap_or_default(),
+        baseline_environments,
+        rows,
+        notes,
+    }
+}
+
+/// `gate merge FILE...`.
+pub fn cmd_merge(args: &MergeArgs) -> Result<i32> {
+    let mut reports = Vec::new();
+    for f in &args.files {
+        reports.push((f.clone(), crate::report::read_json(f)?));
+    }
+    if reports.is_empty() {
+        bail!("gate merge needs at least one report file");
+    }
+    let merged = merge_reports(&reports);
+    if let Some(p) = &args.json {
+        crate::report::write_json(&merged, p)?;
+    }
+    match args.format {
+        ReportFormat::Table => print!("{}", crate::report::table::render(&merged)),
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&merged)?),
+        ReportFormat::Markdown => print!(
+            "{}",
+            crate::report::markdown::render_markdown(&merged, None)?
+        ),
+        ReportFormat::Gobench => bail!(
+            "--format gobench writes samples of one runner; run `gate report FILE --format gobench` per runner"
+        ),
+    }
+    Ok(exit_code(merged.verdict))
+}

@@ -1,0 +1,107 @@
+//! Confirmation runs for real (issue 6): a bench flagged as regressed is
+//! measured again in a fresh process before the check fails. A one-off slow
+//! run (the fixture's first process only) passes; a steady slowdown fails.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The target folder this test binary was built into: the fixture's build
+/// reuses the workspace's compiled dependencies.
+fn target_dir() -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .ancestors()
+        .nth(3)
+        .unwrap()
+        .to_path_buf()
+}
+
+fn gate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = Command::cargo_bin("gate").unwrap();
+    cmd.args(args)
+        .arg("--config")
+        .arg(dir.join("gate.yaml"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CRITERION_HOME", dir.join("criterion"))
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GATE_FIXTURE_SLOWDOWN")
+        .env_remove("GATE_FIXTURE_SLOWDOWN_ONCE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn spin_row(report: &Path) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "fixture/spin/sequential")
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn a_one_off_slow_run_passes_and_a_steady_slowdown_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("gate.yaml"),
+        format!(
+            "cargo:\n  workspace: {}\n  package: fixture-bench\n  benches: [fixture]\n  ids: [fixture/spin/sequential]\n\
+             baselines:\n  rust: rust.yaml\n  go: go.yaml\nconfirm: 1\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let (code, out) = gate(d, &["baseline", "update", "--quick"], &[]);
+    assert_eq!(code, 0, "{out}");
+
+    // Only the first process is slow: flagged, then not confirmed.
+    let marker = d.join("slow-once");
+    let once = d.join("once.json");
+    let (code, out) = gate(
+        d,
+        &["check", "--quick", "--json", once.to_str().unwrap()],
+        &[
+            ("GATE_FIXTURE_SLOWDOWN", "4"),
+            ("GATE_FIXTURE_SLOWDOWN_ONCE", marker.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        code, 0,
+        "a one-off slow run must pass after confirmation:\n{out}"
+    );
+    let row = spin_row(&once);
+    assert_eq!(
+        row["earlier"][0]["verdict"], "regressed",
+        "first run flagged: {row}"
+    );
+    assert_ne!(row["verdict"], "regressed", "{row}");
+    assert!(out.contains("not confirmed"), "{out}");
+
+    // Every process is slow: confirmed, the check fails, both measurements shown.
+    let steady = d.join("steady.json");
+    let (code, out) = gate(
+        d,
+        &["check", "--quick", "--json", steady.to_str().unwrap()],
+        &[("GATE_FIXTURE_SLOWDOWN", "4")],
+    );
+    assert_eq!(code, 1, "a steady slowdown must fail:\n{out}");
+    let row = spin_row(&steady);
+    assert_eq!(row["verdict"], "regressed", "{row}");
+    assert_eq!(row["earlier"][0]["verdict"], "regressed", "{row}");
+    assert!(out.contains("REGRESSED (confirmed)"), "{out}");
+}
