@@ -239,6 +239,11 @@ fn unchanged_code_passes_and_the_report_follows_the_contract() {
             // Quick settings: 20 samples; the exact counter rides along.
             assert_eq!(row[side]["n"], 20, "{side}: {row:#}");
             assert_eq!(row[side]["counters"]["syscalls_per_op"], 0.0, "{row:#}");
+            assert_eq!(
+                row[side]["exact_counters"],
+                serde_json::json!(["syscalls_per_op"]),
+                "{row:#}"
+            );
             assert_eq!(row[side]["samples"].as_array().unwrap().len(), 20);
         }
         assert!(

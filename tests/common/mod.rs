@@ -270,7 +270,7 @@ pub mod contract {
         keys(
             m,
             &["median_ns", "n", "counters"],
-            &["samples", "median_ci"],
+            &["samples", "exact_counters", "median_ci"],
             at,
         );
         let median = number(&m["median_ns"], &format!("{at}.median_ns"));
@@ -284,6 +284,16 @@ pub mod contract {
             assert_eq!(s.len() as u64, n, "{at}: `n` is the number of samples");
             for (i, x) in s.iter().enumerate() {
                 assert!(number(x, &format!("{at}.samples[{i}]")) > 0.0);
+            }
+        }
+        if let Some(exact) = m.get("exact_counters") {
+            strings(exact, &format!("{at}.exact_counters"));
+            for name in exact.as_array().unwrap() {
+                let name = name.as_str().unwrap();
+                assert!(
+                    m["counters"].get(name).is_some(),
+                    "{at}: exact counter `{name}` is not in `counters`"
+                );
             }
         }
         if let Some(ci) = m.get("median_ci") {
