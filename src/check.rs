@@ -74,7 +74,30 @@ pub fn collect(
     filter: Option<&Regex>,
 ) -> Result<(ResultSet, Option<run::Prepared>)> {
     if no_run {
-        return Ok((read_rust_results(plan, filter)?, None));
+        // Without a run, `cargo.ids` says which results on disk are this
+        // check's (the folder may hold results of other benches); each of
+        // them must be there.
+        let wanted: Vec<String> = plan
+            .ids
+            .iter()
+            .filter(|id| filter.is_none_or(|f| f.is_match(id)))
+            .cloned()
+            .collect();
+        if wanted.is_empty() {
+            return Ok((read_rust_results(plan, filter)?, None));
+        }
+        let set = read_rust_results(plan, Some(&ids_regex(&wanted))).with_context(|| {
+            format!("reading the results of `cargo.ids` ({})", wanted.join(", "))
+        })?;
+        for (i, id) in plan.ids.iter().enumerate() {
+            if wanted.contains(id) && !set.benchmarks.iter().any(|b| &b.id == id) {
+                bail!(
+                    "`cargo.ids[{i}]` `{id}` has no result in {}; run `gate check` without --no-run",
+                    plan.criterion_home.display()
+                );
+            }
+        }
+        return Ok((set, None));
     }
     let p = run::prepare(plan)?;
     p.run_all()?;
@@ -416,6 +439,16 @@ pub fn build_report(
         }
         let at = format!("{cfg}: pairs[{i}] (rust `{}`, go `{}`)", pair.rust, pair.go);
         let rust = new.find(Lang::Rust, &pair.rust, pair.threads);
+        if rust.is_none() {
+            // A typo in `rust:` must not turn into a quiet `missing` row.
+            let measured: Vec<&str> = new.benchmarks.iter().map(|b| b.id.as_str()).collect();
+            bail!(
+                "{at}: unknown bench id `{}`: this check has no result for it (measured: {}); \
+                 fix the pair's `rust` field, or list the bench in `cargo.ids`",
+                pair.rust,
+                measured.join(", ")
+            );
+        }
         let go = go_bl
             .as_ref()
             .and_then(|bl| bl.find(Lang::Go, &pair.go, pair.threads));
@@ -450,12 +483,6 @@ pub fn build_report(
                 pair.go,
                 pair.threads,
                 config.resolve(&config.baselines.go).display()
-            ));
-        }
-        if rust.is_none() {
-            warnings.push(format!(
-                "Rust bench `{}` was not measured in this run",
-                pair.rust
             ));
         }
         pairings.push(Pairing {
@@ -606,8 +633,28 @@ fn machine_note(
     }
 }
 
-/// `gate check`.
+/// `gate check`. With `--json`, an error (exit 2) still writes a report
+/// (verdict `error`, no rows, the message in `notes`), so that whoever reads
+/// the file never finds the `pass` of an earlier run.
 pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
+    let result = check(args);
+    if let (Err(err), Some(path)) = (&result, &args.json) {
+        crate::check::write_error_report(err, path);
+    }
+    result
+}
+
+/// Writes the report of a command that failed: verdict `error`, no rows,
+/// the error in `notes`. Failing to write it is only a warning: the error
+/// itself is what the user must see.
+pub fn write_error_report(err: &anyhow::Error, path: &Path) {
+    let report = Report::error(&crate::env::detect(), format!("error: {err:#}"));
+    if let Err(e) = crate::report::write_json(&report, path) {
+        eprintln!("warning: cannot write the error report: {e:#}");
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
     let plan = plan_for(&config, args)?;

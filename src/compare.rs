@@ -117,8 +117,17 @@ fn load(path: &std::path::Path) -> Result<ResultSet> {
     Ok(set)
 }
 
-/// `gate compare OLD NEW`.
+/// `gate compare OLD NEW`. With `--json`, an error (exit 2) writes a report
+/// with verdict `error` (see [`crate::check::cmd_check`]).
 pub fn cmd_compare(args: &CompareArgs) -> Result<i32> {
+    let result = compare(args);
+    if let (Err(err), Some(path)) = (&result, &args.json) {
+        crate::check::write_error_report(err, path);
+    }
+    result
+}
+
+fn compare(args: &CompareArgs) -> Result<i32> {
     if !(0.0..1.0).contains(&args.tolerance) {
         bail!("--tolerance {} is not a fraction in [0, 1)", args.tolerance);
     }

@@ -150,6 +150,19 @@ impl Row {
 }
 
 impl Report {
+    /// The report of a command that failed (exit 2): verdict `error`, no
+    /// rows, the message as the only note.
+    pub fn error(environment: &Environment, message: String) -> Report {
+        Report {
+            schema: crate::model::SCHEMA_VERSION,
+            verdict: Verdict::Error,
+            environment: environment.clone(),
+            baseline_environments: BTreeMap::new(),
+            rows: Vec::new(),
+            notes: vec![message],
+        }
+    }
+
     /// Recomputes the check verdict from the rows.
     pub fn refresh_verdict(&mut self) {
         if self.verdict != Verdict::Error {
@@ -420,9 +433,47 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
     }
 
     let adjusted = stats::holm(&tested.iter().map(|t| t.1).collect::<Vec<_>>());
-    for (&(idx, _), &p_adj) in tested.iter().zip(&adjusted) {
+    // The family makes significance harder to reach than one test alone:
+    // Holm compares the smallest p-value with alpha / m. A row that could
+    // not be significant even if every row showed its most extreme outcome
+    // (the smallest p-value its sample sizes allow) can never fail the
+    // check, so it is `insufficient`, not `unchanged` (a regression of any
+    // size would pass). Holm is monotone, so this best case is exact.
+    let m = tested.len();
+    let sizes: Vec<(usize, usize)> = tested
+        .iter()
+        .map(|&(idx, _)| {
+            let r = &rows[idx];
+            (
+                r.old.as_ref().map_or(0, |s| s.n),
+                r.new.as_ref().map_or(0, |s| s.n),
+            )
+        })
+        .collect();
+    let best_case = stats::holm(
+        &sizes
+            .iter()
+            .map(|&(o, n)| stats::min_p_value(o, n))
+            .collect::<Vec<_>>(),
+    );
+    for (((&(idx, _), &p_adj), &best), &(n_old, n_new)) in
+        tested.iter().zip(&adjusted).zip(&best_case).zip(&sizes)
+    {
         let row = &mut rows[idx];
         row.p_value = Some(p_adj);
+        if best >= opts.alpha {
+            let k = stats::min_samples_needed(opts.alpha / m as f64);
+            row.verdict = RowVerdict::Insufficient;
+            row.warnings.push(format!(
+                "too few samples to ever reach significance with {m} benchmarks compared at once: \
+                 with {n_old} old and {n_new} new samples the smallest p-value is {:.3e}, {best:.3} \
+                 after Holm's correction, above alpha {}, so any regression would pass; take at \
+                 least {k} samples per side (Go: -count {k}; criterion: sample_size)",
+                stats::min_p_value(n_old, n_new),
+                opts.alpha
+            ));
+            continue;
+        }
         let [lo, hi] = row.ratio_ci.expect("tested rows have an interval");
         let limit = match (row.kind, row.max_ratio) {
             (RowKind::RustVsGo, Some(m)) => m,
@@ -634,6 +685,40 @@ mod tests {
         assert_eq!(rows[0].verdict, RowVerdict::New);
         assert_eq!(rows[1].verdict, RowVerdict::Missing);
         assert_eq!(v, Verdict::Pass);
+    }
+
+    /// Five samples per side reach p = 0.0079 at best: enough for five
+    /// benchmarks at once (Holm: 5 x 0.0079 < 0.05), not for nine, where a
+    /// doubling of every benchmark must be `insufficient`, never `unchanged`.
+    #[test]
+    fn a_family_too_large_for_its_samples_is_insufficient() {
+        let olds: Vec<Benchmark> = (0..9)
+            .map(|i| bench(&format!("a/b{i}/sequential"), noisy(1000.0, 5, i)))
+            .collect();
+        let news: Vec<Benchmark> = (0..9)
+            .map(|i| bench(&format!("a/b{i}/sequential"), noisy(2000.0, 5, i)))
+            .collect();
+        let pairs = |k: usize| -> Vec<Pairing<'_>> {
+            (0..k)
+                .map(|i| pairing(&olds[i], &news[i], RowKind::Compare))
+                .collect()
+        };
+        let (rows, v) = decide(&pairs(5), &Options::default());
+        assert!(rows.iter().all(|r| r.verdict == RowVerdict::Regressed));
+        assert_eq!(v, Verdict::Regression);
+        let (rows, v) = decide(&pairs(9), &Options::default());
+        assert_eq!(v, Verdict::Pass);
+        for r in &rows {
+            assert_eq!(r.verdict, RowVerdict::Insufficient, "{r:?}");
+            assert!(
+                r.warnings
+                    .iter()
+                    .any(|w| w.contains("9 benchmarks compared at once")
+                        && w.contains("at least 6 samples per side")),
+                "{:?}",
+                r.warnings
+            );
+        }
     }
 
     #[test]

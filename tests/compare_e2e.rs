@@ -1,0 +1,273 @@
+//! `gate compare OLD NEW` on the real Go outputs in
+//! `tests/data/formats/go-bench/`, through the real binary: exit codes, the
+//! rows of the JSON report (checked against the contract) and the table.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+const MEMGUARD_CPU1: &str = "formats/go-bench/securememory-memguard-cpu1.txt";
+const MEMGUARD_CPU2: &str = "formats/go-bench/securememory-memguard-cpu2.txt";
+const PROTECTED_CPU1: &str = "formats/go-bench/securememory-protectedmemory-cpu1.txt";
+const KEYCACHE_CPU1: &str = "formats/go-bench/appencryption-keycache-cpu1.txt";
+
+const MEMGUARD_NAMES: [&str; 5] = [
+    "BenchmarkMemguardSecret_WithBytes",
+    "BenchmarkMemguardSecret_WithBytesFunc",
+    "BenchmarkMemguardReader_ReadAll",
+    "BenchmarkMemguardReader_ReadFull",
+    "BenchmarkMemguardReader_Read",
+];
+
+/// A copy of Go benchmark text with every `ns/op` value multiplied by
+/// `factor` (other units and all formatting kept).
+fn scaled(text: &str, factor: f64) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Result lines only (a `Benchmark...` line may also start a crash).
+        let ns = fields.iter().position(|f| *f == "ns/op");
+        if let (true, Some(at)) = (line.starts_with("Benchmark"), ns) {
+            let value: f64 = fields[at - 1].parse().unwrap();
+            let new = format!("{}", value * factor);
+            // Replace the value in place (it is followed by whitespace and ns/op).
+            let pos = line
+                .find(&format!("{}\tns/op", fields[at - 1]))
+                .or_else(|| line.find(&format!("{} ns/op", fields[at - 1])))
+                .unwrap_or_else(|| panic!("cannot find the value on `{line}`"));
+            out.push_str(&line[..pos]);
+            out.push_str(&new);
+            out.push_str(&line[pos + fields[at - 1].len()..]);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+struct Compared {
+    ran: Ran,
+    report: Value,
+}
+
+fn compare(old: &Path, new: &Path) -> Compared {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let ran = run(gate()
+        .arg("compare")
+        .arg(old)
+        .arg(new)
+        .arg("--json")
+        .arg(&json));
+    let report = read_json(&json);
+    contract::report(&report);
+    Compared { ran, report }
+}
+
+fn the_rows(report: &Value) -> &Vec<Value> {
+    report["rows"].as_array().unwrap()
+}
+
+fn temp_copy(dir: &Path, name: &str, text: &str) -> PathBuf {
+    write(dir, name, text)
+}
+
+#[test]
+fn a_file_against_itself_is_unchanged() {
+    let f = data(MEMGUARD_CPU1);
+    let c = compare(&f, &f);
+    c.ran.expect_code(0);
+    assert!(
+        c.ran.stdout.contains("gate: PASS"),
+        "the table says so: {}",
+        c.ran.all()
+    );
+    let r = &c.report;
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(the_rows(r).len(), 5, "{r:#}");
+    for name in MEMGUARD_NAMES {
+        let row = row(r, name, "compare");
+        assert_eq!(row["verdict"], "unchanged", "{row:#}");
+        assert_eq!(row["mode"], "sequential", "GOMAXPROCS 1 is sequential");
+        assert_eq!(row["threads"], 1);
+        assert_eq!(row["ratio"], 1.0);
+        assert_eq!(row["old"]["n"], 5, "-count 5");
+        assert_eq!(row["old"], row["new"]);
+        let [lo, hi] = [
+            row["ratio_ci"][0].as_f64().unwrap(),
+            row["ratio_ci"][1].as_f64().unwrap(),
+        ];
+        assert!(lo <= 1.0 && 1.0 <= hi, "{row:#}");
+        assert!(row["p_value"].as_f64().unwrap() > 0.05, "{row:#}");
+        assert!(
+            c.ran.stdout.contains(name),
+            "the table names {name}: {}",
+            c.ran.stdout
+        );
+    }
+    // The Go extra units are carried as counters of each side.
+    let wb = row(r, "BenchmarkMemguardSecret_WithBytes", "compare");
+    assert_eq!(wb["new"]["median_ns"], 3239.0, "{wb:#}");
+    assert_eq!(wb["new"]["counters"]["allocs/op"], 3.0, "{wb:#}");
+    assert_eq!(wb["new"]["counters"]["B/op"], 96.0, "{wb:#}");
+}
+
+#[test]
+fn a_file_against_a_copy_twice_as_slow_regresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = data(MEMGUARD_CPU1);
+    let text = std::fs::read_to_string(&old).unwrap();
+    let doubled = temp_copy(dir.path(), "doubled.txt", &scaled(&text, 2.0));
+    let c = compare(&old, &doubled);
+    c.ran.expect_code(1);
+    assert!(c.ran.stdout.contains("REGRESSED"), "{}", c.ran.all());
+    let r = &c.report;
+    assert_eq!(r["verdict"], "regression");
+    for name in MEMGUARD_NAMES {
+        let row = row(r, name, "compare");
+        assert_eq!(row["verdict"], "regressed", "{row:#}");
+        assert!(
+            (row["ratio"].as_f64().unwrap() - 2.0).abs() < 1e-12,
+            "{row:#}"
+        );
+        assert!(row["ratio_ci"][0].as_f64().unwrap() > 1.05, "{row:#}");
+        // 5 against 5, all apart: the exact test's extreme, times 5 (Holm).
+        let p = row["p_value"].as_f64().unwrap();
+        assert!(p < 0.05, "{row:#}");
+        assert!((p - 5.0 * 2.0 / 252.0).abs() < 1e-9, "{row:#}");
+    }
+
+    // The reverse is an improvement, and passes.
+    let c = compare(&doubled, &old);
+    c.ran.expect_code(0);
+    assert!(
+        the_rows(&c.report)
+            .iter()
+            .all(|row| row["verdict"] == "improved"),
+        "{:#}",
+        c.report
+    );
+
+    // Every value 3% slower: inside the 5% tolerance, not a regression.
+    let slower = temp_copy(dir.path(), "slower.txt", &scaled(&text, 1.03));
+    let c = compare(&old, &slower);
+    c.ran.expect_code(0);
+    assert!(
+        the_rows(&c.report)
+            .iter()
+            .all(|row| row["verdict"] == "unchanged"),
+        "{:#}",
+        c.report
+    );
+}
+
+/// Two implementations measured the same way (GOMAXPROCS 1): the stored
+/// figures are within noise of each other, so the gate calls it unchanged.
+#[test]
+fn memguard_against_protectedmemory_renamed_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(data(PROTECTED_CPU1))
+        .unwrap()
+        .replace("BenchmarkProtectedMemory", "BenchmarkMemguard");
+    let renamed = temp_copy(dir.path(), "protectedmemory.txt", &text);
+    let c = compare(&data(MEMGUARD_CPU1), &renamed);
+    c.ran.expect_code(0);
+    let rows = the_rows(&c.report);
+    assert_eq!(rows.len(), 5);
+    for row in rows {
+        assert_eq!(row["verdict"], "unchanged", "{row:#}");
+        let ratio = row["ratio"].as_f64().unwrap();
+        assert!((0.9..1.1).contains(&ratio), "{row:#}");
+        assert!(!row["old"].is_null() && !row["new"].is_null());
+    }
+}
+
+/// `-N` is GOMAXPROCS: the cpu1 and cpu2 runs hold the same names at other
+/// thread counts, which are never compared with each other.
+#[test]
+fn other_gomaxprocs_are_not_compared() {
+    let c = compare(&data(MEMGUARD_CPU1), &data(MEMGUARD_CPU2));
+    c.ran.expect_code(0);
+    let rows = the_rows(&c.report);
+    assert_eq!(rows.len(), 10, "{:#}", c.report);
+    for name in MEMGUARD_NAMES {
+        let fresh = rows
+            .iter()
+            .find(|r| r["id"] == name && r["verdict"] == "new")
+            .unwrap_or_else(|| panic!("no new row {name}"));
+        assert_eq!(fresh["threads"], 2);
+        assert_eq!(fresh["mode"], "parallel");
+        assert!(fresh["old"].is_null() && fresh["ratio"].is_null());
+        let gone = rows
+            .iter()
+            .find(|r| r["id"] == name && r["verdict"] == "missing")
+            .unwrap_or_else(|| panic!("no missing row {name}"));
+        assert_eq!(gone["threads"], 1);
+        assert!(gone["new"].is_null() && gone["ratio"].is_null());
+    }
+}
+
+/// Nine benchmarks of five samples each: even every value doubled cannot
+/// be significant once Holm corrects for nine tests (best case 9 x 0.0079),
+/// so the rows are `insufficient` with the advice, never a quiet
+/// `unchanged`. The crash in the file (line 50) is reported, not fatal.
+#[test]
+fn a_family_too_large_for_five_samples_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = data(KEYCACHE_CPU1);
+    let text = std::fs::read_to_string(&old).unwrap();
+    let doubled = temp_copy(dir.path(), "keycache-doubled.txt", &scaled(&text, 2.0));
+    let c = compare(&old, &doubled);
+    c.ran.expect_code(0).stderr_has(&[
+        "appencryption-keycache-cpu1.txt:50: the Go run crashed while running \
+         BenchmarkKeyCache_GetOrLoadLatest_MultipleThreadsReadStaleRevokedKey",
+    ]);
+    let rows = the_rows(&c.report);
+    assert_eq!(rows.len(), 9, "{:#}", c.report);
+    for row in rows {
+        assert_eq!(row["verdict"], "insufficient", "{row:#}");
+        assert!((row["ratio"].as_f64().unwrap() - 2.0).abs() < 1e-12);
+        let warned = row["warnings"].as_array().unwrap().iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.contains("9 benchmarks compared at once") && w.contains("-count 6")
+        });
+        assert!(warned, "{row:#}");
+    }
+}
+
+#[test]
+fn a_saved_report_compares_and_renders_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = data(MEMGUARD_CPU1);
+    let text = std::fs::read_to_string(&old).unwrap();
+    let doubled = temp_copy(dir.path(), "doubled.txt", &scaled(&text, 2.0));
+    let json = dir.path().join("report.json");
+    run(gate()
+        .arg("compare")
+        .arg(&old)
+        .arg(&doubled)
+        .arg("--json")
+        .arg(&json))
+    .expect_code(1);
+    // The report keeps every sample: comparing it with the doubled file is
+    // a comparison of equal figures.
+    let again = compare(&json, &doubled);
+    again.ran.expect_code(0);
+    assert!(
+        the_rows(&again.report)
+            .iter()
+            .all(|row| row["verdict"] == "unchanged" && row["ratio"] == 1.0),
+        "{:#}",
+        again.report
+    );
+    // `gate report --format json` gives back the same contract.
+    let ran = run(gate().args(["report", "--format", "json"]).arg(&json));
+    ran.expect_code(0);
+    let rendered: Value = serde_json::from_str(&ran.stdout).unwrap();
+    contract::report(&rendered);
+    assert_eq!(rendered, read_json(&json));
+}
