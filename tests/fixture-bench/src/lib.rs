@@ -126,6 +126,19 @@ pub fn spin(steps: u64) -> u64 {
     black_box(x)
 }
 
+/// CPU time consumed by the calling thread (user and system), from
+/// `CLOCK_THREAD_CPUTIME_ID`.
+pub fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// Makes `n` real, trivial syscalls and counts them.
 pub fn syscalls(n: u32) {
     for _ in 0..n {
