@@ -1,29 +1,28 @@
 //! A hash index whose reads take no lock, and whose writes lock one shard of it.
 //!
-//! Layout: a table of buckets; each bucket is an immutable array of items behind an `Arc`,
+//! Layout: per shard, a table of buckets; each bucket is an immutable array of items behind an `Arc`,
 //! published through an `AtomicPtr`. A writer copies the one bucket it changes, so an insert
 //! costs O(items in that bucket), about two, not O(cache size).
 //!
-//! Reads: load the current table pointer (a plain atomic load), then protect the bucket with a
+//! Reads: load the shard's current table pointer (a plain atomic load), then protect the bucket with a
 //! hazard slot of the reading thread ([`crate::hazard`]): a plain store and a compiler fence,
 //! no shared reference count, so hits from many threads on the same key do not bounce a cache
 //! line between cores. The returned [`Pinned`] keeps that bucket snapshot, and so its entries
 //! and their secrets, alive; releasing it is the hit's one locked instruction.
 //!
-//! Writes: buckets are split into shards by the low bits of the hash (bucket `i` belongs to
-//! shard `i % shards` in every table, since tables never have fewer buckets than shards). A
-//! writer locks only its shard, so inserts of different keys rarely wait for each other. The
-//! shard lock also guards the shard's single-flight board (keys being loaded) and its retired
-//! buckets. Replaced buckets are retired and reclaimed in batches (one heavy barrier per batch),
-//! at once when an entry left the index (so an evicted key is closed as soon as nobody uses
-//! it), and always outside the lock.
+//! Writes: the index is split into shards by the low bits of the hash; each shard has its own
+//! table of buckets (indexed by the next bits) and its own lock. A writer locks only its shard,
+//! so inserts of different keys rarely wait for each other, and growth (fourfold, when the
+//! shard is too full) copies and blocks only that shard. The shard lock also guards the
+//! shard's single-flight board (keys being loaded) and its retired buckets. Replaced buckets
+//! are retired and reclaimed in batches (one heavy barrier per batch), at once when an entry
+//! left the index (so an evicted key is closed as soon as nobody uses it), and always outside
+//! the lock.
 //!
-//! Growth: when a shard is too full, the table doubles under all shard locks: build, publish,
-//! then empty and retire every bucket of the old table. Old bucket arrays are kept until the
-//! index is dropped (at most about as much memory as the current table, since sizes double),
-//! which is what lets readers dereference the table pointer without any protection. A reader
-//! that still walks an emptied old table sees a miss and takes the slow path, which re-reads
-//! under the shard lock.
+//! Old bucket arrays (tables) are kept until the index is dropped (less memory than the current
+//! ones, since sizes quadruple), which is what lets readers dereference a table pointer without
+//! any protection. A reader that still walks an emptied old table sees a miss and takes the
+//! slow path, which re-reads under the shard lock.
 
 use std::hash::BuildHasher;
 use std::mem::ManuallyDrop;
@@ -37,12 +36,18 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::entry::Entry;
 use crate::hazard::{self, Hazard, Protected};
 
-/// Buckets of a new index (at least the number of shards).
-const INITIAL_BUCKETS: usize = 64;
-/// A shard grows the table when it holds more than this many items per bucket on average.
-const MAX_LOAD: usize = 2;
-/// Retired buckets a shard keeps before reclaiming them (one heavy barrier per batch).
-const RETIRE_BATCH: usize = 64;
+/// Buckets of a new index's shard (one cache line).
+const INITIAL_BUCKETS: usize = LINE;
+/// A shard grows the table when it holds more than this many items per bucket on average
+/// (an id has two items, its key and its latest alias).
+const MAX_LOAD: usize = 4;
+/// Growth multiplies the bucket count by this.
+const GROWTH: usize = 4;
+/// Retired buckets a shard keeps before reclaiming them. The heavy barrier interrupts every
+/// CPU running a thread of the process (about 12 us on a loaded 2-vCPU VM, for both sides),
+/// so it is paid per batch; buckets retired by inserts only hold keys that are still cached,
+/// so keeping them a while delays no close.
+const RETIRE_BATCH: usize = 256;
 
 /// One lookup key in a bucket. `created == 0` is the "latest" alias of an id: a second item
 /// pointing at the same entry as the id's newest key, so a latest lookup is one probe.
@@ -91,24 +96,45 @@ impl Bucket {
     }
 }
 
+/// Bucket pointers per cache line: tables are made of whole, aligned lines, so that writers of
+/// different shards never write to the same line.
+const LINE: usize = 8;
+
+#[repr(align(64))]
+struct Line(
+    #[expect(dead_code, reason = "read through the pointer casts of `Table`")]
+    [AtomicPtr<Bucket>; LINE],
+);
+
 struct Table {
-    buckets: Box<[AtomicPtr<Bucket>]>,
+    lines: Box<[Line]>,
     mask: usize,
 }
 
 impl Table {
     fn with_buckets(n: usize) -> Self {
-        debug_assert!(n.is_power_of_two());
+        debug_assert!(n.is_power_of_two() && n >= LINE);
         Self {
-            buckets: (0..n).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
+            lines: (0..n / LINE).map(|_| Line(Default::default())).collect(),
             mask: n - 1,
         }
     }
 
+    /// All bucket slots, in order.
     #[inline]
-    fn bucket(&self, hash: u64) -> &AtomicPtr<Bucket> {
+    fn buckets(&self) -> &[AtomicPtr<Bucket>] {
+        // SAFETY: `Line` is an array of `LINE` slots with no padding (64 bytes), so the lines
+        // are `lines.len() * LINE` consecutive slots.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.lines.len() * LINE) }
+    }
+
+    /// The bucket of `key`: the hash without the shard bits.
+    #[inline]
+    fn bucket(&self, key: u64) -> &AtomicPtr<Bucket> {
         // Truncation is intended: the mask keeps only low bits.
-        &self.buckets[hash as usize & self.mask]
+        let i = key as usize & self.mask;
+        // SAFETY: `i <= mask < lines.len() * LINE`, see `buckets`.
+        unsafe { &*self.lines.as_ptr().cast::<AtomicPtr<Bucket>>().add(i) }
     }
 }
 
@@ -153,18 +179,18 @@ unsafe impl Sync for Pinned {}
 /// The hash index of a key cache, plus the writer-side state `S` of each shard (the eviction
 /// order; a bounded policy uses a single shard so that its order is global).
 pub(crate) struct Index<S> {
-    current: AtomicPtr<Table>,
     /// Whether the hazard barriers use `membarrier` (fixed for the process).
     membarrier: bool,
     hasher: foldhash::fast::RandomState,
     shards: Box<[Shard<S>]>,
-    shard_mask: usize,
-    /// Every table ever published (from `Box::into_raw`); freed when the index is dropped.
-    tables: Mutex<Vec<*mut Table>>,
+    shard_bits: u32,
 }
 
 #[repr(align(128))]
 struct Shard<S> {
+    /// The current table (from `Box::into_raw`; every table ever published is in
+    /// `ShardState::tables`, freed when the index is dropped).
+    table: AtomicPtr<Table>,
     state: Mutex<ShardState<S>>,
     /// Wakes threads waiting for a load of this shard to finish.
     landed: Condvar,
@@ -177,6 +203,8 @@ struct ShardState<S> {
     items: usize,
     /// Buckets replaced and not reclaimed yet (`Arc::into_raw` pointers).
     retired: Vec<*mut Bucket>,
+    /// Every table this shard published, the current one last.
+    tables: Vec<*mut Table>,
     /// Keys being loaded.
     loading: Vec<Loading>,
     /// Threads waiting in [`Writer::wait`].
@@ -193,30 +221,31 @@ struct Loading {
 }
 
 impl<S> Index<S> {
-    /// An index of `shards` shards (a power of two, at most the initial bucket count), each
-    /// with the writer state `state()`.
+    /// An index of `shards` shards (a power of two), each with the writer state `state()`.
     pub(crate) fn new(shards: usize, mut state: impl FnMut() -> S) -> Self {
-        assert!(shards.is_power_of_two() && shards <= INITIAL_BUCKETS);
-        let first = Box::into_raw(Box::new(Table::with_buckets(INITIAL_BUCKETS)));
+        assert!(shards.is_power_of_two());
         Self {
-            current: AtomicPtr::new(first),
             membarrier: hazard::membarrier_ready(),
             hasher: foldhash::fast::RandomState::default(),
             shards: (0..shards)
-                .map(|_| Shard {
-                    state: Mutex::new(ShardState {
-                        items: 0,
-                        retired: Vec::new(),
-                        loading: Vec::new(),
-                        waiters: 0,
-                        state: state(),
-                    }),
-                    landed: Condvar::new(),
-                    len: AtomicUsize::new(0),
+                .map(|_| {
+                    let first = Box::into_raw(Box::new(Table::with_buckets(INITIAL_BUCKETS)));
+                    Shard {
+                        table: AtomicPtr::new(first),
+                        state: Mutex::new(ShardState {
+                            items: 0,
+                            retired: Vec::new(),
+                            tables: vec![first],
+                            loading: Vec::new(),
+                            waiters: 0,
+                            state: state(),
+                        }),
+                        landed: Condvar::new(),
+                        len: AtomicUsize::new(0),
+                    }
                 })
                 .collect(),
-            shard_mask: shards - 1,
-            tables: Mutex::new(vec![first]),
+            shard_bits: shards.trailing_zeros(),
         }
     }
 
@@ -237,10 +266,12 @@ impl<S> Index<S> {
     /// Lock-free lookup of `(id, created)`.
     #[inline]
     pub(crate) fn get(&self, hash: u64, id: &str, created: i64) -> Lookup {
+        let shard = self.shard(hash);
         // SAFETY: tables are only freed when `self` is dropped (see the module docs), and the
         // Acquire load pairs with the Release store that published the table fully built.
-        let table = unsafe { &*self.current.load(Ordering::Acquire) };
-        let (hazard, bucket) = match hazard::protect(table.bucket(hash), self.membarrier) {
+        let table = unsafe { &*shard.table.load(Ordering::Acquire) };
+        let slot = table.bucket(hash >> self.shard_bits);
+        let (hazard, bucket) = match hazard::protect(slot, self.membarrier) {
             Protected::Ptr(hazard, bucket) => (hazard, bucket),
             Protected::Null => return Lookup::Miss,
             Protected::Busy => return Lookup::Busy,
@@ -263,7 +294,7 @@ impl<S> Index<S> {
     #[inline]
     fn shard(&self, hash: u64) -> &Shard<S> {
         // Truncation is intended: the mask keeps only low bits.
-        &self.shards[hash as usize & self.shard_mask]
+        &self.shards[hash as usize & (self.shards.len() - 1)]
     }
 
     /// Exclusive access to the shard of `hash`; readers are never blocked by it.
@@ -274,7 +305,6 @@ impl<S> Index<S> {
             shard,
             state: ManuallyDrop::new(shard.state.lock()),
             reclaim_now: false,
-            grow: false,
         }
     }
 
@@ -291,62 +321,20 @@ impl<S> Index<S> {
             drop(unsafe { Arc::from_raw(bucket) });
         }
     }
-
-    /// Doubles the table if a shard is too full: build, publish, then empty and retire the
-    /// old buckets so that removed entries are not kept alive by a table nobody writes to.
-    #[cold]
-    fn grow(&self) {
-        let mut shards: Vec<MutexGuard<'_, ShardState<S>>> =
-            self.shards.iter().map(|s| s.state.lock()).collect();
-        // SAFETY: tables live until the index is dropped; growth is excluded by the locks.
-        let old = unsafe { &*self.current.load(Ordering::Acquire) };
-        let per_shard = old.buckets.len() / self.shards.len();
-        if shards.iter().all(|s| s.items <= per_shard * MAX_LOAD) {
-            return; // another thread grew it meanwhile
-        }
-        let grown = Table::with_buckets(old.buckets.len() * 2);
-        let mut moved: Vec<Vec<Item>> = (0..grown.buckets.len()).map(|_| Vec::new()).collect();
-        for slot in old.buckets.iter() {
-            let bucket = slot.load(Ordering::Acquire);
-            if bucket.is_null() {
-                continue;
-            }
-            // SAFETY: a current bucket, stable under the shard locks.
-            for item in unsafe { &*bucket }.items.iter() {
-                moved[item.hash as usize & grown.mask].push(item.share());
-            }
-        }
-        for (slot, items) in grown.buckets.iter().zip(moved) {
-            slot.store(Bucket::publish(items), Ordering::Relaxed);
-        }
-        let grown = Box::into_raw(Box::new(grown));
-        self.current.store(grown, Ordering::Release);
-        for (i, slot) in old.buckets.iter().enumerate() {
-            let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
-            if !bucket.is_null() {
-                shards[i & self.shard_mask].retired.push(bucket);
-            }
-        }
-        self.tables.lock().push(grown);
-        let retired: Vec<*mut Bucket> = shards
-            .iter_mut()
-            .flat_map(|s| std::mem::take(&mut s.retired))
-            .collect();
-        drop(shards);
-        self.reclaim(retired);
-    }
 }
 
 impl<S> Drop for Index<S> {
     fn drop(&mut self) {
         let mut retired = Vec::new();
+        let mut tables = Vec::new();
         for shard in self.shards.iter_mut() {
-            retired.append(&mut shard.state.get_mut().retired);
+            let state = shard.state.get_mut();
+            retired.append(&mut state.retired);
+            tables.append(&mut state.tables);
         }
-        let tables = std::mem::take(self.tables.get_mut());
         for &table in &tables {
             // SAFETY: tables live until here.
-            for slot in unsafe { &*table }.buckets.iter() {
+            for slot in unsafe { &*table }.buckets().iter() {
                 let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
                 if !bucket.is_null() {
                     retired.push(bucket);
@@ -378,19 +366,21 @@ pub(crate) struct Writer<'a, S> {
     state: ManuallyDrop<MutexGuard<'a, ShardState<S>>>,
     /// An entry left the index: reclaim at once so that it is closed when unused.
     reclaim_now: bool,
-    /// The shard is too full: grow after unlocking.
-    grow: bool,
 }
 
 impl<S> Writer<'_, S> {
     fn table(&self) -> &Table {
-        // SAFETY: tables live until the index is dropped; the current table does not change
-        // while a shard lock is held (growth takes them all).
-        unsafe { &*self.index.current.load(Ordering::Acquire) }
+        // SAFETY: tables live until the index is dropped; the shard's table only changes under
+        // its lock, which we hold.
+        unsafe { &*self.shard.table.load(Ordering::Acquire) }
+    }
+
+    fn slot(&self, hash: u64) -> &AtomicPtr<Bucket> {
+        self.table().bucket(hash >> self.index.shard_bits)
     }
 
     fn bucket(&self, hash: u64) -> Option<&Bucket> {
-        let bucket = self.table().bucket(hash).load(Ordering::Acquire);
+        let bucket = self.slot(hash).load(Ordering::Acquire);
         // SAFETY: only this shard's writers replace (and retire) this bucket, and we hold the lock.
         unsafe { bucket.as_ref() }
     }
@@ -414,7 +404,7 @@ impl<S> Writer<'_, S> {
         keep: impl Fn(&Item) -> bool,
         add: &mut dyn Iterator<Item = Item>,
     ) {
-        let slot = self.table().bucket(hash);
+        let slot = self.slot(hash);
         let old = slot.load(Ordering::Acquire);
         // SAFETY: as in `bucket`.
         let old_items: &[Item] = unsafe { old.as_ref() }.map_or(&[], |b| &b.items);
@@ -423,13 +413,61 @@ impl<S> Writer<'_, S> {
         items.extend(add);
         let (before, after) = (old_items.len(), items.len());
         slot.store(Bucket::publish(items), Ordering::Release);
-        let limit = self.table().buckets.len() / self.index.shards.len() * MAX_LOAD;
+        let limit = self.table().buckets().len() * MAX_LOAD;
         let state = &mut **self.state;
         if !old.is_null() {
             state.retired.push(old);
         }
         state.items = state.items + after - before;
-        self.grow |= after > before && state.items > limit;
+        if after > before && state.items > limit {
+            self.grow();
+        }
+    }
+
+    /// Replaces the shard's table by one `GROWTH` times larger: build, publish, then empty and
+    /// retire the old buckets (so that the old table keeps nothing alive).
+    #[cold]
+    fn grow(&mut self) {
+        let shift = self.index.shard_bits;
+        let old = self.table();
+        let old_len = old.buckets().len();
+        let grown = Table::with_buckets(old_len * GROWTH);
+        // Old bucket `i` splits into new buckets `i + k * old_len`, k < GROWTH.
+        let part = |item: &Item| ((item.hash >> shift) as usize & grown.mask) / old_len;
+        let mut split: [Vec<Item>; GROWTH] = Default::default();
+        for (i, slot) in old.buckets().iter().enumerate() {
+            let bucket = slot.load(Ordering::Acquire);
+            // SAFETY: a current bucket of our shard, stable under its lock.
+            let Some(bucket) = (unsafe { bucket.as_ref() }) else {
+                continue;
+            };
+            let mut counts = [0usize; GROWTH];
+            for item in bucket.items.iter() {
+                counts[part(item)] += 1;
+            }
+            for (k, items) in split.iter_mut().enumerate() {
+                *items = Vec::with_capacity(counts[k]);
+            }
+            for item in bucket.items.iter() {
+                split[part(item)].push(item.share());
+            }
+            for (k, items) in split.iter_mut().enumerate() {
+                grown.buckets()[i + k * old_len]
+                    .store(Bucket::publish(std::mem::take(items)), Ordering::Relaxed);
+            }
+        }
+        let grown = Box::into_raw(Box::new(grown));
+        self.shard.table.store(grown, Ordering::Release);
+        let mut retired = Vec::with_capacity(old_len);
+        for slot in old.buckets().iter() {
+            let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+            if !bucket.is_null() {
+                retired.push(bucket);
+            }
+        }
+        let state = &mut **self.state;
+        state.retired.append(&mut retired);
+        state.tables.push(grown);
     }
 
     /// Stores a new entry of `id` under `(id, created)` (which must be free) and points the id's
@@ -548,9 +586,6 @@ impl<S> Drop for Writer<'_, S> {
         unsafe { ManuallyDrop::drop(&mut self.state) };
         // Closing secrets costs syscalls: done after the lock is released.
         self.index.reclaim(retired);
-        if self.grow {
-            self.index.grow();
-        }
     }
 }
 
