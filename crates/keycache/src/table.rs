@@ -60,7 +60,9 @@ pub(crate) struct Item {
 impl Item {
     #[inline]
     fn matches(&self, hash: u64, id: &str, created: i64) -> bool {
-        self.hash == hash && self.created == created && *self.entry.id == *id
+        self.hash == hash
+            && self.created == created
+            && same_bytes(self.entry.id.as_bytes(), id.as_bytes())
     }
 
     fn share(&self) -> Item {
@@ -70,6 +72,32 @@ impl Item {
             entry: Arc::clone(&self.entry),
         }
     }
+}
+
+/// `a == b`, inlined: ids are short, and a call to `bcmp` costs more than comparing them.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    // Whole words, then the last (possibly overlapping) word.
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
 }
 
 pub(crate) struct Bucket {
@@ -599,5 +627,37 @@ impl<S> Deref for Writer<'_, S> {
 impl<S> DerefMut for Writer<'_, S> {
     fn deref_mut(&mut self) -> &mut S {
         &mut self.state.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let ids = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgi",
+            "test_key",
+            "test_key-1",
+            "test_key-2",
+            "_IK_partition_service_product",
+            "_IK_partition_service_producT",
+            "_SK_service_product_0123456789abcdef",
+            "XSK_service_product_0123456789abcdef",
+        ];
+        for a in ids {
+            for b in ids {
+                assert_eq!(
+                    same_bytes(a.as_bytes(), b.as_bytes()),
+                    a == b,
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 }
