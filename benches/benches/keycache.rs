@@ -413,7 +413,7 @@ impl std::fmt::Write for IdBuf {
 
 /// Writes the counters file of one scenario and mode from a counting pass.
 fn write_counters(scenario: &dyn Scenario, pool: &Pool, mode: Mode) {
-    // Warm-up: thread-local state (arc-swap's per-thread debt slots) is allocated once per
+    // Warm-up: thread-local state (the key cache's per-thread hazard slots) is allocated once per
     // thread on first use; that is not a per-op cost.
     scenario.run(pool, pool.threads() as u64 * 4, &mut Meter::Time);
     let mut meter = Meter::Count(Counts::default());

@@ -234,7 +234,10 @@ fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
     for t in threads {
         t.join().unwrap();
     }
-    assert!(!wrong.load(Ordering::SeqCst), "a held key was closed or wrong");
+    assert!(
+        !wrong.load(Ordering::SeqCst),
+        "a held key was closed or wrong"
+    );
     assert!(cache.len() <= 6);
     let cached = cache.len();
     let closed_while_running = closed.all().len();
@@ -245,7 +248,11 @@ fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
     );
     drop(cache);
     let all = closed.all();
-    assert_eq!(all.len(), loader.calls(), "dropping the cache closes the rest");
+    assert_eq!(
+        all.len(),
+        loader.calls(),
+        "dropping the cache closes the rest"
+    );
     assert!(all.iter().all(|c| c.2), "a close failed (closed twice?)");
 }
 
