@@ -20,7 +20,10 @@
 //!   bounded: the work is cut into chunks of [`CHUNK`] ops, each with a fresh cache that is
 //!   dropped (closing its secrets) outside the timed section, so the bench never approaches
 //!   `vm.max_map_count` or an 8 MiB `RLIMIT_MEMLOCK` (what crashed Go's reference run).
-//!   Go's cache instead grows to `b.N` keys; ours holds at most `CHUNK`.
+//!   Go's cache instead grows to `b.N` keys; ours holds at most `CHUNK`. A new cache starts
+//!   with 512 buckets (8 per writer shard), so a chunk seldom grows a table: table growth is
+//!   amortised O(1) per insert and per shard (it locks only that shard), but its share is
+//!   smaller here than in Go's figure, whose map grows to hundreds of thousands of keys.
 //! * `read_revoked_key` / `need_reload_key`: a fresh cache per criterion call with one entry
 //!   loaded 100 minutes ago (stale); the first op reloads (the loader creates a real secret,
 //!   revoked or not, timed as in Go), the rest hit. Staleness comes from a clock shifted back
@@ -410,7 +413,7 @@ impl std::fmt::Write for IdBuf {
 
 /// Writes the counters file of one scenario and mode from a counting pass.
 fn write_counters(scenario: &dyn Scenario, pool: &Pool, mode: Mode) {
-    // Warm-up: thread-local state (arc-swap's per-thread debt slots) is allocated once per
+    // Warm-up: thread-local state (the key cache's per-thread hazard slots) is allocated once per
     // thread on first use; that is not a per-op cost.
     scenario.run(pool, pool.threads() as u64 * 4, &mut Meter::Time);
     let mut meter = Meter::Count(Counts::default());

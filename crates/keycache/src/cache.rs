@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::clock::{Clock, SystemClock, duration_millis};
 use crate::entry::{CloseHook, Entry, KeyClosed};
@@ -11,27 +11,31 @@ use crate::error::LoadError;
 use crate::eviction::{Evictor, Recency};
 use crate::key::{CryptoKey, KeyMeta};
 use crate::policy::{CachePolicy, Eviction};
-use crate::single_flight::Gates;
-use crate::table::{Index, Pinned, Writer};
+use crate::single_flight::Flight;
+use crate::table::{Index, Lookup, Pinned, Writer};
+
+/// Writer shards of an unbounded cache: inserts of different keys rarely share a lock.
+const SHARDS: usize = 64;
 
 /// A cache of keys loaded from a metastore, shared by all threads of a process.
 ///
-/// * A hit (the key is present and fresh) takes no lock, makes no heap allocation and, under
-///   the simple policy, writes no shared memory; see [`crate::table`].
+/// * A hit (the key is present and fresh) takes no lock, makes no heap allocation, writes no
+///   shared memory under the simple policy, and costs one locked instruction (releasing the
+///   handle); see [`crate::table`].
 /// * A miss or a stale entry runs the loader once, however many threads ask at the same time;
-///   see [`crate::single_flight`]. A load of one key never blocks hits on other keys.
+///   see [`crate::single_flight`]. A load of one key never blocks hits on other keys, nor
+///   loads of other keys.
 /// * Keys handed out ([`KeyRef`]) stay valid while held; an evicted or replaced key's secret is
 ///   closed when the last holder lets go, never while it is in use.
 pub struct KeyCache<C: Clock = SystemClock> {
     index: Index<Evictor>,
-    gates: Gates,
     recency: Recency,
-    /// Whether hits must record their use (bounded policies only).
-    track_use: bool,
+    /// Whether hits must record their use and inserts may evict (bounded policies only; their
+    /// index has a single shard, so the eviction order is global).
+    bounded: bool,
     clock: C,
     revoke_check_millis: i64,
     expire_after_millis: i64,
-    len: AtomicUsize,
     on_close: Option<CloseHook>,
 }
 
@@ -46,19 +50,17 @@ impl<C: Clock> KeyCache<C> {
     /// A cache following `policy`, reading time from `clock` (tests pass a
     /// [`ManualClock`](crate::ManualClock)).
     pub fn with_clock(policy: &CachePolicy, clock: C) -> Self {
-        let evictor = match policy.eviction {
-            Eviction::Simple => Evictor::Simple,
-            Eviction::Lru => Evictor::lru(policy.capacity),
+        let index = match policy.eviction {
+            Eviction::Simple => Index::new(SHARDS, || Evictor::Simple),
+            Eviction::Lru => Index::new(1, || Evictor::lru(policy.capacity)),
         };
         Self {
-            index: Index::new(evictor),
-            gates: Gates::default(),
+            index,
             recency: Recency::default(),
-            track_use: policy.eviction != Eviction::Simple,
+            bounded: policy.eviction != Eviction::Simple,
             clock,
             revoke_check_millis: duration_millis(policy.revoke_check_interval),
             expire_after_millis: duration_millis(policy.expire_after),
-            len: AtomicUsize::new(0),
             on_close: None,
         }
     }
@@ -72,7 +74,7 @@ impl<C: Clock> KeyCache<C> {
 
     /// Number of keys in the cache (latest aliases are not counted).
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Relaxed)
+        self.index.len()
     }
 
     /// Whether the cache holds no key.
@@ -120,17 +122,46 @@ impl<C: Clock> KeyCache<C> {
     /// The read path: a present, fresh entry, pinned without a lock.
     #[inline]
     fn fresh(&self, hash: u64, meta: KeyMeta<'_>, now: i64) -> Option<KeyRef> {
-        let pinned = self.index.get(hash, meta.id, meta.created)?;
-        let entry = pinned.entry();
-        if entry.is_stale(now, self.revoke_check_millis) {
-            return None;
+        match self.index.get(hash, meta.id, meta.created) {
+            Lookup::Hit(pinned) => {
+                if !self.usable(pinned.entry(), now) {
+                    return None;
+                }
+                Some(KeyRef {
+                    held: Held::Pinned(pinned),
+                })
+            }
+            Lookup::Miss => None,
+            Lookup::Busy => self.fresh_locked(&self.index.lock(hash), hash, meta, now),
         }
-        if self.track_use {
+    }
+
+    /// The read path under the shard lock (while loading, or when this thread holds too many
+    /// handles from hits).
+    #[cold]
+    fn fresh_locked(
+        &self,
+        writer: &Writer<'_, Evictor>,
+        hash: u64,
+        meta: KeyMeta<'_>,
+        now: i64,
+    ) -> Option<KeyRef> {
+        let entry = writer.find(hash, meta.id, meta.created)?;
+        self.usable(&entry, now).then_some(KeyRef {
+            held: Held::Owned(entry),
+        })
+    }
+
+    /// Whether a found entry is fresh (recording its use if the policy needs it).
+    #[inline]
+    fn usable(&self, entry: &Entry, now: i64) -> bool {
+        if entry.is_stale(now, self.revoke_check_millis) {
+            return false;
+        }
+        if self.bounded {
             self.recency.touch(entry);
         }
-        Some(KeyRef {
-            held: Held::Pinned(pinned),
-        })
+        true
     }
 
     /// Go's `IsInvalid`: revoked or expired.
@@ -143,13 +174,22 @@ impl<C: Clock> KeyCache<C> {
     where
         F: FnOnce(KeyMeta<'_>) -> Result<CryptoKey, E>,
     {
-        let _passage = self.gates.enter(meta.id, meta.created);
-        // Another thread may have loaded it while we waited at the gate.
-        if let Some(hit) = self.fresh(hash, meta, self.clock.now_millis()) {
-            return Ok(hit);
-        }
+        let mut writer = self.index.lock(hash);
+        // Another thread may have loaded it meanwhile, or may be loading it now.
+        let flight =
+            match Flight::board(&self.index, &mut writer, hash, meta.id, meta.created, |w| {
+                self.fresh_locked(w, hash, meta, self.clock.now_millis())
+            }) {
+                Ok(flight) => flight,
+                Err(hit) => return Ok(hit),
+            };
+        drop(writer);
         let loaded = loader(meta).map_err(|e| LoadError::new(meta.id, meta.created, e))?;
-        Ok(self.install(hash, meta, loaded))
+        let mut writer = self.index.lock(hash);
+        let installed = self.install(&mut writer, hash, meta, loaded);
+        flight.land(&mut writer);
+        drop(writer);
+        Ok(self.finish(meta.id, installed))
     }
 
     #[cold]
@@ -158,14 +198,23 @@ impl<C: Clock> KeyCache<C> {
         F: FnMut(KeyMeta<'_>) -> Result<CryptoKey, E>,
     {
         let meta = KeyMeta::latest(id);
-        let _passage = self.gates.enter(id, 0);
-        let now = self.clock.now_millis();
-        let current = match self.fresh(hash, meta, now) {
-            Some(hit) if !self.is_invalid(&hit, now) => return Ok(hit),
+        let mut writer = self.index.lock(hash);
+        let mut found = None;
+        let flight = match Flight::board(&self.index, &mut writer, hash, id, 0, |w| {
+            let now = self.clock.now_millis();
+            found = self.fresh_locked(w, hash, meta, now);
+            found.take_if(|hit| !self.is_invalid(hit, now))
+        }) {
+            Ok(flight) => flight,
+            Err(hit) => return Ok(hit),
+        };
+        drop(writer);
+        let current = match found {
             Some(fresh_but_invalid) => fresh_but_invalid,
             None => {
                 let loaded = loader(meta).map_err(|e| LoadError::new(id, 0, e))?;
-                self.install(hash, meta, loaded)
+                let installed = self.install(&mut self.index.lock(hash), hash, meta, loaded);
+                self.finish(id, installed)
             }
         };
         if !self.is_invalid(&current, self.clock.now_millis()) {
@@ -173,39 +222,55 @@ impl<C: Clock> KeyCache<C> {
         }
         drop(current);
         let reloaded = loader(meta).map_err(|e| LoadError::new(id, 0, e))?;
-        Ok(self.install(hash, meta, reloaded))
+        let mut writer = self.index.lock(hash);
+        let installed = self.install(&mut writer, hash, meta, reloaded);
+        flight.land(&mut writer);
+        drop(writer);
+        Ok(self.finish(id, installed))
     }
 
     /// Stores a freshly loaded key and returns the cached key for it.
     ///
     /// The entry is stored under the asked `created` (Go's cache key), or under the key's own
-    /// `created` for a latest lookup. If that entry exists it is refreshed and `loaded` is closed;
-    /// otherwise `loaded` becomes a new entry, evicting first if the policy is full. Either way
-    /// the id's latest alias moves to the newest key known.
-    fn install(&self, hash: u64, meta: KeyMeta<'_>, loaded: CryptoKey) -> KeyRef {
+    /// `created` for a latest lookup. If that entry exists it is refreshed and `loaded` is to be
+    /// closed; otherwise `loaded` becomes a new entry, evicting first if the policy is full.
+    /// Either way the id's latest alias moves to the newest key known. Closing keys (evicted or
+    /// redundant) is left to [`finish`](Self::finish), after the lock is released.
+    fn install(
+        &self,
+        writer: &mut Writer<'_, Evictor>,
+        hash: u64,
+        meta: KeyMeta<'_>,
+        loaded: CryptoKey,
+    ) -> Installed {
         let slot_created = if meta.is_latest() {
             loaded.created()
         } else {
             meta.created
         };
         let now = self.clock.now_millis();
-        let mut writer = self.index.write();
 
         if let Some(existing) = writer.find(hash, meta.id, slot_created) {
             existing.key.set_revoked(loaded.is_revoked());
             existing.loaded_at.store(now, Ordering::Release);
-            Self::link_latest(&mut writer, hash, &existing);
-            drop(writer);
-            self.close_redundant(meta.id, loaded);
-            return KeyRef {
-                held: Held::Owned(existing),
+            writer.link_latest(hash, &existing);
+            return Installed {
+                entry: existing,
+                redundant: Some(loaded),
+                evicted: Vec::new(),
             };
         }
 
         let mut evicted = Vec::new();
-        while let Some(victim) = writer.victim(self.len()) {
-            self.unlink(&mut writer, &victim);
-            evicted.push(victim);
+        if self.bounded {
+            while let Some(victim) = {
+                let len = writer.len();
+                writer.victim(len)
+            } {
+                writer.remove(self.index.hash(&victim.id), &victim);
+                writer.add_len(-1);
+                evicted.push(victim);
+            }
         }
         let entry = Arc::new(Entry::new(
             meta.id,
@@ -214,35 +279,30 @@ impl<C: Clock> KeyCache<C> {
             now,
             self.on_close.clone(),
         ));
-        writer.upsert(hash, slot_created, Arc::clone(&entry));
+        writer.insert(hash, meta.id, slot_created, Arc::clone(&entry));
         writer.inserted(&self.recency, &entry);
-        self.len.fetch_add(1, Ordering::Relaxed);
-        Self::link_latest(&mut writer, hash, &entry);
-        drop(writer);
-        // Closing secrets costs syscalls: done after the writer lock is released (and only if
-        // no handle still holds them).
+        writer.add_len(1);
+        Installed {
+            entry,
+            redundant: None,
+            evicted,
+        }
+    }
+
+    /// After the shard lock is released: closes what `install` left to close.
+    fn finish(&self, id: &str, installed: Installed) -> KeyRef {
+        let Installed {
+            entry,
+            redundant,
+            evicted,
+        } = installed;
         drop(evicted);
+        if let Some(key) = redundant {
+            self.close_redundant(id, key);
+        }
         KeyRef {
             held: Held::Owned(entry),
         }
-    }
-
-    /// Points the id's latest alias at `entry` unless it already names a key at least as new.
-    fn link_latest(writer: &mut Writer<'_, Evictor>, hash: u64, entry: &Arc<Entry>) {
-        let newer_known = writer
-            .find(hash, &entry.id, 0)
-            .is_some_and(|latest| latest.key.created() >= entry.key.created());
-        if !newer_known {
-            writer.upsert(hash, 0, Arc::clone(entry));
-        }
-    }
-
-    /// Takes an evicted entry out of the index (its own item and the alias if it is latest).
-    fn unlink(&self, writer: &mut Writer<'_, Evictor>, victim: &Arc<Entry>) {
-        let hash = self.index.hash(&victim.id);
-        writer.remove(hash, &victim.id, victim.slot_created, Some(victim));
-        writer.remove(hash, &victim.id, 0, Some(victim));
-        self.len.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Closes a loaded key that duplicates a cached one, reporting the outcome to the hook.
@@ -258,13 +318,22 @@ impl<C: Clock> KeyCache<C> {
     }
 }
 
+/// What [`KeyCache::install`] did.
+struct Installed {
+    entry: Arc<Entry>,
+    /// The loaded key, when an entry already held that key.
+    redundant: Option<CryptoKey>,
+    /// Entries evicted to make room.
+    evicted: Vec<Arc<Entry>>,
+}
+
 impl<C: Clock> fmt::Debug for KeyCache<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyCache")
             .field("len", &self.len())
             .field("revoke_check_millis", &self.revoke_check_millis)
             .field("expire_after_millis", &self.expire_after_millis)
-            .field("track_use", &self.track_use)
+            .field("bounded", &self.bounded)
             .finish_non_exhaustive()
     }
 }
@@ -272,8 +341,8 @@ impl<C: Clock> fmt::Debug for KeyCache<C> {
 /// A key handed out by the cache. It derefs to the [`CryptoKey`] and keeps it (and its secret)
 /// valid until dropped, even if the cache evicts or replaces it meanwhile.
 ///
-/// A handle from a hit pins the bucket snapshot it was read from (a hazard-pointer slot of the
-/// thread that read it), so an evicted neighbour in that snapshot is closed when this handle is
+/// A handle from a hit pins the bucket snapshot it was read from (a hazard slot of the thread
+/// that read it; see [`crate::hazard`]), so an evicted neighbour in that snapshot is closed when this handle is
 /// dropped too. Handles are meant to be short-lived, like Go's `cachedCryptoKey` references.
 pub struct KeyRef {
     held: Held,

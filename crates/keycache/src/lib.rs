@@ -3,19 +3,22 @@
 //!
 //! ```text
 //! get_or_load(meta, loader)          hit: fresh entry  -> pinned handle, no lock
-//!                                    miss or stale     -> single-flight gate -> loader -> install
+//!                                    miss or stale     -> shard lock, single flight -> loader
+//!                                                         -> shard lock, install
 //! get_or_load_latest(id, loader)     as above through the id's latest alias, and also reloads
 //!                                    a latest key that is revoked or expired
 //! ```
 //!
-//! Modules: [`key`](KeyMeta) (what is cached), `table` (the lock-free index), `single_flight`
-//! (one load per key), `eviction` (simple and LRU), `cache` (the rules tying them together).
+//! Modules: [`key`](KeyMeta) (what is cached), `table` (the index: lock-free reads, sharded
+//! writes), `hazard` (how a hit pins what it read), `single_flight` (one load per key),
+//! `eviction` (simple and LRU), `cache` (the rules tying them together).
 
 mod cache;
 mod clock;
 mod entry;
 mod error;
 mod eviction;
+mod hazard;
 mod key;
 mod policy;
 mod single_flight;

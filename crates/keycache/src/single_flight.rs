@@ -1,69 +1,72 @@
 //! One load at a time per key: the first thread to miss loads, the others wait for it and
 //! then find the key in the cache.
 //!
-//! Each key being loaded gets its own mutex (a "gate"), registered in a map only for the
-//! duration of the load. The map lock is held just long enough to find or create a gate, never
-//! while a loader runs, so a slow load of one key delays neither hits nor loads of other keys.
-//! If a loader fails, the next waiter runs its own loader (as Go's cache does): the error
-//! belongs to the caller whose loader produced it.
+//! The keys being loaded are recorded on their shard of the index (`table::Writer`), under the
+//! shard lock that inserts take anyway: no global map, no per-key allocation. The lock is held
+//! only to check and record, never while a loader runs, so a slow load of one key delays
+//! neither hits nor loads of other keys. Waiters sleep on the shard's condition variable
+//! (after `parking_lot`'s brief spin for the lock) and re-check when any load of the shard
+//! ends. If a loader fails (or panics), the next waiter runs its own loader, as Go's cache
+//! does: the error belongs to the caller whose loader produced it.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::sync::Arc;
+use crate::table::{Index, Writer};
 
-use parking_lot::lock_api::ArcMutexGuard;
-use parking_lot::{Mutex, RawMutex};
-
-type GateKey = (Box<str>, i64);
-
-#[derive(Default)]
-pub(crate) struct Gates {
-    open: Mutex<HashMap<GateKey, Arc<Mutex<()>>>>,
+/// This thread's load of one key; other threads asking for it wait until it ends.
+///
+/// Ends with [`land`](Flight::land) under a lock the caller holds anyway, or on drop (an error
+/// or a panic in the loader) by taking the shard lock.
+pub(crate) struct Flight<'a, S> {
+    index: &'a Index<S>,
+    hash: u64,
+    id: &'a str,
+    created: i64,
+    landed: bool,
 }
 
-/// Held while loading one key; other threads asking for that key wait in [`Gates::enter`].
-pub(crate) struct Passage<'a> {
-    gates: &'a Gates,
-    key: Option<GateKey>,
-    held: Option<ArcMutexGuard<RawMutex, ()>>,
-}
-
-impl Gates {
-    /// Waits until no other thread is loading `(id, created)`, then holds its gate.
-    pub(crate) fn enter(&self, id: &str, created: i64) -> Passage<'_> {
-        let key: GateKey = (id.into(), created);
-        let gate = {
-            let mut open = self.open.lock();
-            match open.entry(key.clone()) {
-                Entry::Occupied(e) => Arc::clone(e.get()),
-                Entry::Vacant(e) => Arc::clone(e.insert(Arc::new(Mutex::new(())))),
+impl<'a, S> Flight<'a, S> {
+    /// Waits (releasing `writer`'s lock meanwhile) until no thread loads `(id, created)` or
+    /// `ready` finds what it needs, re-checked after every wait. Returns `ready`'s find, or a
+    /// flight that makes this thread the loader.
+    pub(crate) fn board<T>(
+        index: &'a Index<S>,
+        writer: &mut Writer<'_, S>,
+        hash: u64,
+        id: &'a str,
+        created: i64,
+        mut ready: impl FnMut(&Writer<'_, S>) -> Option<T>,
+    ) -> Result<Self, T> {
+        loop {
+            if let Some(found) = ready(writer) {
+                return Err(found);
             }
-        };
-        Passage {
-            gates: self,
-            key: Some(key),
-            held: Some(gate.lock_arc()),
+            if !writer.is_loading(hash, id, created) {
+                break;
+            }
+            writer.wait();
         }
+        writer.begin_loading(hash, id, created);
+        Ok(Self {
+            index,
+            hash,
+            id,
+            created,
+            landed: false,
+        })
     }
 
-    #[cfg(test)]
-    fn open_gates(&self) -> usize {
-        self.open.lock().len()
+    /// Ends the flight under `writer`'s lock (of this flight's shard).
+    pub(crate) fn land(mut self, writer: &mut Writer<'_, S>) {
+        writer.end_loading(self.hash, self.id, self.created);
+        self.landed = true;
     }
 }
 
-impl Drop for Passage<'_> {
+impl<S> Drop for Flight<'_, S> {
     fn drop(&mut self) {
-        let Some(held) = self.held.take() else { return };
-        let gate = ArcMutexGuard::mutex(&held).clone();
-        drop(held);
-        let mut open = self.gates.open.lock();
-        // Only the map and `gate` left: nobody waits, so the gate can go. Every clone is made
-        // under the map lock, so no one can take a new reference while we look.
-        if Arc::strong_count(&gate) == 2
-            && let Some(key) = self.key.take()
-        {
-            open.remove(&key);
+        if !self.landed {
+            self.index
+                .lock(self.hash)
+                .end_loading(self.hash, self.id, self.created);
         }
     }
 }
@@ -71,30 +74,46 @@ impl Drop for Passage<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
-    #[test]
-    fn gates_are_removed_when_the_last_passage_leaves() {
-        let gates = Gates::default();
-        let first = gates.enter("a", 1);
-        let other = gates.enter("b", 1);
-        assert_eq!(gates.open_gates(), 2);
-        drop(first);
-        assert_eq!(gates.open_gates(), 1);
-        drop(other);
-        assert_eq!(gates.open_gates(), 0);
+    fn board<'a>(index: &'a Index<()>, id: &'a str, created: i64) -> Flight<'a, ()> {
+        let hash = index.hash(id);
+        let mut writer = index.lock(hash);
+        match Flight::board(index, &mut writer, hash, id, created, |_| None::<()>) {
+            Ok(flight) => flight,
+            Err(()) => unreachable!(),
+        }
+    }
+
+    fn loads(index: &Index<()>) -> usize {
+        // Every id below lands in shard 0 of a one-shard index.
+        index.lock(0).loads_in_progress()
     }
 
     #[test]
-    fn a_second_passage_waits_for_the_first() {
+    fn loads_are_forgotten_when_their_flight_ends() {
+        let index = Index::new(1, || ());
+        let first = board(&index, "a", 1);
+        let other = board(&index, "b", 1);
+        assert_eq!(loads(&index), 2);
+        drop(first);
+        assert_eq!(loads(&index), 1);
+        let hash = index.hash("b");
+        other.land(&mut index.lock(hash));
+        assert_eq!(loads(&index), 0);
+    }
+
+    #[test]
+    fn a_second_flight_waits_for_the_first() {
         use std::sync::atomic::{AtomicBool, Ordering};
-        let gates = Arc::new(Gates::default());
+        let index = Arc::new(Index::new(1, || ()));
         let released = Arc::new(AtomicBool::new(false));
-        let first = gates.enter("k", 7);
+        let first = board(&index, "k", 7);
         let waiter = {
-            let gates = Arc::clone(&gates);
+            let index = Arc::clone(&index);
             let released = Arc::clone(&released);
             std::thread::spawn(move || {
-                let _p = gates.enter("k", 7);
+                let _f = board(&index, "k", 7);
                 released.load(Ordering::SeqCst)
             })
         };
@@ -103,8 +122,8 @@ mod tests {
         drop(first);
         assert!(
             waiter.join().unwrap(),
-            "second passage entered before the first left"
+            "second flight boarded before the first landed"
         );
-        assert_eq!(gates.open_gates(), 0);
+        assert_eq!(loads(&index), 0);
     }
 }

@@ -1,37 +1,53 @@
-//! A hash index whose reads take no lock and write no shared memory.
+//! A hash index whose reads take no lock, and whose writes lock one shard of it.
 //!
-//! Layout: a table of buckets; each bucket is an immutable array of items published through an
-//! [`ArcSwapOption`]. A writer (serialised by a mutex) copies the one bucket it changes, so an
-//! insert costs O(items in that bucket), about one, not O(cache size).
+//! Layout: per shard, a table of buckets; each bucket is an immutable array of items behind an `Arc`,
+//! published through an `AtomicPtr`. A writer copies the one bucket it changes, so an insert
+//! costs O(items in that bucket), about two, not O(cache size).
 //!
-//! Reads: load the current table pointer (a plain atomic load), then `load()` the bucket.
-//! arc-swap protects the loaded bucket with a debt in a slot owned by the reading thread (a
-//! hazard pointer) rather than by incrementing the bucket's shared reference count, so hits from
-//! many threads on the same key do not bounce a cache line between cores. The returned
-//! [`Pinned`] keeps that bucket snapshot, and so its entries and their secrets, alive.
+//! Reads: load the shard's current table pointer (a plain atomic load), then protect the bucket with a
+//! hazard slot of the reading thread ([`crate::hazard`]): a plain store and a compiler fence,
+//! no shared reference count, so hits from many threads on the same key do not bounce a cache
+//! line between cores. The returned [`Pinned`] keeps that bucket snapshot, and so its entries
+//! and their secrets, alive; releasing it is the hit's one locked instruction.
 //!
-//! Growth: when the table is too full the writer builds a table twice as large, publishes it,
-//! then empties every bucket of the old table. The old table's bucket array itself is kept until
-//! the index is dropped (at most about as much memory as the current table, since sizes
-//! double), which is what lets readers dereference the table pointer without any protection. A
-//! reader that still walks an emptied old table sees a miss and takes the slow path, which
-//! re-reads the current table under the single-flight gate, so the miss is never wrong for long.
+//! Writes: the index is split into shards by the low bits of the hash; each shard has its own
+//! table of buckets (indexed by the next bits) and its own lock. A writer locks only its shard,
+//! so inserts of different keys rarely wait for each other, and growth (fourfold, when the
+//! shard is too full) copies and blocks only that shard. The shard lock also guards the
+//! shard's single-flight board (keys being loaded) and its retired buckets. Replaced buckets
+//! are retired and reclaimed in batches (one heavy barrier per batch), at once when an entry
+//! left the index (so an evicted key is closed as soon as nobody uses it), and always outside
+//! the lock.
+//!
+//! Old bucket arrays (tables) are kept until the index is dropped (less memory than the current
+//! ones, since sizes quadruple), which is what lets readers dereference a table pointer without
+//! any protection. A reader that still walks an emptied old table sees a miss and takes the
+//! slow path, which re-reads under the shard lock.
 
 use std::hash::BuildHasher;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
-use arc_swap::{ArcSwapOption, Guard};
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::entry::Entry;
+use crate::hazard::{self, Hazard, Protected};
 
-/// Buckets of a new index; small, because a key cache often holds a handful of system keys.
-const INITIAL_BUCKETS: usize = 64;
-/// The table doubles when it holds more than this many items per bucket on average.
-const MAX_LOAD: usize = 2;
+/// Buckets of a new index's shard (one cache line).
+const INITIAL_BUCKETS: usize = LINE;
+/// A shard grows the table when it holds more than this many items per bucket on average
+/// (an id has two items, its key and its latest alias).
+const MAX_LOAD: usize = 4;
+/// Growth multiplies the bucket count by this.
+const GROWTH: usize = 4;
+/// Retired buckets a shard keeps before reclaiming them. The heavy barrier interrupts every
+/// CPU running a thread of the process (about 12 us on a loaded 2-vCPU VM, for both sides),
+/// so it is paid per batch; buckets retired by inserts only hold keys that are still cached,
+/// so keeping them a while delays no close.
+const RETIRE_BATCH: usize = 256;
 
 /// One lookup key in a bucket. `created == 0` is the "latest" alias of an id: a second item
 /// pointing at the same entry as the id's newest key, so a latest lookup is one probe.
@@ -44,85 +60,220 @@ pub(crate) struct Item {
 impl Item {
     #[inline]
     fn matches(&self, hash: u64, id: &str, created: i64) -> bool {
-        self.hash == hash && self.created == created && &*self.entry.id == id
+        self.hash == hash
+            && self.created == created
+            && same_bytes(self.entry.id.as_bytes(), id.as_bytes())
+    }
+
+    fn share(&self) -> Item {
+        Item {
+            hash: self.hash,
+            created: self.created,
+            entry: Arc::clone(&self.entry),
+        }
     }
 }
 
-struct Bucket {
+/// `a == b`, inlined: ids are short, and a call to `bcmp` costs more than comparing them.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    // Whole words, then the last (possibly overlapping) word.
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
+pub(crate) struct Bucket {
     items: Box<[Item]>,
 }
 
+impl Bucket {
+    /// A published bucket pointer (`Arc::into_raw`), or null for no items.
+    fn publish(items: Vec<Item>) -> *mut Bucket {
+        if items.is_empty() {
+            return ptr::null_mut();
+        }
+        Arc::into_raw(Arc::new(Bucket {
+            items: items.into_boxed_slice(),
+        }))
+        .cast_mut()
+    }
+
+    #[inline]
+    fn find(&self, hash: u64, id: &str, created: i64) -> Option<&Item> {
+        self.items
+            .iter()
+            .find(|item| item.matches(hash, id, created))
+    }
+}
+
+/// Bucket pointers per cache line: tables are made of whole, aligned lines, so that writers of
+/// different shards never write to the same line.
+const LINE: usize = 8;
+
+#[repr(align(64))]
+struct Line(
+    #[expect(dead_code, reason = "read through the pointer casts of `Table`")]
+    [AtomicPtr<Bucket>; LINE],
+);
+
 struct Table {
-    buckets: Box<[ArcSwapOption<Bucket>]>,
+    lines: Box<[Line]>,
     mask: usize,
 }
 
 impl Table {
     fn with_buckets(n: usize) -> Self {
-        debug_assert!(n.is_power_of_two());
+        debug_assert!(n.is_power_of_two() && n >= LINE);
         Self {
-            buckets: (0..n).map(|_| ArcSwapOption::empty()).collect(),
+            lines: (0..n / LINE).map(|_| Line(Default::default())).collect(),
             mask: n - 1,
         }
     }
 
+    /// All bucket slots, in order.
     #[inline]
-    fn bucket(&self, hash: u64) -> &ArcSwapOption<Bucket> {
-        // Truncation is intended: the mask keeps only low bits.
-        &self.buckets[hash as usize & self.mask]
+    fn buckets(&self) -> &[AtomicPtr<Bucket>] {
+        // SAFETY: `Line` is an array of `LINE` slots with no padding (64 bytes), so the lines
+        // are `lines.len() * LINE` consecutive slots.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast(), self.lines.len() * LINE) }
     }
+
+    /// The bucket of `key`: the hash without the shard bits.
+    #[inline]
+    fn bucket(&self, key: u64) -> &AtomicPtr<Bucket> {
+        // Truncation is intended: the mask keeps only low bits.
+        let i = key as usize & self.mask;
+        // SAFETY: `i <= mask < lines.len() * LINE`, see `buckets`.
+        unsafe { &*self.lines.as_ptr().cast::<AtomicPtr<Bucket>>().add(i) }
+    }
+}
+
+/// What a lock-free lookup found.
+pub(crate) enum Lookup {
+    Hit(Pinned),
+    Miss,
+    /// This thread holds too many handles from hits to protect one more: ask under the lock.
+    Busy,
 }
 
 /// A bucket snapshot pinned by a hit, and the entry found in it.
 pub(crate) struct Pinned {
-    /// Keeps the bucket, and so `entry`, alive.
-    _bucket: Guard<Option<Arc<Bucket>>>,
+    hazard: ManuallyDrop<Hazard>,
+    bucket: NonNull<Bucket>,
     entry: NonNull<Entry>,
 }
 
 impl Pinned {
     #[inline]
     pub(crate) fn entry(&self) -> &Entry {
-        // SAFETY: `entry` points into an `Arc<Entry>` held by the pinned bucket, which cannot be
-        // freed while `_bucket` (a protected snapshot) lives; entries are only read through `&`.
+        // SAFETY: `entry` points into an `Arc<Entry>` held by the bucket, which the hazard keeps
+        // alive until `self` is dropped; entries are only read through `&`.
         unsafe { self.entry.as_ref() }
     }
 }
 
-// SAFETY: `Pinned` is a guard plus a shared pointer into the data it guards; `Entry` is
-// `Send + Sync`, and arc-swap guards may be dropped on any thread (paying a debt is an atomic
-// operation on the debt slot, whichever thread does it).
+impl Drop for Pinned {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the hazard protects `bucket` and is released once, here.
+        unsafe { ManuallyDrop::take(&mut self.hazard).release(self.bucket.as_ptr()) };
+    }
+}
+
+// SAFETY: `Pinned` is a hazard slot (released with an atomic swap, from any thread) plus shared
+// pointers into the data it protects; `Entry` and `Bucket` are `Send + Sync`.
 unsafe impl Send for Pinned {}
 // SAFETY: see `Send`; only `&Entry` is handed out.
 unsafe impl Sync for Pinned {}
 
-/// The hash index of a key cache, plus the writer-side state `S` that must change atomically
-/// with it (the eviction order).
+/// The hash index of a key cache, plus the writer-side state `S` of each shard (the eviction
+/// order; a bounded policy uses a single shard so that its order is global).
 pub(crate) struct Index<S> {
-    current: AtomicPtr<Table>,
+    /// Whether the hazard barriers use `membarrier` (fixed for the process).
+    membarrier: bool,
     hasher: foldhash::fast::RandomState,
-    writer: Mutex<Tables<S>>,
+    shards: Box<[Shard<S>]>,
+    shard_bits: u32,
 }
 
-struct Tables<S> {
-    /// Every table ever published (from `Box::into_raw`); the last one is current. Freed only
-    /// when the index is dropped.
-    all: Vec<*mut Table>,
+#[repr(align(128))]
+struct Shard<S> {
+    /// The current table (from `Box::into_raw`; every table ever published is in
+    /// `ShardState::tables`, freed when the index is dropped).
+    table: AtomicPtr<Table>,
+    state: Mutex<ShardState<S>>,
+    /// Wakes threads waiting for a load of this shard to finish.
+    landed: Condvar,
+    /// Keys in this shard (latest aliases not counted), for `len()` without the lock.
+    len: AtomicUsize,
+}
+
+struct ShardState<S> {
+    /// Items in this shard's buckets (aliases included).
     items: usize,
+    /// Buckets replaced and not reclaimed yet (`Arc::into_raw` pointers).
+    retired: Vec<*mut Bucket>,
+    /// Every table this shard published, the current one last.
+    tables: Vec<*mut Table>,
+    /// Keys being loaded.
+    loading: Vec<Loading>,
+    /// Threads waiting in [`Writer::wait`].
+    waiters: usize,
     state: S,
 }
 
+/// A key being loaded. `id` borrows from the loading thread, which removes this record before
+/// the borrow ends (see `single_flight::Flight`).
+struct Loading {
+    hash: u64,
+    created: i64,
+    id: *const str,
+}
+
 impl<S> Index<S> {
-    pub(crate) fn new(state: S) -> Self {
-        let first = Box::into_raw(Box::new(Table::with_buckets(INITIAL_BUCKETS)));
+    /// An index of `shards` shards (a power of two), each with the writer state `state()`.
+    pub(crate) fn new(shards: usize, mut state: impl FnMut() -> S) -> Self {
+        assert!(shards.is_power_of_two());
         Self {
-            current: AtomicPtr::new(first),
+            membarrier: hazard::membarrier_ready(),
             hasher: foldhash::fast::RandomState::default(),
-            writer: Mutex::new(Tables {
-                all: vec![first],
-                items: 0,
-                state,
-            }),
+            shards: (0..shards)
+                .map(|_| {
+                    let first = Box::into_raw(Box::new(Table::with_buckets(INITIAL_BUCKETS)));
+                    Shard {
+                        table: AtomicPtr::new(first),
+                        state: Mutex::new(ShardState {
+                            items: 0,
+                            retired: Vec::new(),
+                            tables: vec![first],
+                            loading: Vec::new(),
+                            waiters: 0,
+                            state: state(),
+                        }),
+                        landed: Condvar::new(),
+                        len: AtomicUsize::new(0),
+                    }
+                })
+                .collect(),
+            shard_bits: shards.trailing_zeros(),
         }
     }
 
@@ -132,168 +283,95 @@ impl<S> Index<S> {
         self.hasher.hash_one(id)
     }
 
+    /// Number of keys (latest aliases not counted).
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.len.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Lock-free lookup of `(id, created)`.
     #[inline]
-    pub(crate) fn get(&self, hash: u64, id: &str, created: i64) -> Option<Pinned> {
+    pub(crate) fn get(&self, hash: u64, id: &str, created: i64) -> Lookup {
+        let shard = self.shard(hash);
         // SAFETY: tables are only freed when `self` is dropped (see the module docs), and the
         // Acquire load pairs with the Release store that published the table fully built.
-        let table = unsafe { &*self.current.load(Ordering::Acquire) };
-        let bucket = table.bucket(hash).load();
-        let entry = bucket
-            .as_ref()?
-            .items
-            .iter()
-            .find(|item| item.matches(hash, id, created))
-            .map(|item| NonNull::from(&*item.entry))?;
-        Some(Pinned {
-            _bucket: bucket,
-            entry,
-        })
+        let table = unsafe { &*shard.table.load(Ordering::Acquire) };
+        let slot = table.bucket(hash >> self.shard_bits);
+        let (hazard, bucket) = match hazard::protect(slot, self.membarrier) {
+            Protected::Ptr(hazard, bucket) => (hazard, bucket),
+            Protected::Null => return Lookup::Miss,
+            Protected::Busy => return Lookup::Busy,
+        };
+        // SAFETY: protected by `hazard` until released.
+        match unsafe { bucket.as_ref() }.find(hash, id, created) {
+            Some(item) => Lookup::Hit(Pinned {
+                hazard: ManuallyDrop::new(hazard),
+                bucket,
+                entry: NonNull::from(&*item.entry),
+            }),
+            None => {
+                // SAFETY: the hazard protects `bucket`.
+                unsafe { hazard.release(bucket.as_ptr()) };
+                Lookup::Miss
+            }
+        }
     }
 
-    /// Exclusive access for changes; readers are never blocked by it.
-    pub(crate) fn write(&self) -> Writer<'_, S> {
+    #[inline]
+    fn shard(&self, hash: u64) -> &Shard<S> {
+        // Truncation is intended: the mask keeps only low bits.
+        &self.shards[hash as usize & (self.shards.len() - 1)]
+    }
+
+    /// Exclusive access to the shard of `hash`; readers are never blocked by it.
+    pub(crate) fn lock(&self, hash: u64) -> Writer<'_, S> {
+        let shard = self.shard(hash);
         Writer {
             index: self,
-            tables: self.writer.lock(),
+            shard,
+            state: ManuallyDrop::new(shard.state.lock()),
+            reclaim_now: false,
         }
     }
-}
 
-/// Holder of the index's writer lock.
-pub(crate) struct Writer<'a, S> {
-    index: &'a Index<S>,
-    tables: MutexGuard<'a, Tables<S>>,
-}
-
-impl<S> Writer<'_, S> {
-    fn table(&self) -> &Table {
-        let current = *self.tables.all.last().expect("an index always has a table");
-        // SAFETY: tables live until the index is dropped, which outlives this writer.
-        unsafe { &*current }
-    }
-
-    /// The entry stored under `(id, created)`, if any.
-    pub(crate) fn find(&self, hash: u64, id: &str, created: i64) -> Option<Arc<Entry>> {
-        let bucket = self.table().bucket(hash).load();
-        let bucket = bucket.as_ref()?;
-        bucket
-            .items
-            .iter()
-            .find(|item| item.matches(hash, id, created))
-            .map(|item| Arc::clone(&item.entry))
-    }
-
-    /// Stores `entry` under `(id, created)`, returning the entry it replaced.
-    pub(crate) fn upsert(
-        &mut self,
-        hash: u64,
-        created: i64,
-        entry: Arc<Entry>,
-    ) -> Option<Arc<Entry>> {
-        let slot = self.table().bucket(hash);
-        let old = slot.load_full();
-        let mut items: Vec<Item> =
-            Vec::with_capacity(old.as_ref().map_or(0, |b| b.items.len()) + 1);
-        let mut replaced = None;
-        for item in old.iter().flat_map(|b| b.items.iter()) {
-            if item.matches(hash, &entry.id, created) {
-                replaced = Some(Arc::clone(&item.entry));
-            } else {
-                items.push(Item {
-                    hash: item.hash,
-                    created: item.created,
-                    entry: Arc::clone(&item.entry),
-                });
-            }
-        }
-        items.push(Item {
-            hash,
-            created,
-            entry,
-        });
-        slot.store(Some(Arc::new(Bucket {
-            items: items.into_boxed_slice(),
-        })));
-        if replaced.is_none() {
-            self.tables.items += 1;
-            self.grow_if_full();
-        }
-        replaced
-    }
-
-    /// Removes the item `(id, created)` if it points at `expected` (or at anything when
-    /// `expected` is `None`); returns the removed entry.
-    pub(crate) fn remove(
-        &mut self,
-        hash: u64,
-        id: &str,
-        created: i64,
-        expected: Option<&Arc<Entry>>,
-    ) -> Option<Arc<Entry>> {
-        let slot = self.table().bucket(hash);
-        let old = slot.load_full()?;
-        let position = old.items.iter().position(|item| {
-            item.matches(hash, id, created) && expected.is_none_or(|e| Arc::ptr_eq(e, &item.entry))
-        })?;
-        let removed = Arc::clone(&old.items[position].entry);
-        let items: Vec<Item> = old
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != position)
-            .map(|(_, item)| Item {
-                hash: item.hash,
-                created: item.created,
-                entry: Arc::clone(&item.entry),
-            })
-            .collect();
-        slot.store((!items.is_empty()).then(|| {
-            Arc::new(Bucket {
-                items: items.into_boxed_slice(),
-            })
-        }));
-        self.tables.items -= 1;
-        Some(removed)
-    }
-
-    /// Doubles the table when it is too full: build, publish, then empty the old buckets so
-    /// that removed entries are not kept alive by a table nobody writes to any more.
-    fn grow_if_full(&mut self) {
-        let old = self.table();
-        if self.tables.items <= old.buckets.len() * MAX_LOAD {
+    /// Drops the references of retired buckets, handing them to readers still using them.
+    fn reclaim(&self, retired: Vec<*mut Bucket>) {
+        if retired.is_empty() {
             return;
         }
-        let grown = Table::with_buckets(old.buckets.len() * 2);
-        let mut moved: Vec<Vec<Item>> = (0..grown.buckets.len()).map(|_| Vec::new()).collect();
-        for slot in old.buckets.iter() {
-            for item in slot.load().iter().flat_map(|b| b.items.iter()) {
-                moved[item.hash as usize & grown.mask].push(Item {
-                    hash: item.hash,
-                    created: item.created,
-                    entry: Arc::clone(&item.entry),
-                });
-            }
+        hazard::heavy_barrier(self.membarrier);
+        // SAFETY: retired buckets are unlinked and we hold one reference of each.
+        unsafe { hazard::transfer(&retired) };
+        for bucket in retired {
+            // SAFETY: the reference the index held, given up once, here.
+            drop(unsafe { Arc::from_raw(bucket) });
         }
-        for (slot, items) in grown.buckets.iter().zip(moved) {
-            if !items.is_empty() {
-                slot.store(Some(Arc::new(Bucket {
-                    items: items.into_boxed_slice(),
-                })));
-            }
-        }
-        let grown = Box::into_raw(Box::new(grown));
-        self.index.current.store(grown, Ordering::Release);
-        for slot in old.buckets.iter() {
-            slot.store(None);
-        }
-        self.tables.all.push(grown);
     }
 }
 
 impl<S> Drop for Index<S> {
     fn drop(&mut self) {
-        for table in self.writer.get_mut().all.drain(..) {
+        let mut retired = Vec::new();
+        let mut tables = Vec::new();
+        for shard in self.shards.iter_mut() {
+            let state = shard.state.get_mut();
+            retired.append(&mut state.retired);
+            tables.append(&mut state.tables);
+        }
+        for &table in &tables {
+            // SAFETY: tables live until here.
+            for slot in unsafe { &*table }.buckets().iter() {
+                let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+                if !bucket.is_null() {
+                    retired.push(bucket);
+                }
+            }
+        }
+        // Handles from hits may outlive the cache: they get their bucket's reference.
+        self.reclaim(retired);
+        for table in tables {
             // SAFETY: each pointer came from `Box::into_raw` and is freed once, here; `&mut self`
             // means no reader can still hold it.
             drop(unsafe { Box::from_raw(table) });
@@ -301,22 +379,285 @@ impl<S> Drop for Index<S> {
     }
 }
 
-// SAFETY: the raw table pointers are owned by the index (freed only in `Drop`) and tables are
-// made of `ArcSwapOption`s of `Send + Sync` data, so sharing or moving the index across threads
-// is as safe as sharing those tables; `S` is only reached through the mutex.
+// SAFETY: the raw table and bucket pointers are owned by the index (tables freed only in `Drop`,
+// buckets reclaimed through hazard slots) and point to `Send + Sync` data; `S` is only reached
+// through the shard mutexes; `Loading::id` is only compared under the lock while its owner
+// keeps it alive.
 unsafe impl<S: Send> Send for Index<S> {}
-// SAFETY: see `Send`; readers only take shared references to tables.
+// SAFETY: see `Send`; readers only take shared references to tables and protected buckets.
 unsafe impl<S: Send> Sync for Index<S> {}
+
+/// Holder of one shard's lock.
+pub(crate) struct Writer<'a, S> {
+    index: &'a Index<S>,
+    shard: &'a Shard<S>,
+    state: ManuallyDrop<MutexGuard<'a, ShardState<S>>>,
+    /// An entry left the index: reclaim at once so that it is closed when unused.
+    reclaim_now: bool,
+}
+
+impl<S> Writer<'_, S> {
+    fn table(&self) -> &Table {
+        // SAFETY: tables live until the index is dropped; the shard's table only changes under
+        // its lock, which we hold.
+        unsafe { &*self.shard.table.load(Ordering::Acquire) }
+    }
+
+    fn slot(&self, hash: u64) -> &AtomicPtr<Bucket> {
+        self.table().bucket(hash >> self.index.shard_bits)
+    }
+
+    fn bucket(&self, hash: u64) -> Option<&Bucket> {
+        let bucket = self.slot(hash).load(Ordering::Acquire);
+        // SAFETY: only this shard's writers replace (and retire) this bucket, and we hold the lock.
+        unsafe { bucket.as_ref() }
+    }
+
+    /// The entry stored under `(id, created)`, if any.
+    pub(crate) fn find(&self, hash: u64, id: &str, created: i64) -> Option<Arc<Entry>> {
+        self.bucket(hash)?
+            .find(hash, id, created)
+            .map(|item| Arc::clone(&item.entry))
+    }
+
+    /// Keys in this shard.
+    pub(crate) fn len(&self) -> usize {
+        self.shard.len.load(Ordering::Relaxed)
+    }
+
+    /// Publishes a new version of the bucket of `hash`: the old items kept by `keep`, plus `add`.
+    fn rewrite(
+        &mut self,
+        hash: u64,
+        keep: impl Fn(&Item) -> bool,
+        add: &mut dyn Iterator<Item = Item>,
+    ) {
+        let slot = self.slot(hash);
+        let old = slot.load(Ordering::Acquire);
+        // SAFETY: as in `bucket`.
+        let old_items: &[Item] = unsafe { old.as_ref() }.map_or(&[], |b| &b.items);
+        let mut items = Vec::with_capacity(old_items.len() + 2);
+        items.extend(old_items.iter().filter(|item| keep(item)).map(Item::share));
+        items.extend(add);
+        let (before, after) = (old_items.len(), items.len());
+        slot.store(Bucket::publish(items), Ordering::Release);
+        let limit = self.table().buckets().len() * MAX_LOAD;
+        let state = &mut **self.state;
+        if !old.is_null() {
+            state.retired.push(old);
+        }
+        state.items = state.items + after - before;
+        if after > before && state.items > limit {
+            self.grow();
+        }
+    }
+
+    /// Replaces the shard's table by one `GROWTH` times larger: build, publish, then empty and
+    /// retire the old buckets (so that the old table keeps nothing alive).
+    #[cold]
+    fn grow(&mut self) {
+        let shift = self.index.shard_bits;
+        let old = self.table();
+        let old_len = old.buckets().len();
+        let grown = Table::with_buckets(old_len * GROWTH);
+        // Old bucket `i` splits into new buckets `i + k * old_len`, k < GROWTH.
+        let part = |item: &Item| ((item.hash >> shift) as usize & grown.mask) / old_len;
+        let mut split: [Vec<Item>; GROWTH] = Default::default();
+        for (i, slot) in old.buckets().iter().enumerate() {
+            let bucket = slot.load(Ordering::Acquire);
+            // SAFETY: a current bucket of our shard, stable under its lock.
+            let Some(bucket) = (unsafe { bucket.as_ref() }) else {
+                continue;
+            };
+            let mut counts = [0usize; GROWTH];
+            for item in bucket.items.iter() {
+                counts[part(item)] += 1;
+            }
+            for (k, items) in split.iter_mut().enumerate() {
+                *items = Vec::with_capacity(counts[k]);
+            }
+            for item in bucket.items.iter() {
+                split[part(item)].push(item.share());
+            }
+            for (k, items) in split.iter_mut().enumerate() {
+                grown.buckets()[i + k * old_len]
+                    .store(Bucket::publish(std::mem::take(items)), Ordering::Relaxed);
+            }
+        }
+        let grown = Box::into_raw(Box::new(grown));
+        self.shard.table.store(grown, Ordering::Release);
+        let mut retired = Vec::with_capacity(old_len);
+        for slot in old.buckets().iter() {
+            let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+            if !bucket.is_null() {
+                retired.push(bucket);
+            }
+        }
+        let state = &mut **self.state;
+        state.retired.append(&mut retired);
+        state.tables.push(grown);
+    }
+
+    /// Stores a new entry of `id` under `(id, created)` (which must be free) and points the id's
+    /// latest alias at it unless the alias names a key at least as new.
+    pub(crate) fn insert(&mut self, hash: u64, id: &str, created: i64, entry: Arc<Entry>) {
+        let newer_known = self
+            .bucket(hash)
+            .and_then(|b| b.find(hash, id, 0))
+            .is_some_and(|latest| latest.entry.key.created() >= entry.key.created());
+        let item = Item {
+            hash,
+            created,
+            entry: Arc::clone(&entry),
+        };
+        let alias = (!newer_known).then_some(Item {
+            hash,
+            created: 0,
+            entry,
+        });
+        self.rewrite(
+            hash,
+            |old| newer_known || !old.matches(hash, id, 0),
+            &mut std::iter::once(item).chain(alias),
+        );
+    }
+
+    /// Points the id's latest alias at `entry` unless it already names a key at least as new.
+    pub(crate) fn link_latest(&mut self, hash: u64, entry: &Arc<Entry>) {
+        let latest = self.bucket(hash).and_then(|b| b.find(hash, &entry.id, 0));
+        if latest.is_some_and(|l| l.entry.key.created() >= entry.key.created()) {
+            return;
+        }
+        self.rewrite(
+            hash,
+            |old| !old.matches(hash, &entry.id, 0),
+            &mut std::iter::once(Item {
+                hash,
+                created: 0,
+                entry: Arc::clone(entry),
+            }),
+        );
+    }
+
+    /// Removes every item pointing at `entry` (its own and the alias, if it is the latest).
+    pub(crate) fn remove(&mut self, hash: u64, entry: &Arc<Entry>) {
+        self.rewrite(
+            hash,
+            |old| !Arc::ptr_eq(&old.entry, entry),
+            &mut std::iter::empty(),
+        );
+        self.reclaim_now = true;
+    }
+
+    /// Adds `delta` to the number of keys.
+    pub(crate) fn add_len(&self, delta: isize) {
+        // Under the shard lock: a plain read-modify-write is enough.
+        let len = self.shard.len.load(Ordering::Relaxed);
+        self.shard
+            .len
+            .store(len.wrapping_add_signed(delta), Ordering::Relaxed);
+    }
+
+    /// Whether some thread is loading `(id, created)`.
+    pub(crate) fn is_loading(&self, hash: u64, id: &str, created: i64) -> bool {
+        self.state.loading.iter().any(|l| {
+            // SAFETY: a `Loading` is removed before the borrow of its id ends.
+            l.hash == hash && l.created == created && unsafe { &*l.id } == id
+        })
+    }
+
+    /// Records that this thread loads `(id, created)`; the caller must call
+    /// [`end_loading`](Self::end_loading) before `id`'s borrow ends.
+    pub(crate) fn begin_loading(&mut self, hash: u64, id: &str, created: i64) {
+        self.state.loading.push(Loading {
+            hash,
+            created,
+            id: ptr::from_ref(id),
+        });
+    }
+
+    /// Ends a load recorded by [`begin_loading`](Self::begin_loading), waking the waiters.
+    pub(crate) fn end_loading(&mut self, hash: u64, id: &str, created: i64) {
+        let state = &mut **self.state;
+        if let Some(i) = state.loading.iter().position(|l| {
+            l.hash == hash && l.created == created && std::ptr::addr_eq(l.id, ptr::from_ref(id))
+        }) {
+            state.loading.swap_remove(i);
+        }
+        if state.waiters > 0 {
+            self.shard.landed.notify_all();
+        }
+    }
+
+    /// Releases the lock until a load of this shard ends (or spuriously), then takes it again.
+    pub(crate) fn wait(&mut self) {
+        self.state.waiters += 1;
+        self.shard.landed.wait(&mut self.state);
+        self.state.waiters -= 1;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn loads_in_progress(&self) -> usize {
+        self.state.loading.len()
+    }
+}
+
+impl<S> Drop for Writer<'_, S> {
+    fn drop(&mut self) {
+        let state = &mut **self.state;
+        let retired = if self.reclaim_now || state.retired.len() >= RETIRE_BATCH {
+            std::mem::take(&mut state.retired)
+        } else {
+            Vec::new()
+        };
+        // SAFETY: dropped once, here; the guard is not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.state) };
+        // Closing secrets costs syscalls: done after the lock is released.
+        self.index.reclaim(retired);
+    }
+}
 
 impl<S> Deref for Writer<'_, S> {
     type Target = S;
     fn deref(&self) -> &S {
-        &self.tables.state
+        &self.state.state
     }
 }
 
 impl<S> DerefMut for Writer<'_, S> {
     fn deref_mut(&mut self) -> &mut S {
-        &mut self.tables.state
+        &mut self.state.state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let ids = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgi",
+            "test_key",
+            "test_key-1",
+            "test_key-2",
+            "_IK_partition_service_product",
+            "_IK_partition_service_producT",
+            "_SK_service_product_0123456789abcdef",
+            "XSK_service_product_0123456789abcdef",
+        ];
+        for a in ids {
+            for b in ids {
+                assert_eq!(
+                    same_bytes(a.as_bytes(), b.as_bytes()),
+                    a == b,
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 }

@@ -181,3 +181,119 @@ fn hits_and_loads_from_many_threads_agree() {
         cache.get_or_load_latest(id, never).unwrap();
     }
 }
+
+#[test]
+fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
+    // A small LRU cache churned by many threads: hits race evictions (bucket snapshots are
+    // retired and reclaimed while readers hold them), handles are held across other calls.
+    let closed = Closed::default();
+    let cache = Arc::new(
+        KeyCache::with_clock(&CachePolicy::lru(6), ManualClock::new(START_MILLIS))
+            .on_key_closed(closed.hook()),
+    );
+    let loader = CountingLoader::new();
+    let wrong = Arc::new(AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (cache, loader, wrong, start) = (
+                Arc::clone(&cache),
+                Arc::clone(&loader),
+                Arc::clone(&wrong),
+                Arc::clone(&start),
+            );
+            std::thread::spawn(move || {
+                start.wait();
+                let mut held = Vec::new();
+                for i in 0..3000usize {
+                    let n = (i * 7 + t * 3) % 20;
+                    let id = format!("id-{n}");
+                    let k = if i % 3 == 0 {
+                        cache.get_or_load_latest(&id, |_| loader.load(NOW_SECS, false, n as u8))
+                    } else {
+                        cache.get_or_load(KeyMeta::new(&id, NOW_SECS), |_| {
+                            loader.load(NOW_SECS, false, n as u8)
+                        })
+                    }
+                    .unwrap();
+                    if k.secret().is_closed() || fill_of(&k) != n as u8 || k.id() != id {
+                        wrong.store(true, Ordering::SeqCst);
+                    }
+                    held.push((k, n as u8));
+                    if held.len() > 10 {
+                        // Keep up to 10 handles: more than a thread's hazard slots.
+                        let (old, fill) = held.remove(i % held.len());
+                        if old.secret().is_closed() || fill_of(&old) != fill {
+                            wrong.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(
+        !wrong.load(Ordering::SeqCst),
+        "a held key was closed or wrong"
+    );
+    assert!(cache.len() <= 6);
+    let cached = cache.len();
+    let closed_while_running = closed.all().len();
+    assert_eq!(
+        closed_while_running + cached,
+        loader.calls(),
+        "every key loaded and no longer cached is closed, once"
+    );
+    drop(cache);
+    let all = closed.all();
+    assert_eq!(
+        all.len(),
+        loader.calls(),
+        "dropping the cache closes the rest"
+    );
+    assert!(all.iter().all(|c| c.2), "a close failed (closed twice?)");
+}
+
+#[test]
+fn hits_racing_table_growth_find_every_key() {
+    // Enough ids for every shard's table to grow while other threads read.
+    const IDS: usize = 2000;
+    let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
+    let loader = CountingLoader::new();
+    let wrong = Arc::new(AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (cache, loader, wrong, start) = (
+                Arc::clone(&cache),
+                Arc::clone(&loader),
+                Arc::clone(&wrong),
+                Arc::clone(&start),
+            );
+            std::thread::spawn(move || {
+                start.wait();
+                for i in 0..IDS {
+                    // Thread t walks the ids from its own offset, so loads and hits interleave.
+                    let n = (i + t * IDS / 4) % IDS;
+                    let id = format!("id-{n}");
+                    let k = cache
+                        .get_or_load(KeyMeta::new(&id, NOW_SECS), |_| {
+                            loader.load(NOW_SECS, false, (n % 251) as u8)
+                        })
+                        .unwrap();
+                    let latest = cache.get_or_load_latest(&id, never).unwrap();
+                    if fill_of(&k) != (n % 251) as u8 || !std::ptr::eq(&*k, &*latest) {
+                        wrong.store(true, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(!wrong.load(Ordering::SeqCst), "a thread read a wrong key");
+    assert_eq!((loader.calls(), cache.len()), (IDS, IDS));
+}

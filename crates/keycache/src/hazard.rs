@@ -1,0 +1,315 @@
+//! Hazard slots: how a hit keeps a bucket snapshot alive without touching its reference count.
+//!
+//! Every thread that reads owns a [`Record`] of [`SLOTS`] slots (records are leaked, kept in a
+//! global list and reused after their thread exits). To protect the bucket pointer in an
+//! `AtomicPtr`, a reader
+//!
+//! 1. loads the pointer, stores it in a free slot of its own record (a plain store),
+//! 2. runs the *light* barrier (a compiler fence when `membarrier` is available),
+//! 3. loads the pointer again: if unchanged, the bucket is protected until the slot is released.
+//!
+//! A writer that unlinked buckets ("retired" them) runs the *heavy* barrier
+//! (`membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which acts as a full fence on every thread
+//! of the process), then scans all slots. The pair of barriers orders the reader's slot store
+//! before its re-load as a full fence would: either the reader saw the retired pointer gone
+//! and retries, or the writer sees the slot. This is the asymmetric-fence hazard pointer of
+//! folly and of the Linux kernel's `sys_membarrier` users. Without `membarrier` (old kernels,
+//! other systems, `KEYCACHE_NO_MEMBARRIER=1`) both barriers are `fence(SeqCst)`.
+//!
+//! Instead of deferring the free of a protected bucket, the writer *transfers* one reference
+//! of it to the slot: it increments the bucket's `Arc` count and tags the slot (`ptr | 1`) with
+//! a compare-and-swap; the reader's release is a `swap(0)`, and a tagged value tells it to drop
+//! that reference. So a bucket (and the keys only it still references) is freed exactly when the
+//! last reader lets go, and a hit costs one locked instruction (the release swap).
+
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, compiler_fence, fence};
+
+/// Slots per thread: handles from hits that one thread can hold at once before further hits
+/// fall back to the locked path.
+pub(crate) const SLOTS: usize = 8;
+/// Tag of a slot whose reader now owns one reference of the protected `Arc`.
+const TRANSFERRED: usize = 1;
+
+#[repr(align(128))]
+struct Record {
+    slots: [AtomicUsize; SLOTS],
+    next: AtomicPtr<Record>,
+    owned: AtomicBool,
+}
+
+/// All records ever made (a push-only list).
+static RECORDS: AtomicPtr<Record> = AtomicPtr::new(ptr::null_mut());
+
+thread_local! {
+    /// This thread's record (null until its first protection, and after its exit began).
+    static LOCAL: Cell<*const Record> = const { Cell::new(ptr::null()) };
+    /// Gives the record back when the thread exits.
+    static OWNER: Owner = const { Owner };
+}
+
+struct Owner;
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let record = LOCAL.replace(ptr::null());
+        if !record.is_null() {
+            // SAFETY: records are leaked, so always valid. Busy slots (handles still held
+            // elsewhere) stay busy; the next owner only claims free ones.
+            unsafe { (*record).owned.store(false, Ordering::Release) };
+        }
+    }
+}
+
+/// Whether the light barrier may be a compiler fence (`membarrier` is registered).
+///
+/// Decided once per process, before any index exists, so readers and writers of an index always
+/// agree on it.
+pub(crate) fn membarrier_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(register_membarrier)
+}
+
+#[cfg(target_os = "linux")]
+fn register_membarrier() -> bool {
+    const QUERY: libc::c_long = 0;
+    const PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+    if std::env::var_os("KEYCACHE_NO_MEMBARRIER").is_some_and(|v| v != "0") {
+        return false;
+    }
+    // SAFETY: membarrier takes two integers and has no memory arguments.
+    let supported = unsafe { libc::syscall(libc::SYS_membarrier, QUERY, 0) };
+    supported >= 0
+        && supported & PRIVATE_EXPEDITED != 0
+        // SAFETY: as above.
+        && unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0) } == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn register_membarrier() -> bool {
+    false
+}
+
+/// The reader's side of the barrier pair.
+#[inline(always)]
+fn light_barrier(membarrier: bool) {
+    if membarrier {
+        compiler_fence(Ordering::SeqCst);
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// The writer's side: a full fence on every thread of the process.
+pub(crate) fn heavy_barrier(membarrier: bool) {
+    #[cfg(target_os = "linux")]
+    if membarrier {
+        const PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+        // SAFETY: membarrier takes two integers and has no memory arguments.
+        let done = unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0) } == 0;
+        if !done {
+            // Registered earlier, so this cannot fail; if it did, readers would be unsafe.
+            eprintln!(
+                "keycache: membarrier failed after registration: {}",
+                std::io::Error::last_os_error()
+            );
+            std::process::abort();
+        }
+        return;
+    }
+    let _ = membarrier;
+    fence(Ordering::SeqCst);
+}
+
+/// A slot protecting one `Arc` pointer; give it back with [`Hazard::release`].
+pub(crate) struct Hazard(&'static AtomicUsize);
+
+/// The outcome of [`protect`].
+pub(crate) enum Protected<T> {
+    /// The source held null.
+    Null,
+    /// Every slot of this thread is in use (or the thread is exiting).
+    Busy,
+    /// The pointer, protected by the hazard.
+    Ptr(Hazard, NonNull<T>),
+}
+
+/// Protects the `Arc` pointer currently stored in `src` (from `Arc::into_raw`).
+#[inline]
+pub(crate) fn protect<T>(src: &AtomicPtr<T>, membarrier: bool) -> Protected<T> {
+    const { assert!(align_of::<T>() > TRANSFERRED) };
+    let mut current = src.load(Ordering::Acquire);
+    if current.is_null() {
+        return Protected::Null;
+    }
+    let mut record = LOCAL.get();
+    if record.is_null() {
+        record = acquire_record();
+        if record.is_null() {
+            return Protected::Busy;
+        }
+    }
+    // SAFETY: records are leaked, never freed.
+    let record = unsafe { &*record };
+    let Some(slot) = record.slots.iter().find(|s| s.load(Ordering::Relaxed) == 0) else {
+        return Protected::Busy;
+    };
+    loop {
+        slot.store(current as usize, Ordering::Relaxed);
+        light_barrier(membarrier);
+        let again = src.load(Ordering::Acquire);
+        if again == current {
+            // SAFETY: `current` is non-null (checked before the loop and below).
+            return Protected::Ptr(Hazard(slot), unsafe { NonNull::new_unchecked(current) });
+        }
+        // Changed under us: the slot may even have been handed a reference already.
+        // SAFETY: the slot protects `current`, an `Arc<T>` pointer.
+        unsafe { Hazard(slot).release(current) };
+        current = again;
+        if current.is_null() {
+            return Protected::Null;
+        }
+    }
+}
+
+impl Hazard {
+    /// Stops protecting `ptr`, dropping the reference a writer handed over, if any.
+    ///
+    /// # Safety
+    /// `ptr` is the `Arc<T>` pointer this hazard protects.
+    #[inline]
+    pub(crate) unsafe fn release<T>(self, ptr: *const T) {
+        if self.0.swap(0, Ordering::AcqRel) & TRANSFERRED != 0 {
+            // SAFETY: the writer incremented the count on our behalf (see `transfer`).
+            unsafe { Arc::decrement_strong_count(ptr) };
+        }
+    }
+}
+
+#[cold]
+fn acquire_record() -> *const Record {
+    // Registers the exit hook first; during thread exit this fails and the caller falls back.
+    if OWNER.try_with(|_| ()).is_err() {
+        return ptr::null();
+    }
+    let mut record = RECORDS.load(Ordering::Acquire);
+    while !record.is_null() {
+        // SAFETY: records are leaked, never freed.
+        let r = unsafe { &*record };
+        if !r.owned.load(Ordering::Relaxed)
+            && r.owned
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            LOCAL.set(record);
+            return record;
+        }
+        record = r.next.load(Ordering::Acquire);
+    }
+    let new: &'static Record = Box::leak(Box::new(Record {
+        slots: Default::default(),
+        next: AtomicPtr::new(ptr::null_mut()),
+        owned: AtomicBool::new(true),
+    }));
+    let new_ptr = ptr::from_ref(new).cast_mut();
+    let mut head = RECORDS.load(Ordering::Acquire);
+    loop {
+        new.next.store(head, Ordering::Relaxed);
+        match RECORDS.compare_exchange_weak(head, new_ptr, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            Err(now) => head = now,
+        }
+    }
+    LOCAL.set(new_ptr);
+    new_ptr
+}
+
+/// Hands one reference of each retired `Arc` pointer to every slot protecting it.
+///
+/// Call after [`heavy_barrier`]; afterwards the caller may drop its own references: readers
+/// that still hold a retired pointer drop theirs on release.
+///
+/// # Safety
+/// Every pointer in `retired` is an `Arc<T>` pointer the caller holds a reference of, already
+/// unlinked from wherever readers could load it.
+pub(crate) unsafe fn transfer<T>(retired: &[*mut T]) {
+    let mut record = RECORDS.load(Ordering::Acquire);
+    while !record.is_null() {
+        // SAFETY: records are leaked, never freed.
+        let r = unsafe { &*record };
+        for slot in &r.slots {
+            let held = slot.load(Ordering::Acquire);
+            if held == 0 || held & TRANSFERRED != 0 || !retired.contains(&(held as *mut T)) {
+                continue;
+            }
+            let ptr = held as *const T;
+            // SAFETY: we hold a reference, so the count is at least one.
+            unsafe { Arc::increment_strong_count(ptr) };
+            if slot
+                .compare_exchange(
+                    held,
+                    held | TRANSFERRED,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                // Released meanwhile: take the reference back (ours keeps the count above 0).
+                // SAFETY: incremented just above.
+                unsafe { Arc::decrement_strong_count(ptr) };
+            }
+        }
+        record = r.next.load(Ordering::Acquire);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protected_pointer_outlives_its_retirement_and_is_freed_on_release() {
+        let membarrier = membarrier_ready();
+        let value = Arc::new(42_u64);
+        let weak = Arc::downgrade(&value);
+        let src = AtomicPtr::new(Arc::into_raw(value).cast_mut());
+        let Protected::Ptr(hazard, ptr) = protect(&src, membarrier) else {
+            panic!("not protected")
+        };
+        // Retire: unlink, barrier, transfer, drop the writer's reference.
+        let retired = src.swap(ptr::null_mut(), Ordering::AcqRel);
+        heavy_barrier(membarrier);
+        unsafe { transfer(&[retired]) };
+        drop(unsafe { Arc::from_raw(retired) });
+        assert_eq!(unsafe { *ptr.as_ref() }, 42);
+        assert!(weak.upgrade().is_some());
+        unsafe { hazard.release(ptr.as_ptr()) };
+        assert!(weak.upgrade().is_none(), "not freed on release");
+        assert!(matches!(protect(&src, membarrier), Protected::Null));
+    }
+
+    #[test]
+    fn a_thread_runs_out_of_slots_then_gets_them_back() {
+        let membarrier = membarrier_ready();
+        let src = AtomicPtr::new(Arc::into_raw(Arc::new(7_u64)).cast_mut());
+        let held: Vec<_> = (0..SLOTS)
+            .map(|_| match protect(&src, membarrier) {
+                Protected::Ptr(h, p) => (h, p),
+                _ => panic!("a slot should be free"),
+            })
+            .collect();
+        assert!(matches!(protect(&src, membarrier), Protected::Busy));
+        for (h, p) in held {
+            unsafe { h.release(p.as_ptr()) };
+        }
+        let Protected::Ptr(h, p) = protect(&src, membarrier) else {
+            panic!("slots not given back")
+        };
+        unsafe { h.release(p.as_ptr()) };
+        drop(unsafe { Arc::from_raw(src.load(Ordering::Relaxed)) });
+    }
+}
