@@ -15,6 +15,7 @@ pub mod env;
 pub mod formats;
 pub mod github;
 pub mod model;
+pub mod power;
 pub mod report;
 pub mod run;
 pub mod stats;
