@@ -1141,6 +1141,61 @@ mod tests {
         assert!(0.98 * (1.0 + (i - 1) as f64 * STEP) <= 1.02);
     }
 
+    /// The shortcut (interval scaled by 1 + d, p-value scanned on the grid)
+    /// gives exactly what `verdict::decide` says on the scaled samples.
+    #[test]
+    fn the_shortcut_agrees_with_decide() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let a = Analysis {
+            tolerances: vec![0.0, 0.02, 0.05],
+            confirms: vec![0, 1],
+            family: 3,
+            replicates: 1,
+            ..Analysis::single(0.05, 0.05, 1, 3)
+        };
+        let id = "synthetic/op/sequential";
+        let mut checked_detect = 0;
+        for case in 0..12 {
+            let side = |rng: &mut ChaCha8Rng, shift: f64| -> Vec<f64> {
+                (0..15)
+                    .map(|_| 1000.0 * (1.0 + shift) * (1.0 + 0.04 * rng.random::<f64>()))
+                    .collect()
+            };
+            let base = [0.0, 0.03, -0.02][case % 3];
+            let old = side(&mut rng, 0.0);
+            let news = vec![side(&mut rng, base), side(&mut rng, base / 2.0)];
+            let rep = replicate(id, &old, &news, &a);
+            for (ci, &c) in a.confirms.iter().enumerate() {
+                for (ti, &t) in a.tolerances.iter().enumerate() {
+                    let flags_at = |d: f64, family: f64| {
+                        news[..=c as usize].iter().all(|n| {
+                            let (v, p, _) = decide_pair(id, &old, &scaled(n, d), t, a.alpha);
+                            v == verdict::RowVerdict::Regressed
+                                && p.is_some_and(|p| family * p < a.alpha)
+                        })
+                    };
+                    assert_eq!(
+                        t < rep.alarm_below[ci],
+                        flags_at(0.0, 1.0),
+                        "A/A, case {case}, confirm {c}, tolerance {t}"
+                    );
+                    let i = rep.detect_at[ci][ti].expect("detected within 50%");
+                    let d = i as f64 * STEP;
+                    assert!(flags_at(d, 3.0), "case {case} c {c} t {t}: not flagged at {d}");
+                    if i > 0 {
+                        let before = (i - 1) as f64 * STEP;
+                        assert!(
+                            !flags_at(before, 3.0),
+                            "case {case} c {c} t {t}: flagged at {before} already"
+                        );
+                        checked_detect += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked_detect > 20);
+    }
+
     #[test]
     fn permutations_count() {
         let mut out = Vec::new();
