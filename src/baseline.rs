@@ -148,7 +148,7 @@ pub fn cmd_update(args: &BaselineUpdateArgs) -> Result<i32> {
         no_mlock: false,
     };
     let plan = check::plan_for(&config, &check_args)?;
-    let mut run = check::collect(&plan, args.no_run, filter.as_ref())?;
+    let (mut run, _) = check::collect(&plan, args.no_run, filter.as_ref())?;
     run.provenance = Some(format!(
         "gate baseline update{}{}",
         if args.quick { " --quick" } else { "" },

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::formats::{self, Baseline};
 use crate::model::{Lang, ResultSet, SCHEMA_VERSION};
 use crate::run::{self, RunPlan};
-use crate::verdict::{self, Options, Pairing, Report, RowKind, Verdict};
+use crate::verdict::{self, Options, Pairing, Report, RowKind, RowVerdict, Verdict};
 
 /// Exit code of a report's verdict.
 pub fn exit_code(v: Verdict) -> i32 {
@@ -54,12 +54,40 @@ pub fn plan_for(config: &Config, args: &CheckArgs) -> Result<RunPlan> {
     Ok(plan)
 }
 
-/// Runs the benches (unless `no_run`) and collects the Rust results with
-/// this machine's environment.
-pub fn collect(plan: &RunPlan, no_run: bool, filter: Option<&Regex>) -> Result<ResultSet> {
-    if !no_run {
-        run::run(plan)?;
+/// Runs every selected bench once (unless `no_run`) and collects the Rust
+/// results with this machine's environment. Returns the prepared benches so
+/// that flagged ones can be measured again.
+pub fn collect(
+    plan: &RunPlan,
+    no_run: bool,
+    filter: Option<&Regex>,
+) -> Result<(ResultSet, Option<run::Prepared>)> {
+    if no_run {
+        return Ok((read_rust_results(plan, filter)?, None));
     }
+    let p = run::prepare(plan)?;
+    p.run_all()?;
+    // Only what this run measured: older results of other ids may linger
+    // in the criterion folder and must not pass for this run's figures.
+    let set = read_rust_results(plan, Some(&ids_regex(&p.ids())))?;
+    Ok((set, Some(p)))
+}
+
+/// A regular expression matching exactly these bench ids.
+pub fn ids_regex(ids: &[String]) -> Regex {
+    Regex::new(&format!(
+        "^(?:{})$",
+        ids.iter()
+            .map(|f| regex::escape(f))
+            .collect::<Vec<_>>()
+            .join("|")
+    ))
+    .expect("escaped ids form a valid expression")
+}
+
+/// Reads the criterion results of the plan's criterion home (all, or those
+/// matching `filter`) with this machine's environment.
+pub fn read_rust_results(plan: &RunPlan, filter: Option<&Regex>) -> Result<ResultSet> {
     let home = &plan.criterion_home;
     let parsed = formats::read_criterion(home, filter)
         .with_context(|| format!("reading criterion results in {}", home.display()))?;
@@ -84,6 +112,93 @@ pub fn collect(plan: &RunPlan, no_run: bool, filter: Option<&Regex>) -> Result<R
         home.display()
     ));
     Ok(set)
+}
+
+/// Confirmation runs: a benchmark flagged `regressed` is measured again in a
+/// fresh process, up to `config.confirm` times, and fails the check only if
+/// every measurement regressed. One slow run (a noisy neighbour, a page
+/// placement) is the most common false alarm of a benchmark gate; a real
+/// regression survives a fresh process. The row keeps the earlier
+/// measurements in `earlier`, so the report shows both.
+pub fn confirm(
+    config: &Config,
+    prepared: &run::Prepared,
+    new: &mut ResultSet,
+    report: &mut Report,
+    filter: Option<&Regex>,
+    base: Option<&ResultSet>,
+) -> Result<()> {
+    for round in 1..=config.confirm {
+        let mut flagged: Vec<String> = report
+            .rows
+            .iter()
+            .filter(|r| r.verdict == RowVerdict::Regressed && r.new.is_some())
+            .map(|r| r.id.clone())
+            .collect();
+        flagged.sort();
+        flagged.dedup();
+        if flagged.is_empty() {
+            return Ok(());
+        }
+        eprintln!(
+            "gate: {} bench(es) flagged; measuring again in a fresh process to confirm (round {round}/{}): {}",
+            flagged.len(),
+            config.confirm,
+            flagged.join(", ")
+        );
+        prepared.run_ids(&flagged)?;
+        let exact = Regex::new(&format!(
+            "^(?:{})$",
+            flagged
+                .iter()
+                .map(|f| regex::escape(f))
+                .collect::<Vec<_>>()
+                .join("|")
+        ))
+        .expect("escaped ids form a valid expression");
+        let fresh = read_rust_results(prepared.plan(), Some(&exact))?;
+        for b in fresh.benchmarks {
+            if let Some(slot) = new
+                .benchmarks
+                .iter_mut()
+                .find(|o| o.lang == b.lang && o.id == b.id && o.threads == b.threads)
+            {
+                *slot = b;
+            }
+        }
+        let again = build_report(config, new, filter, base)?;
+        let mut confirmed = 0;
+        for row in report.rows.iter_mut() {
+            if row.verdict != RowVerdict::Regressed || !flagged.contains(&row.id) {
+                continue;
+            }
+            let Some(latest) = again.rows.iter().find(|r| r.same_pair(row)) else {
+                continue;
+            };
+            let mut earlier = std::mem::take(&mut row.earlier);
+            earlier.push(row.attempt());
+            let first = earlier[0].clone();
+            *row = latest.clone();
+            row.earlier = earlier;
+            if row.verdict == RowVerdict::Regressed {
+                confirmed += 1;
+            } else {
+                row.warnings.push(format!(
+                    "flagged as regressed in the first measurement ({}) but not confirmed by a fresh process: not a failure",
+                    first
+                        .ratio
+                        .map(|r| format!("ratio {r:.3}"))
+                        .unwrap_or_else(|| "no ratio".into())
+                ));
+            }
+        }
+        report.notes.push(format!(
+            "confirmation round {round}: {} bench(es) measured again in a fresh process; {confirmed} regression(s) confirmed",
+            flagged.len()
+        ));
+        report.refresh_verdict();
+    }
+    Ok(())
 }
 
 fn load_baseline(
@@ -126,13 +241,27 @@ fn selected(config: &Config, filter: Option<&Regex>, id: &str) -> bool {
 /// Like with like: a Rust/Go pair is compared only when the Go figure was
 /// recorded with the mode and GOMAXPROCS the pair names; anything else is a
 /// configuration error (exit 2), never a silently wrong ratio.
-pub fn build_report(config: &Config, new: &ResultSet, filter: Option<&Regex>) -> Result<Report> {
-    let rust_bl = load_baseline(
-        config,
-        &config.baselines.rust,
-        "Rust",
-        config.require_baseline,
-    )?;
+pub fn build_report(
+    config: &Config,
+    new: &ResultSet,
+    filter: Option<&Regex>,
+    base: Option<&ResultSet>,
+) -> Result<Report> {
+    // With `--base`, the base measured on this runner replaces the stored
+    // Rust baseline (which is then not required).
+    let rust_bl = match base {
+        Some(set) => {
+            let mut bl = Baseline::new(formats::BaselineKind::Rust);
+            bl.sets.push(set.clone());
+            Some(bl)
+        }
+        None => load_baseline(
+            config,
+            &config.baselines.rust,
+            "Rust",
+            config.require_baseline,
+        )?,
+    };
     let go_bl = load_baseline(config, &config.baselines.go, "Go", !config.pairs.is_empty())?;
     let mut pairings: Vec<Pairing<'_>> = Vec::new();
     let mut notes = Vec::new();
@@ -311,10 +440,55 @@ pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
     let plan = plan_for(&config, args)?;
-    let new = collect(&plan, args.no_run, filter.as_ref())?;
+    let (mut new, prepared, base) = match &args.base {
+        Some(reference) => {
+            if args.no_run {
+                bail!(
+                    "--base measures base and head on this runner; it cannot be combined with --no-run"
+                );
+            }
+            let rounds = if args.quick { 2 } else { config.rounds };
+            let ab = crate::ab::measure(&plan, reference, rounds)?;
+            (
+                ab.head,
+                Some(ab.head_prepared),
+                Some((ab.base, ab.commit, ab.rounds)),
+            )
+        }
+        None => {
+            let (new, prepared) = collect(&plan, args.no_run, filter.as_ref())?;
+            (new, prepared, None)
+        }
+    };
+    let base_set = base.as_ref().map(|b| &b.0);
+    let mut report = build_report(&config, &new, filter.as_ref(), base_set)?;
+    if let Some((_, commit, rounds)) = &base {
+        report.notes.insert(
+            0,
+            format!(
+                "same-runner A/B: base {} ({}) and head were built and measured on this runner, \
+                 interleaved in {rounds} round(s) (A B A B ...); Rust rows compare head with base, not with baselines/",
+                args.base.as_deref().unwrap_or("?"),
+                &commit[..12]
+            ),
+        );
+    }
+    if let Some(prepared) = &prepared {
+        confirm(
+            &config,
+            prepared,
+            &mut new,
+            &mut report,
+            filter.as_ref(),
+            base_set,
+        )?;
+    } else if report.verdict == Verdict::Regression && config.confirm > 0 {
+        report
+            .notes
+            .push("--no-run: regressions were not confirmed by a fresh measurement".into());
+    }
     let raw_path = results_path(&plan.criterion_home);
     formats::write_results(&raw_path, &new)?;
-    let mut report = build_report(&config, &new, filter.as_ref())?;
     if args.quick {
         report.notes.insert(
             0,

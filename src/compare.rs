@@ -76,6 +76,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
             )],
             go: None,
             max_ratio: None,
+            earlier: Vec::new(),
         });
     }
     let mut baseline_environments = std::collections::BTreeMap::new();

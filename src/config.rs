@@ -35,6 +35,9 @@ pub struct Config {
     /// process, before the check fails.
     #[serde(default = "one")]
     pub confirm: u32,
+    /// Interleaved rounds of base and head for `gate check --base` (2 with `--quick`).
+    #[serde(default = "default_rounds")]
+    pub rounds: u32,
     /// A missing Rust baseline is an error (exit 2) unless this is false.
     #[serde(default = "yes")]
     pub require_baseline: bool,
@@ -58,6 +61,9 @@ pub struct Config {
 
 fn one() -> u32 {
     1
+}
+fn default_rounds() -> u32 {
+    3
 }
 fn yes() -> bool {
     true

@@ -6,6 +6,7 @@
 //! ([`github`]). The gate never links the code it measures: it runs benches
 //! as processes and reads what they write.
 
+pub mod ab;
 pub mod baseline;
 pub mod check;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod env;
 pub mod formats;
 pub mod github;
+pub mod livego;
 pub mod model;
 pub mod power;
 pub mod report;

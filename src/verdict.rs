@@ -94,6 +94,55 @@ pub struct Row {
     /// For a Rust/Go row: the allowed Rust/Go ratio, if the pair sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ratio: Option<f64>,
+    /// Earlier measurements of this row that flagged a regression and were
+    /// measured again in a fresh process (confirmation runs); the row's own
+    /// figures are the latest measurement, which decided (added field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<Attempt>,
+}
+
+/// One earlier measurement of a row (see [`Row::earlier`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub new: Option<Side>,
+    pub ratio: Option<f64>,
+    pub ratio_ci: Option<[f64; 2]>,
+    pub p_value: Option<f64>,
+    pub verdict: RowVerdict,
+}
+
+impl Row {
+    /// This row's figures as an earlier attempt.
+    pub fn attempt(&self) -> Attempt {
+        Attempt {
+            new: self.new.clone(),
+            ratio: self.ratio,
+            ratio_ci: self.ratio_ci,
+            p_value: self.p_value,
+            verdict: self.verdict,
+        }
+    }
+
+    /// Whether two rows describe the same comparison (same bench, same kind, same Go name).
+    pub fn same_pair(&self, other: &Row) -> bool {
+        self.id == other.id
+            && self.kind == other.kind
+            && self.threads == other.threads
+            && self.go == other.go
+    }
+}
+
+impl Report {
+    /// Recomputes the check verdict from the rows.
+    pub fn refresh_verdict(&mut self) {
+        if self.verdict != Verdict::Error {
+            self.verdict = if self.rows.iter().any(|r| r.verdict == RowVerdict::Regressed) {
+                Verdict::Regression
+            } else {
+                Verdict::Pass
+            };
+        }
+    }
 }
 
 /// The result of one check: what `--json` writes and what every reporter renders.
@@ -265,6 +314,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             warnings: p.warnings.clone(),
             go: p.go.clone(),
             max_ratio: p.max_ratio,
+            earlier: Vec::new(),
         };
         let (old, new) = match (p.old, p.new) {
             // A configured Rust/Go pair without its Go figure is a hole in

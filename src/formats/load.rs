@@ -253,6 +253,7 @@ mod tests {
             warnings: vec![],
             go: None,
             max_ratio: None,
+            earlier: Vec::new(),
         }
     }
 

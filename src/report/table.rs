@@ -84,7 +84,11 @@ pub fn render(report: &Report) -> String {
                     .unwrap_or("-".into()),
             )
             .set_alignment(CellAlignment::Right),
-            Cell::new(verdict_label(row.verdict)),
+            Cell::new(match (row.earlier.is_empty(), row.verdict) {
+                (true, v) => verdict_label(v).to_string(),
+                (false, RowVerdict::Regressed) => "REGRESSED (confirmed)".to_string(),
+                (false, v) => format!("{} (not confirmed)", verdict_label(v)),
+            }),
         ]);
     }
     let mut out = String::new();

@@ -10,6 +10,10 @@
 //! - `GATE_FIXTURE_EXTRA_SYSCALLS` (default 0) adds that many real
 //!   `getppid` calls to every operation of both benches, which the counters
 //!   file then reports as `syscalls_per_op`;
+//! - `GATE_FIXTURE_SLOWDOWN_ONCE` (a file path): the slowdown applies only
+//!   to the first process that runs the spin bench; that process creates the
+//!   file, later ones (a confirmation run) see it and run at full speed: a
+//!   one-off slow run, the false alarm confirmation runs exist to absorb;
 //! - `GATE_FIXTURE_PANIC` (`1` for every bench, or one bench id) makes the
 //!   bench panic when it runs (listing still works), to test bench failures.
 
@@ -46,6 +50,8 @@ pub struct Knobs {
     pub extra_syscalls: u32,
     /// Panic when running: `None`, `Some(None)` for every bench, `Some(Some(id))` for one.
     pub panic: Option<Option<String>>,
+    /// Marker file of `GATE_FIXTURE_SLOWDOWN_ONCE`, created by the first slow run.
+    pub once_marker: Option<PathBuf>,
 }
 
 impl Knobs {
@@ -77,10 +83,25 @@ impl Knobs {
             Some("1") => Some(None),
             Some(id) => Some(Some(id.to_string())),
         };
+        let once_marker = get("GATE_FIXTURE_SLOWDOWN_ONCE").map(PathBuf::from);
+        // A later process finds the marker: the one-off slowdown is over.
+        let slowdown = match &once_marker {
+            Some(m) if m.exists() => 1.0,
+            _ => slowdown,
+        };
         Knobs {
             slowdown,
             extra_syscalls,
             panic,
+            once_marker,
+        }
+    }
+
+    /// Records that the (possibly slowed) spin bench ran, for `GATE_FIXTURE_SLOWDOWN_ONCE`.
+    pub fn mark_ran(&self) {
+        if let Some(m) = &self.once_marker {
+            std::fs::write(m, b"ran\n")
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", m.display()));
         }
     }
 

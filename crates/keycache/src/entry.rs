@@ -1,0 +1,92 @@
+//! A cached key and its bookkeeping; closing the secret happens when the last holder drops it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use crate::key::CryptoKey;
+
+/// Reports that a key left the cache and its secret was closed.
+///
+/// `Drop` cannot return an error, so a failed close (for example a canary overwritten by a
+/// buffer overflow) is reported here instead of being lost.
+#[derive(Debug)]
+pub struct KeyClosed<'a> {
+    /// Id of the closed key.
+    pub id: &'a str,
+    /// Creation time of the closed key (Unix seconds).
+    pub created: i64,
+    /// Outcome of closing the secret.
+    pub result: Result<(), securememory::Error>,
+}
+
+/// Called when a key's secret is closed; see [`KeyClosed`].
+pub type CloseHook = Arc<dyn Fn(KeyClosed<'_>) + Send + Sync>;
+
+/// One cached key. Shared (`Arc`) between bucket snapshots, the eviction order and handles.
+pub(crate) struct Entry {
+    pub(crate) id: Box<str>,
+    /// The `created` this entry is stored under (the requested one, as Go's cache key).
+    pub(crate) slot_created: i64,
+    pub(crate) key: CryptoKey,
+    /// When the key was last read from the metastore (Unix milliseconds).
+    pub(crate) loaded_at: AtomicI64,
+    /// LRU access stamp, written by hits (only when it changes, see `eviction`).
+    pub(crate) last_used: AtomicU64,
+    on_close: Option<CloseHook>,
+}
+
+impl Entry {
+    pub(crate) fn new(
+        id: &str,
+        slot_created: i64,
+        key: CryptoKey,
+        loaded_at: i64,
+        on_close: Option<CloseHook>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            slot_created,
+            key,
+            loaded_at: AtomicI64::new(loaded_at),
+            last_used: AtomicU64::new(0),
+            on_close,
+        }
+    }
+
+    /// Go's `isReloadRequired`: stale when the check interval has passed, unless revoked
+    /// (a revoked key cannot become "more revoked", so there is nothing to re-check).
+    #[inline]
+    pub(crate) fn is_stale(&self, now_millis: i64, revoke_check_millis: i64) -> bool {
+        !self.key.is_revoked()
+            && self
+                .loaded_at
+                .load(Ordering::Acquire)
+                .saturating_add(revoke_check_millis)
+                < now_millis
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let result = self.key.secret().close();
+        if let Some(hook) = &self.on_close {
+            hook(KeyClosed {
+                id: &self.id,
+                created: self.key.created(),
+                result,
+            });
+        }
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("id", &self.id)
+            .field("slot_created", &self.slot_created)
+            .field("key", &self.key)
+            .field("loaded_at", &self.loaded_at.load(Ordering::Relaxed))
+            .finish()
+    }
+}

@@ -1,0 +1,106 @@
+//! Keys and the metadata that names them.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use securememory::Secret;
+
+/// Names a key: an id (system or intermediate key id) and its creation time in Unix seconds.
+///
+/// `created == 0` means "the latest key of this id", as in Go. The id is borrowed so that a
+/// lookup never allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyMeta<'a> {
+    /// The key id.
+    pub id: &'a str,
+    /// Creation time in Unix seconds; 0 for "latest".
+    pub created: i64,
+}
+
+impl<'a> KeyMeta<'a> {
+    /// Metadata of one specific key.
+    pub fn new(id: &'a str, created: i64) -> Self {
+        Self { id, created }
+    }
+
+    /// Metadata asking for the latest key of `id`.
+    pub fn latest(id: &'a str) -> Self {
+        Self { id, created: 0 }
+    }
+
+    /// Whether this asks for the latest key of its id.
+    pub fn is_latest(&self) -> bool {
+        self.created == 0
+    }
+}
+
+impl fmt::Display for KeyMeta<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_latest() {
+            write!(f, "{:?} (latest)", self.id)
+        } else {
+            write!(f, "{:?} (created {})", self.id, self.created)
+        }
+    }
+}
+
+/// A key held in protected memory, with its creation time and revocation flag.
+///
+/// The revocation flag is atomic because a reload updates it on a key that other threads are
+/// using at that moment (Go's `SetRevoked`).
+pub struct CryptoKey {
+    created: i64,
+    revoked: AtomicBool,
+    secret: Secret,
+}
+
+impl CryptoKey {
+    /// A key created at `created` (Unix seconds) holding `secret`.
+    pub fn new(created: i64, revoked: bool, secret: Secret) -> Self {
+        Self {
+            created,
+            revoked: AtomicBool::new(revoked),
+            secret,
+        }
+    }
+
+    /// Creation time in Unix seconds.
+    pub fn created(&self) -> i64 {
+        self.created
+    }
+
+    /// Whether the key has been revoked.
+    #[inline]
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
+    }
+
+    /// Marks the key revoked or not.
+    pub fn set_revoked(&self, revoked: bool) {
+        self.revoked.store(revoked, Ordering::Release);
+    }
+
+    /// The protected key material.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// Whether the key has expired: created more than `expire_after_millis` before `now_millis`
+    /// (Go's `internal.IsKeyExpired`).
+    pub(crate) fn is_expired(&self, now_millis: i64, expire_after_millis: i64) -> bool {
+        self.created
+            .saturating_mul(1000)
+            .saturating_add(expire_after_millis)
+            < now_millis
+    }
+}
+
+impl fmt::Debug for CryptoKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CryptoKey")
+            .field("created", &self.created)
+            .field("revoked", &self.is_revoked())
+            .field("secret", &"<protected>")
+            .finish()
+    }
+}

@@ -1,0 +1,79 @@
+//! Helpers shared by the key cache tests.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use keycache::{CryptoKey, KeyClosed};
+use securememory::SecretFactory;
+
+/// The tests' clock starts here (Unix milliseconds); keys are created "now" in seconds.
+pub const START_MILLIS: i64 = 1_800_000_000_000;
+pub const NOW_SECS: i64 = START_MILLIS / 1000;
+
+/// A 32-byte key filled with `fill`, so tests can tell which key they read.
+pub fn key(created: i64, revoked: bool, fill: u8) -> CryptoKey {
+    let mut bytes = [fill; 32];
+    let secret = SecretFactory::default()
+        .new(&mut bytes)
+        .expect("creating a test secret");
+    CryptoKey::new(created, revoked, secret)
+}
+
+/// The fill byte of a key made by [`key`].
+pub fn fill_of(key: &CryptoKey) -> u8 {
+    key.secret()
+        .with_bytes(|b| b[0])
+        .expect("reading a test key")
+}
+
+/// A loader that counts its calls and returns `key(created, revoked, fill)`.
+pub struct CountingLoader {
+    pub calls: AtomicUsize,
+}
+
+impl CountingLoader {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn load(&self, created: i64, revoked: bool, fill: u8) -> Result<CryptoKey, Infallible> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(key(created, revoked, fill))
+    }
+}
+
+/// Records every closed key reported by the cache's hook.
+#[derive(Clone, Default)]
+pub struct Closed(pub Arc<Mutex<Vec<(String, i64, bool)>>>);
+
+impl Closed {
+    pub fn hook(&self) -> impl Fn(KeyClosed<'_>) + Send + Sync + 'static {
+        let log = Arc::clone(&self.0);
+        move |closed: KeyClosed<'_>| {
+            log.lock()
+                .unwrap()
+                .push((closed.id.to_owned(), closed.created, closed.result.is_ok()));
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().map(|c| c.0.clone()).collect()
+    }
+
+    pub fn all(&self) -> Vec<(String, i64, bool)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A loader that must not run.
+pub fn never(meta: keycache::KeyMeta<'_>) -> Result<CryptoKey, String> {
+    panic!("loader ran for {meta}")
+}

@@ -1,0 +1,183 @@
+//! Many threads at once: one load per key, and a slow load blocks nobody else.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, mpsc};
+use std::time::Duration;
+
+use common::*;
+use keycache::{CachePolicy, CryptoKey, KeyCache, KeyMeta, KeyRef, ManualClock};
+
+const THREADS: usize = 16;
+
+/// Runs `ask` on 16 threads released together; returns every handle they got.
+fn ask_together(ask: impl Fn() -> KeyRef + Send + Sync + 'static) -> Vec<KeyRef> {
+    let ask = Arc::new(ask);
+    let start = Arc::new(Barrier::new(THREADS));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (ask, start) = (Arc::clone(&ask), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                ask()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+/// All handles name the same cached key object (not merely equal values).
+fn same_key(handles: &[KeyRef]) -> bool {
+    let first: *const CryptoKey = &*handles[0];
+    handles.iter().all(|h| std::ptr::eq(&**h, first))
+}
+
+/// A loader slow enough that the other threads arrive while it runs.
+fn slow_load(loader: &CountingLoader, created: i64) -> Result<CryptoKey, std::convert::Infallible> {
+    std::thread::sleep(Duration::from_millis(50));
+    loader.load(created, false, 7)
+}
+
+#[test]
+fn sixteen_threads_asking_for_one_missing_key_load_it_once() {
+    let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
+    let loader = CountingLoader::new();
+    let (c, l) = (Arc::clone(&cache), Arc::clone(&loader));
+    let handles = ask_together(move || {
+        c.get_or_load(KeyMeta::new("ik", NOW_SECS), |_| slow_load(&l, NOW_SECS))
+            .unwrap()
+    });
+    assert_eq!(loader.calls(), 1);
+    assert!(same_key(&handles), "threads got different key objects");
+    assert_eq!(cache.len(), 1);
+}
+
+#[test]
+fn sixteen_threads_asking_for_one_missing_latest_key_load_it_once() {
+    let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
+    let loader = CountingLoader::new();
+    let (c, l) = (Arc::clone(&cache), Arc::clone(&loader));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let handles = ask_together(move || c.get_or_load_latest("sk", |_| slow_load(&l, now)).unwrap());
+    assert_eq!(loader.calls(), 1);
+    assert!(same_key(&handles));
+}
+
+#[test]
+fn sixteen_threads_asking_for_one_stale_key_reload_it_once() {
+    let clock = ManualClock::new(START_MILLIS);
+    let cache = Arc::new(KeyCache::with_clock(&CachePolicy::default(), clock.clone()));
+    let loader = CountingLoader::new();
+    let meta = KeyMeta::new("ik", NOW_SECS);
+    cache
+        .get_or_load(meta, |_| loader.load(NOW_SECS, false, 7))
+        .unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    let (c, l) = (Arc::clone(&cache), Arc::clone(&loader));
+    let handles = ask_together(move || {
+        c.get_or_load(KeyMeta::new("ik", NOW_SECS), |_| slow_load(&l, NOW_SECS))
+            .unwrap()
+    });
+    assert_eq!(loader.calls(), 2);
+    assert!(same_key(&handles));
+}
+
+#[test]
+fn a_blocked_load_does_not_stop_hits_or_loads_of_other_keys() {
+    let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
+    let loader = CountingLoader::new();
+    cache
+        .get_or_load(KeyMeta::new("cached", NOW_SECS), |_| {
+            loader.load(NOW_SECS, false, 1)
+        })
+        .unwrap();
+
+    let (started_tx, started_rx) = mpsc::channel();
+    let release = Arc::new(Barrier::new(2));
+    let blocked = {
+        let (cache, release, loader) = (
+            Arc::clone(&cache),
+            Arc::clone(&release),
+            Arc::clone(&loader),
+        );
+        std::thread::spawn(move || {
+            cache
+                .get_or_load(KeyMeta::new("slow", NOW_SECS), |_| {
+                    started_tx.send(()).unwrap();
+                    release.wait(); // held until the other keys have been served
+                    loader.load(NOW_SECS, false, 2)
+                })
+                .map(|k| fill_of(&k))
+        })
+    };
+    started_rx.recv().unwrap();
+
+    // On another thread, so that a bug shows as a failed receive, not a hung test.
+    let (done_tx, done_rx) = mpsc::channel();
+    {
+        let (cache, loader) = (Arc::clone(&cache), Arc::clone(&loader));
+        std::thread::spawn(move || {
+            let hit = cache
+                .get_or_load(KeyMeta::new("cached", NOW_SECS), never)
+                .map(|k| fill_of(&k));
+            let other_load = cache
+                .get_or_load(KeyMeta::new("other", NOW_SECS), |_| {
+                    loader.load(NOW_SECS, false, 3)
+                })
+                .map(|k| fill_of(&k));
+            done_tx.send((hit.unwrap(), other_load.unwrap())).unwrap();
+        });
+    }
+    let served = done_rx.recv_timeout(Duration::from_secs(10));
+    release.wait();
+    assert_eq!(
+        served,
+        Ok((1, 3)),
+        "a hit or another key's load waited for the blocked load"
+    );
+    assert_eq!(blocked.join().unwrap().unwrap(), 2);
+}
+
+#[test]
+fn hits_and_loads_from_many_threads_agree() {
+    // A stress run across table growth: every thread reads every id; each id loads once.
+    let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
+    let loader = CountingLoader::new();
+    let ids: Arc<Vec<String>> = Arc::new((0..300).map(|i| format!("id-{i}")).collect());
+    let wrong = Arc::new(AtomicBool::new(false));
+    let (c, l, ids2, w) = (
+        Arc::clone(&cache),
+        Arc::clone(&loader),
+        Arc::clone(&ids),
+        Arc::clone(&wrong),
+    );
+    ask_together(move || {
+        for (i, id) in ids2.iter().enumerate() {
+            let k = c
+                .get_or_load(KeyMeta::new(id, NOW_SECS), |_| {
+                    l.load(NOW_SECS, false, i as u8)
+                })
+                .unwrap();
+            if fill_of(&k) != i as u8 {
+                w.store(true, Ordering::SeqCst);
+            }
+        }
+        c.get_or_load(KeyMeta::new(&ids2[0], NOW_SECS), never)
+            .unwrap()
+    });
+    assert!(
+        !wrong.load(Ordering::SeqCst),
+        "a thread read another id's key"
+    );
+    assert_eq!((loader.calls(), cache.len()), (300, 300));
+    for id in ids.iter() {
+        cache
+            .get_or_load(KeyMeta::new(id, NOW_SECS), never)
+            .unwrap();
+        cache.get_or_load_latest(id, never).unwrap();
+    }
+}

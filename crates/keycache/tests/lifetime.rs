@@ -1,0 +1,131 @@
+//! Eviction and the lifetime of keys handed out.
+
+mod common;
+
+use common::*;
+use keycache::{CachePolicy, KeyCache, KeyMeta, ManualClock};
+
+fn lru(capacity: usize) -> (KeyCache<ManualClock>, Closed) {
+    let closed = Closed::default();
+    let cache = KeyCache::with_clock(&CachePolicy::lru(capacity), ManualClock::new(START_MILLIS))
+        .on_key_closed(closed.hook());
+    (cache, closed)
+}
+
+fn load(cache: &KeyCache<ManualClock>, loader: &CountingLoader, id: &str, fill: u8) {
+    drop(
+        cache
+            .get_or_load(KeyMeta::new(id, NOW_SECS), |_| {
+                loader.load(NOW_SECS, false, fill)
+            })
+            .unwrap(),
+    );
+}
+
+#[test]
+fn lru_evicts_the_least_recently_used_key_at_capacity() {
+    let (cache, closed) = lru(3);
+    let loader = CountingLoader::new();
+    for (id, fill) in [("a", 1), ("b", 2), ("c", 3)] {
+        load(&cache, &loader, id, fill);
+    }
+    // Use order now: b (oldest), c, a.
+    drop(
+        cache
+            .get_or_load(KeyMeta::new("a", NOW_SECS), never)
+            .unwrap(),
+    );
+    load(&cache, &loader, "d", 4);
+    assert_eq!(cache.len(), 3);
+    assert_eq!(closed.ids(), vec!["b"]);
+    for id in ["a", "c", "d"] {
+        drop(
+            cache
+                .get_or_load(KeyMeta::new(id, NOW_SECS), never)
+                .unwrap(),
+        );
+    }
+    // Use order: a, c, d. Touch a again so c is the oldest; reloading b evicts c.
+    drop(
+        cache
+            .get_or_load(KeyMeta::new("a", NOW_SECS), never)
+            .unwrap(),
+    );
+    load(&cache, &loader, "b", 2);
+    assert_eq!(closed.ids(), vec!["b", "c"]);
+    assert_eq!(loader.calls(), 5);
+}
+
+#[test]
+fn the_simple_policy_never_evicts() {
+    let closed = Closed::default();
+    let cache = KeyCache::with_clock(&CachePolicy::default(), ManualClock::new(START_MILLIS))
+        .on_key_closed(closed.hook());
+    let loader = CountingLoader::new();
+    for i in 0..1200 {
+        load(&cache, &loader, &format!("id-{i}"), 0);
+    }
+    assert_eq!(cache.len(), 1200);
+    assert!(closed.all().is_empty());
+}
+
+#[test]
+fn an_evicted_key_in_use_stays_readable_until_dropped_then_is_closed() {
+    let (cache, closed) = lru(1);
+    let loader = CountingLoader::new();
+    load(&cache, &loader, "a", 1);
+    // A handle from a hit (the lock-free path) and one from a load.
+    let from_hit = cache
+        .get_or_load(KeyMeta::new("a", NOW_SECS), never)
+        .unwrap();
+    load(&cache, &loader, "b", 2); // evicts a
+    assert!(closed.all().is_empty(), "closed while in use");
+    assert!(!from_hit.secret().is_closed());
+    assert_eq!(fill_of(&from_hit), 1);
+    drop(from_hit);
+    assert_eq!(closed.all(), vec![("a".to_owned(), NOW_SECS, true)]);
+
+    let from_load = cache
+        .get_or_load(KeyMeta::new("c", NOW_SECS), |_| {
+            loader.load(NOW_SECS, false, 3)
+        })
+        .unwrap();
+    load(&cache, &loader, "d", 4); // evicts c
+    assert_eq!(fill_of(&from_load), 3);
+    assert_eq!(closed.ids(), vec!["a", "b"]);
+    drop(from_load);
+    assert_eq!(closed.ids(), vec!["a", "b", "c"]);
+}
+
+#[test]
+fn an_evicted_latest_key_is_loaded_again_by_a_latest_lookup() {
+    let (cache, _) = lru(1);
+    let loader = CountingLoader::new();
+    drop(
+        cache
+            .get_or_load_latest("a", |_| loader.load(NOW_SECS, false, 1))
+            .unwrap(),
+    );
+    load(&cache, &loader, "b", 2);
+    let again = cache
+        .get_or_load_latest("a", |_| loader.load(NOW_SECS, false, 1))
+        .unwrap();
+    assert_eq!(fill_of(&again), 1);
+    assert_eq!(loader.calls(), 3);
+}
+
+#[test]
+fn dropping_the_cache_closes_keys_not_in_use() {
+    let (cache, closed) = lru(4);
+    let loader = CountingLoader::new();
+    load(&cache, &loader, "a", 1);
+    let held = cache
+        .get_or_load(KeyMeta::new("a", NOW_SECS), never)
+        .unwrap();
+    load(&cache, &loader, "b", 2);
+    drop(cache);
+    assert_eq!(closed.ids(), vec!["b"]);
+    assert_eq!(fill_of(&held), 1);
+    drop(held);
+    assert_eq!(closed.ids(), vec!["b", "a"]);
+}

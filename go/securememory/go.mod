@@ -1,0 +1,3 @@
+module gate.local/gosecret
+
+go 1.22

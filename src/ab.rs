@@ -1,0 +1,197 @@
+//! Same-runner A/B: `gate check --base REF`.
+//!
+//! Stored baselines were measured on another machine, or on this one at
+//! another time; hosted runners differ by 10-20% between machines, so the
+//! most trustworthy comparison is base and head built and measured on the
+//! same machine, in the same job. Rounds are interleaved (A B A B ...) so
+//! that a slow minute of the runner hits both sides alike instead of one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::check;
+use crate::model::ResultSet;
+use crate::run::{self, RunPlan};
+
+/// The git toplevel folder holding `dir`.
+fn git_toplevel(dir: &Path) -> Result<PathBuf> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("cannot run git in {}", dir.display()))?;
+    if !out.status.success() {
+        bail!(
+            "--base needs a git repository: {} is not inside one ({})",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Resolves REF to a full commit id, naming REF when it does not exist.
+fn resolve_ref(repo: &Path, reference: &str) -> Result<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{reference}^{{commit}}"))
+        .current_dir(repo)
+        .output()
+        .context("cannot run git rev-parse")?;
+    if !out.status.success() {
+        bail!(
+            "--base `{reference}`: no such commit in {} (fetch it first, e.g. `git fetch origin {reference}`; \
+             in GitHub Actions check out with `fetch-depth: 0`)",
+            repo.display()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Makes (or reuses) a detached worktree of `commit` at `path`.
+fn worktree(repo: &Path, commit: &str, path: &Path) -> Result<()> {
+    if path.join(".git").exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    // A stale registration (folder deleted by hand) would make `add` fail.
+    let _ = Command::new("git")
+        .args(["worktree", "prune"])
+        .current_dir(repo)
+        .status();
+    let out = Command::new("git")
+        .args(["worktree", "add", "--detach", "--force"])
+        .arg(path)
+        .arg(commit)
+        .current_dir(repo)
+        .output()
+        .context("cannot run git worktree add")?;
+    if !out.status.success() {
+        bail!(
+            "git worktree add {} {commit} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Appends every sample of `from` to the matching benchmark of `into`
+/// (or adds the benchmark): rounds pool into one sample per bench.
+fn pool(into: &mut Option<ResultSet>, from: ResultSet) {
+    match into {
+        None => *into = Some(from),
+        Some(acc) => {
+            for b in from.benchmarks {
+                match acc
+                    .benchmarks
+                    .iter_mut()
+                    .find(|a| a.lang == b.lang && a.id == b.id && a.threads == b.threads)
+                {
+                    Some(a) => {
+                        a.samples.extend(b.samples);
+                        // Counters are deterministic; the latest is as good as any.
+                        a.counters = b.counters;
+                    }
+                    None => acc.benchmarks.push(b),
+                }
+            }
+        }
+    }
+}
+
+/// Base and head results measured on this runner, interleaved.
+pub struct AbResults {
+    pub base: ResultSet,
+    pub head: ResultSet,
+    pub commit: String,
+    pub rounds: u32,
+    /// The head's benches, ready to be measured again (confirmation).
+    pub head_prepared: run::Prepared,
+}
+
+/// Builds REF in a git worktree and runs base and head benches in
+/// `rounds` interleaved rounds (A B A B ...), pooling each side's samples.
+pub fn measure(head_plan: &RunPlan, reference: &str, rounds: u32) -> Result<AbResults> {
+    let head_ws = std::path::absolute(&head_plan.workspace)
+        .with_context(|| format!("workspace {}", head_plan.workspace.display()))?;
+    let repo = git_toplevel(&head_ws)?;
+    let commit = resolve_ref(&repo, reference)?;
+    let rel = head_ws
+        .strip_prefix(&repo)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
+    let target = head_plan
+        .target_dir
+        .clone()
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| head_ws.join("target"));
+    let target = std::path::absolute(&target).context("target dir")?;
+    let tree = target.join("gate").join("base").join(&commit[..12]);
+    worktree(&repo, &commit, &tree)?;
+    eprintln!(
+        "gate: base `{reference}` ({}) checked out in {}",
+        &commit[..12],
+        tree.display()
+    );
+
+    // A target folder of its own: cargo names a workspace member's artifacts
+    // by its path *relative to the workspace*, so base and head would
+    // overwrite each other's bench executables in a shared one. It is kept
+    // between runs, so only the first `--base` pays for the dependencies.
+    let mut base_plan = head_plan.clone();
+    base_plan.workspace = tree.join(&rel);
+    base_plan.target_dir = Some(target.join("gate").join("base-target"));
+    base_plan.criterion_home = target.join("gate").join("base-criterion");
+
+    let head = run::prepare(head_plan)?;
+    let base =
+        run::prepare(&base_plan).with_context(|| format!("building the base `{reference}`"))?;
+    let ids: Vec<String> = head
+        .ids()
+        .into_iter()
+        .filter(|id| base.ids().contains(id))
+        .collect();
+    if ids.is_empty() {
+        bail!("base `{reference}` and head share no bench id: nothing to compare");
+    }
+    let only = check::ids_regex(&ids);
+    let (mut base_set, mut head_set) = (None, None);
+    for round in 1..=rounds {
+        eprintln!("gate: round {round}/{rounds}: base");
+        base.run_ids(&ids)?;
+        pool(
+            &mut base_set,
+            check::read_rust_results(&base_plan, Some(&only))?,
+        );
+        eprintln!("gate: round {round}/{rounds}: head");
+        head.run_ids(&ids)?;
+        pool(
+            &mut head_set,
+            check::read_rust_results(head_plan, Some(&only))?,
+        );
+    }
+    let (Some(mut base_set), Some(mut head_set)) = (base_set, head_set) else {
+        bail!("no rounds were run");
+    };
+    base_set.provenance = Some(format!(
+        "base {reference} ({}) measured on this runner, interleaved with the head in {rounds} round(s)",
+        &commit[..12]
+    ));
+    head_set.provenance = Some(format!(
+        "head measured on this runner, interleaved with base {} in {rounds} round(s)",
+        &commit[..12]
+    ));
+    Ok(AbResults {
+        base: base_set,
+        head: head_set,
+        commit,
+        rounds,
+        head_prepared: head,
+    })
+}

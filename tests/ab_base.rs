@@ -1,0 +1,150 @@
+//! `gate check --base REF` for real: a fixture git repository whose second
+//! commit makes the spin bench slower is built twice (head, and the base in
+//! a worktree), measured in interleaved rounds on this machine, compared.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// The target folder this test binary was built into, so the fixture repo's
+/// builds reuse the compiled dependencies (criterion) of the workspace.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_path_buf()
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args(["-c", "user.name=gate", "-c", "user.email=gate@localhost"])
+        .args(args)
+        .current_dir(repo)
+        .status()
+        .unwrap();
+    assert!(st.success(), "git {args:?} failed");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            if p.file_name().unwrap() != "target" {
+                copy_dir(&p, &to.join(e.file_name()));
+            }
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A repository with the fixture bench package at `fixture/`, committed once.
+fn fixture_repo(dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&root.join("tests/fixture-bench"), &repo.join("fixture"));
+    std::fs::write(
+        repo.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"fixture\"]\nresolver = \"3\"\n\n[workspace.package]\n\
+         edition = \"2024\"\nlicense = \"MIT\"\nrust-version = \"1.89\"\n",
+    )
+    .unwrap();
+    // The workspace's lock file: same dependency versions, no resolution.
+    std::fs::copy(root.join("Cargo.lock"), repo.join("Cargo.lock")).unwrap();
+    std::fs::write(repo.join(".gitignore"), "target/\n").unwrap();
+    std::fs::write(
+        repo.join("gate.yaml"),
+        "cargo:\n  package: fixture-bench\n  benches: [fixture]\nrequire_baseline: false\nrounds: 2\n",
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "fixture"]);
+    repo
+}
+
+fn check_base(repo: &Path, base: &str, json: &Path) -> (i32, serde_json::Value, String) {
+    let out = Command::cargo_bin("gate")
+        .unwrap()
+        .args(["check", "--quick", "--base", base, "--json"])
+        .arg(json)
+        .current_dir(repo)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = out.status.code().unwrap_or(-1);
+    let report = std::fs::read_to_string(json)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    (code, report, text)
+}
+
+fn row<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id && r["kind"] == "rust-vs-rust")
+        .unwrap_or_else(|| panic!("no row {id} in {report}"))
+}
+
+#[test]
+fn base_and_head_on_the_same_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path());
+
+    // Identical code on both sides: no regression.
+    let (code, report, text) = check_base(&repo, "HEAD", &dir.path().join("same.json"));
+    assert_eq!(code, 0, "identical commits must pass:\n{text}");
+    assert!(
+        report["notes"].to_string().contains("same-runner A/B"),
+        "the report says it compared on the same runner: {report}"
+    );
+    assert_eq!(
+        row(&report, "fixture/spin/sequential")["verdict"],
+        "unchanged"
+    );
+
+    // A second commit makes the spin bench do twice the work.
+    let lib = repo.join("fixture/src/lib.rs");
+    let src = std::fs::read_to_string(&lib).unwrap();
+    let slower = src.replace(
+        "pub const SPIN_STEPS: u64 = 16_000;",
+        "pub const SPIN_STEPS: u64 = 32_000;",
+    );
+    assert_ne!(
+        src, slower,
+        "the fixture's SPIN_STEPS line changed; update this test"
+    );
+    std::fs::write(&lib, slower).unwrap();
+    git(&repo, &["commit", "-q", "-am", "slower spin"]);
+
+    let (code, report, text) = check_base(&repo, "HEAD~1", &dir.path().join("slow.json"));
+    assert_eq!(code, 1, "a 2x slower head must fail:\n{text}");
+    let spin = row(&report, "fixture/spin/sequential");
+    assert_eq!(spin["verdict"], "regressed", "{spin}");
+    let ratio = spin["ratio"].as_f64().unwrap();
+    assert!(ratio > 1.5, "spin ratio {ratio}");
+    // Samples of both rounds are pooled: 2 rounds x 20 quick samples.
+    assert_eq!(spin["new"]["n"], 40, "{spin}");
+    assert_eq!(spin["old"]["n"], 40, "{spin}");
+}
+
+#[test]
+fn an_unknown_base_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path());
+    let (code, _, text) = check_base(&repo, "no-such-ref", &dir.path().join("x.json"));
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("no-such-ref") && text.contains("no such commit"),
+        "{text}"
+    );
+}
