@@ -116,6 +116,11 @@ pub struct Analysis {
     pub tolerances: Vec<f64>,
     /// Confirmation counts to estimate (sorted, without repeats).
     pub confirms: Vec<u32>,
+    /// Runs pooled per side: 1 is a check against a stored baseline (one
+    /// run per side); `r >= 2` is `gate check --base` with `r` interleaved
+    /// rounds of base and head. Settings needing more runs than measured
+    /// are skipped.
+    pub rounds: Vec<u32>,
     /// Seed of the replicate draws (mixed with the id).
     pub seed: u64,
 }
@@ -129,6 +134,7 @@ impl Analysis {
             replicates: DEFAULT_REPLICATES,
             tolerances: vec![tolerance],
             confirms: vec![confirm],
+            rounds: vec![1],
             seed: 0x9e37_79b9_7f4a_7c15,
         }
     }
@@ -139,6 +145,8 @@ impl Analysis {
 pub struct Estimate {
     pub tolerance: f64,
     pub confirm: u32,
+    /// Runs pooled per side (1: stored baseline; 2 or more: `--base` rounds).
+    pub rounds: u32,
     /// Replicates that were false alarms.
     pub false_alarms: usize,
     pub replicates: usize,
@@ -172,15 +180,23 @@ pub struct BenchPower {
     /// Standard deviation of the log of the runs' medians (0.01 is about 1%):
     /// how far two runs of the same code land apart.
     pub between_run_spread: f64,
+    /// Median of each run, in the order measured (drift shows here).
+    pub run_medians_ns: Vec<f64>,
     pub estimates: Vec<Estimate>,
 }
 
 impl BenchPower {
-    /// The estimate under this setting, if it was tried.
+    /// The estimate of a check against a stored baseline under this
+    /// setting, if it was tried.
     pub fn at(&self, tolerance: f64, confirm: u32) -> Option<&Estimate> {
-        self.estimates
-            .iter()
-            .find(|e| e.confirm == confirm && (e.tolerance - tolerance).abs() < 1e-12)
+        self.at_rounds(tolerance, confirm, 1)
+    }
+
+    /// The estimate under this setting, `rounds` runs pooled per side.
+    pub fn at_rounds(&self, tolerance: f64, confirm: u32, rounds: u32) -> Option<&Estimate> {
+        self.estimates.iter().find(|e| {
+            e.confirm == confirm && e.rounds == rounds && (e.tolerance - tolerance).abs() < 1e-12
+        })
     }
 }
 
@@ -293,10 +309,8 @@ struct Replicate {
 
 /// Decides one replicate: `old` and the new sides (first, then confirmations).
 fn replicate(id: &str, old: &[f64], news: &[Vec<f64>], a: &Analysis) -> Replicate {
-    let pairs: Vec<Option<PairOutcome>> = news
-        .iter()
-        .map(|n| outcome(id, old, n, a.alpha))
-        .collect();
+    let pairs: Vec<Option<PairOutcome>> =
+        news.iter().map(|n| outcome(id, old, n, a.alpha)).collect();
     // p-values of pair j at grid index i, computed on demand.
     let mut p_cache: Vec<BTreeMap<usize, f64>> = vec![BTreeMap::new(); news.len()];
     let family = a.family.max(1) as f64;
@@ -454,74 +468,116 @@ fn permutations(r: usize, k: usize, prefix: &mut Vec<usize>, out: &mut Vec<Vec<u
 }
 
 /// Estimates one bench's false-alarm rate and smallest detectable slowdown
-/// under every setting of `a`. Needs at least `2 + max(confirms)` runs.
+/// under every setting of `a`. Needs at least `2 + max(confirms)` runs;
+/// `rounds` settings that need more runs than there are are skipped.
 pub fn analyse(b: &BenchRuns, a: &Analysis) -> Result<BenchPower> {
     let confirm_max = a.confirms.iter().copied().max().unwrap_or(0) as usize;
-    let k = 2 + confirm_max;
     let r = b.runs.len();
-    if r < k {
+    if r < 2 + confirm_max {
         bail!(
-            "{}: {r} run(s); the decision with {confirm_max} confirmation(s) needs {k} distinct runs",
-            b.id
+            "{}: {r} run(s); the decision with {confirm_max} confirmation(s) needs {} distinct runs",
+            b.id,
+            2 + confirm_max
         );
     }
     if let Some(i) = b.runs.iter().position(|s| s.is_empty()) {
         bail!("{}: run {} has no samples", b.id, i + 1);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed_for(&b.id, a.seed));
-    let mut reps = Vec::with_capacity(a.replicates);
-    for _ in 0..a.replicates {
-        let runs = pick(&mut rng, r, k);
-        let old = resample(&mut rng, &b.runs[runs[0]]);
-        let news: Vec<Vec<f64>> = runs[1..]
-            .iter()
-            .map(|&i| resample(&mut rng, &b.runs[i]))
-            .collect();
-        reps.push(replicate(&b.id, &old, &news, a));
-    }
-    let plain = plain_alarms(b, a);
-    let n = reps.len();
-    let need = (DETECTION * n as f64 - 1e-9).ceil() as usize;
     let mut estimates = Vec::new();
-    for (ci, &c) in a.confirms.iter().enumerate() {
-        for (ti, &t) in a.tolerances.iter().enumerate() {
-            let false_alarms = reps.iter().filter(|x| t < x.alarm_below[ci]).count();
-            let mut at: Vec<usize> = reps
-                .iter()
-                .map(|x| x.detect_at[ci][ti].unwrap_or(usize::MAX))
-                .collect();
-            at.sort_unstable();
-            let idx = at.get(need.max(1) - 1).copied().unwrap_or(usize::MAX);
-            let min_detectable = (idx <= MAX_STEPS).then(|| idx as f64 * STEP);
-            let cut = idx.min(MAX_STEPS);
-            let detected = at.iter().filter(|&&i| i <= cut).count();
-            let (plain_false_alarms, run_tuples) = plain[&(c, ti)];
-            estimates.push(Estimate {
-                tolerance: t,
-                confirm: c,
-                false_alarms,
-                replicates: n,
-                false_alarm_rate: false_alarms as f64 / n.max(1) as f64,
-                false_alarm_upper: upper_bound(false_alarms, n, BOUND_CONFIDENCE),
-                min_detectable,
-                detected: detected as f64 / n.max(1) as f64,
-                detected_lower: lower_bound(detected, n, BOUND_CONFIDENCE),
-                run_tuples,
-                plain_false_alarms,
-            });
+    for &rounds in &a.rounds {
+        let s = rounds.max(1) as usize;
+        let confirms: Vec<u32> = a
+            .confirms
+            .iter()
+            .copied()
+            .filter(|&c| 2 * s + c as usize <= r)
+            .collect();
+        let Some(&cmax) = confirms.iter().max() else {
+            continue;
+        };
+        let sub = Analysis {
+            confirms: confirms.clone(),
+            ..a.clone()
+        };
+        let k = 2 * s + cmax as usize;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(&b.id, a.seed ^ u64::from(rounds)));
+        let mut reps = Vec::with_capacity(a.replicates);
+        for _ in 0..a.replicates {
+            let runs = pick(&mut rng, r, k);
+            let (old_runs, new_runs) = if s == 1 {
+                (vec![runs[0]], vec![runs[1]])
+            } else {
+                // `gate check --base`: rounds of base and head alternate in
+                // time (A B A B ...), each side pools its rounds' samples.
+                let mut chosen = runs[..2 * s].to_vec();
+                chosen.sort_unstable();
+                let first_is_old = rng.random_bool(0.5);
+                let (mut o, mut n) = (Vec::new(), Vec::new());
+                for (i, run) in chosen.into_iter().enumerate() {
+                    if (i % 2 == 0) == first_is_old {
+                        o.push(run);
+                    } else {
+                        n.push(run);
+                    }
+                }
+                (o, n)
+            };
+            let mut pooled = |which: &[usize]| -> Vec<f64> {
+                which
+                    .iter()
+                    .flat_map(|&i| resample(&mut rng, &b.runs[i]))
+                    .collect()
+            };
+            let old = pooled(&old_runs);
+            let mut news = vec![pooled(&new_runs)];
+            // Confirmation: one fresh run of the head against the same base.
+            for &i in &runs[2 * s..] {
+                news.push(pooled(&[i]));
+            }
+            reps.push(replicate(&b.id, &old, &news, &sub));
+        }
+        let plain = (s == 1).then(|| plain_alarms(b, &sub));
+        let n = reps.len();
+        let need = (DETECTION * n as f64 - 1e-9).ceil() as usize;
+        for (ci, &c) in confirms.iter().enumerate() {
+            for (ti, &t) in a.tolerances.iter().enumerate() {
+                let false_alarms = reps.iter().filter(|x| t < x.alarm_below[ci]).count();
+                let mut at: Vec<usize> = reps
+                    .iter()
+                    .map(|x| x.detect_at[ci][ti].unwrap_or(usize::MAX))
+                    .collect();
+                at.sort_unstable();
+                let idx = at.get(need.max(1) - 1).copied().unwrap_or(usize::MAX);
+                let min_detectable = (idx <= MAX_STEPS).then(|| idx as f64 * STEP);
+                let cut = idx.min(MAX_STEPS);
+                let detected = at.iter().filter(|&&i| i <= cut).count();
+                let (plain_false_alarms, run_tuples) =
+                    plain.as_ref().map_or((0, 0), |p| p[&(c, ti)]);
+                estimates.push(Estimate {
+                    tolerance: t,
+                    confirm: c,
+                    rounds,
+                    false_alarms,
+                    replicates: n,
+                    false_alarm_rate: false_alarms as f64 / n.max(1) as f64,
+                    false_alarm_upper: upper_bound(false_alarms, n, BOUND_CONFIDENCE),
+                    min_detectable,
+                    detected: detected as f64 / n.max(1) as f64,
+                    detected_lower: lower_bound(detected, n, BOUND_CONFIDENCE),
+                    run_tuples,
+                    plain_false_alarms,
+                });
+            }
         }
     }
-    let medians: Vec<f64> = b
-        .runs
-        .iter()
-        .filter_map(|s| stats::median(s))
-        .collect();
+    let medians: Vec<f64> = b.runs.iter().filter_map(|s| stats::median(s)).collect();
     Ok(BenchPower {
         id: b.id.clone(),
         runs: r,
         samples: b.runs.iter().map(Vec::len).min().unwrap_or(0),
         median_ns: stats::median(&medians).unwrap_or(f64::NAN),
         between_run_spread: log_sd(&medians),
+        run_medians_ns: medians,
         estimates,
     })
 }
@@ -560,6 +616,9 @@ pub fn analyse_all(benches: &[BenchRuns], a: &Analysis) -> Result<Vec<BenchPower
 pub struct Candidate {
     pub tolerance: f64,
     pub confirm: u32,
+    /// Runs pooled per side: 1 is a check against a stored baseline, 2 or
+    /// more `gate check --base` with that many interleaved rounds.
+    pub rounds: u32,
     /// Highest false-alarm rate of any bench, and its upper bound.
     pub worst_false_alarm_rate: f64,
     pub worst_false_alarm_upper: f64,
@@ -582,40 +641,47 @@ pub fn is_subject(id: &str) -> bool {
 pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
     let any_subject = powers.iter().any(|p| is_subject(&p.id));
     let mut out = Vec::new();
-    for &c in &a.confirms {
-        for &t in &a.tolerances {
-            let ests: Vec<(&BenchPower, &Estimate)> = powers
-                .iter()
-                .filter_map(|p| p.at(t, c).map(|e| (p, e)))
-                .collect();
-            let worst_rate = ests
-                .iter()
-                .map(|(_, e)| e.false_alarm_rate)
-                .fold(0.0, f64::max);
-            let worst_upper = ests
-                .iter()
-                .map(|(_, e)| e.false_alarm_upper)
-                .fold(0.0, f64::max);
-            let mut worst_md = Some(0.0f64);
-            for (p, e) in &ests {
-                if any_subject && !is_subject(&p.id) {
+    for &rounds in &a.rounds {
+        for &c in &a.confirms {
+            for &t in &a.tolerances {
+                let ests: Vec<(&BenchPower, &Estimate)> = powers
+                    .iter()
+                    .filter_map(|p| p.at_rounds(t, c, rounds).map(|e| (p, e)))
+                    .collect();
+                if ests.len() < powers.len() {
+                    // Not enough runs for this setting.
                     continue;
                 }
-                worst_md = match (worst_md, e.min_detectable) {
-                    (Some(w), Some(m)) => Some(w.max(m)),
-                    _ => None,
-                };
+                let worst_rate = ests
+                    .iter()
+                    .map(|(_, e)| e.false_alarm_rate)
+                    .fold(0.0, f64::max);
+                let worst_upper = ests
+                    .iter()
+                    .map(|(_, e)| e.false_alarm_upper)
+                    .fold(0.0, f64::max);
+                let mut worst_md = Some(0.0f64);
+                for (p, e) in &ests {
+                    if any_subject && !is_subject(&p.id) {
+                        continue;
+                    }
+                    worst_md = match (worst_md, e.min_detectable) {
+                        (Some(w), Some(m)) => Some(w.max(m)),
+                        _ => None,
+                    };
+                }
+                let meets = worst_upper <= TARGET_FALSE_ALARM
+                    && worst_md.is_some_and(|m| m <= TARGET_SLOWDOWN + 1e-9);
+                out.push(Candidate {
+                    tolerance: t,
+                    confirm: c,
+                    rounds,
+                    worst_false_alarm_rate: worst_rate,
+                    worst_false_alarm_upper: worst_upper,
+                    worst_min_detectable: worst_md,
+                    meets,
+                });
             }
-            let meets = worst_upper <= TARGET_FALSE_ALARM
-                && worst_md.is_some_and(|m| m <= TARGET_SLOWDOWN + 1e-9);
-            out.push(Candidate {
-                tolerance: t,
-                confirm: c,
-                worst_false_alarm_rate: worst_rate,
-                worst_false_alarm_upper: worst_upper,
-                worst_min_detectable: worst_md,
-                meets,
-            });
         }
     }
     out
@@ -643,6 +709,8 @@ pub struct PowerRow {
     pub plain_false_alarms: usize,
     pub between_run_spread: f64,
     pub median_ns: f64,
+    /// Median of each run, in the order measured.
+    pub run_medians_ns: Vec<f64>,
 }
 
 /// The settings a `gate power` measured and decided with.
@@ -698,6 +766,7 @@ pub fn rows_at(powers: &[BenchPower], tolerance: f64, confirm: u32) -> Vec<Power
                 plain_false_alarms: e.plain_false_alarms,
                 between_run_spread: p.between_run_spread,
                 median_ns: p.median_ns,
+                run_medians_ns: p.run_medians_ns.clone(),
             })
         })
         .collect()
@@ -772,6 +841,7 @@ pub fn render(report: &PowerReport) -> String {
     c.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec![
+            "check",
             "tolerance",
             "confirm",
             "worst false alarms [upper]",
@@ -779,8 +849,15 @@ pub fn render(report: &PowerReport) -> String {
             "issue figures",
         ]);
     for cand in &report.candidates {
-        let configured = (cand.tolerance - s.tolerance).abs() < 1e-12 && cand.confirm == s.confirm;
+        let configured = (cand.tolerance - s.tolerance).abs() < 1e-12
+            && cand.confirm == s.confirm
+            && cand.rounds == 1;
         c.add_row(vec![
+            Cell::new(if cand.rounds == 1 {
+                "stored baseline".to_string()
+            } else {
+                format!("--base, {} rounds", cand.rounds)
+            }),
             Cell::new(format!(
                 "{}{}",
                 pct(cand.tolerance),
@@ -845,7 +922,18 @@ fn conclusions(report: &PowerReport) -> Vec<String> {
             .candidates
             .iter()
             .filter(|c| c.meets)
-            .map(|c| format!("tolerance {} with confirm {}", pct(c.tolerance), c.confirm))
+            .map(|c| {
+                format!(
+                    "{}tolerance {} with confirm {}",
+                    if c.rounds > 1 {
+                        format!("`gate check --base` with {} rounds, ", c.rounds)
+                    } else {
+                        String::new()
+                    },
+                    pct(c.tolerance),
+                    c.confirm
+                )
+            })
             .collect();
         if meeting.is_empty() {
             notes.push(
@@ -1011,7 +1099,9 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         longest = longest.max(t.elapsed());
         if done == 0 {
             let confirm_max = sweep.iter().copied().max().unwrap_or(confirm) as usize;
-            let per_rep = 1 + confirm_max;
+            // Pooled sides (`--base` rounds) cost in proportion to their size;
+            // assume the runs will allow rounds 1 and 2.
+            let per_rep = (1 + confirm_max) * 3;
             analysis_secs =
                 analysis_estimate(&first, config.alpha, ids.len() * replicates * per_rep);
             let room = budget - need as f64 * longest.as_secs_f64();
@@ -1046,6 +1136,7 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         replicates,
         tolerances,
         confirms: sweep_confirms(confirm, r),
+        rounds: sweep_rounds(config.rounds, r),
         seed: 0x9e37_79b9_7f4a_7c15,
     };
     eprintln!(
@@ -1062,9 +1153,12 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         .collect();
     let powers = analyse_all(&benches, &analysis)?;
     let candidates = candidates(&powers, &analysis);
-    let figures_met = candidates
-        .iter()
-        .any(|c| c.meets && c.confirm == confirm && (c.tolerance - config.tolerance).abs() < 1e-12);
+    let figures_met = candidates.iter().any(|c| {
+        c.meets
+            && c.rounds == 1
+            && c.confirm == confirm
+            && (c.tolerance - config.tolerance).abs() < 1e-12
+    });
     let mut report = PowerReport {
         schema: 1,
         settings: PowerSettings {
@@ -1108,6 +1202,19 @@ fn sweep_confirms(configured: u32, runs: usize) -> Vec<u32> {
     c.sort_unstable();
     c.dedup();
     c
+}
+
+/// Runs pooled per side tried: 1 (a check against a stored baseline), and
+/// `gate check --base` with 2 rounds (its `--quick`), 3 and the config's
+/// rounds, those that `runs` runs allow (`2 * rounds` runs at least).
+fn sweep_rounds(configured: u32, runs: usize) -> Vec<u32> {
+    let mut r: Vec<u32> = [1, 2, 3, configured]
+        .into_iter()
+        .filter(|&r| r >= 1 && 2 * r as usize <= runs)
+        .collect();
+    r.sort_unstable();
+    r.dedup();
+    r
 }
 
 /// Writes the report as pretty JSON, atomically.
@@ -1181,7 +1288,10 @@ mod tests {
                     );
                     let i = rep.detect_at[ci][ti].expect("detected within 50%");
                     let d = i as f64 * STEP;
-                    assert!(flags_at(d, 3.0), "case {case} c {c} t {t}: not flagged at {d}");
+                    assert!(
+                        flags_at(d, 3.0),
+                        "case {case} c {c} t {t}: not flagged at {d}"
+                    );
                     if i > 0 {
                         let before = (i - 1) as f64 * STEP;
                         assert!(

@@ -52,7 +52,10 @@ fn identically_distributed_runs_rarely_false_alarm() {
     assert_eq!((p.runs, p.samples, e.replicates), (5, 20, 200));
     assert!(e.false_alarm_rate <= 0.01, "{e:?}");
     assert!(e.false_alarm_upper < 0.02, "{e:?}");
-    assert_eq!(e.run_tuples, 60, "5 * 4 * 3 ordered (old, new, confirmation)");
+    assert_eq!(
+        e.run_tuples, 60,
+        "5 * 4 * 3 ordered (old, new, confirmation)"
+    );
     assert_eq!(e.plain_false_alarms, 0, "{e:?}");
     assert!(p.between_run_spread < 0.02, "{}", p.between_run_spread);
 }
@@ -70,8 +73,16 @@ fn between_run_offsets_are_what_false_alarms_come_from() {
         "{:?}",
         strict.estimates[0]
     );
-    assert_eq!(loose.estimates[0].false_alarms, 0, "{:?}", loose.estimates[0]);
-    assert!(strict.between_run_spread > 0.025, "{}", strict.between_run_spread);
+    assert_eq!(
+        loose.estimates[0].false_alarms, 0,
+        "{:?}",
+        loose.estimates[0]
+    );
+    assert!(
+        strict.between_run_spread > 0.025,
+        "{}",
+        strict.between_run_spread
+    );
 }
 
 #[test]

@@ -48,7 +48,10 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains(SPIN) && stdout.contains("false alarms"), "{stdout}");
+    assert!(
+        stdout.contains(SPIN) && stdout.contains("false alarms"),
+        "{stdout}"
+    );
     assert!(stdout.contains("figures"), "{stdout}");
     assert!(stderr.contains("gate power: run 3"), "progress: {stderr}");
 
@@ -72,7 +75,10 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
         }
         let rate = r["false_alarm_rate"].as_f64().unwrap();
         let upper = r["false_alarm_upper"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&rate) && rate <= upper && upper <= 1.0, "{r}");
+        assert!(
+            (0.0..=1.0).contains(&rate) && rate <= upper && upper <= 1.0,
+            "{r}"
+        );
         match r["min_detectable"].as_f64() {
             // The interval must clear 1 + tolerance: nothing at or below 5%.
             Some(m) => assert!(m > 0.05 && m <= 0.5, "{r}"),
@@ -81,7 +87,11 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
         assert_eq!(r["samples"], 20, "quick settings: {r}");
         assert_eq!(r["runs"].as_u64().unwrap(), runs, "{r}");
         assert_eq!(r["pairs"].as_u64().unwrap(), runs * (runs - 1) / 2, "{r}");
-        assert_eq!(r["run_tuples"].as_u64().unwrap(), runs * (runs - 1) * (runs - 2), "{r}");
+        assert_eq!(
+            r["run_tuples"].as_u64().unwrap(),
+            runs * (runs - 1) * (runs - 2),
+            "{r}"
+        );
         assert!(r["replicates"].as_u64().unwrap() >= 200, "{r}");
     }
     let cands = report["candidates"].as_array().unwrap();
@@ -109,5 +119,8 @@ fn a_budget_too_small_for_three_runs_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("too small") && stderr.contains("--budget"), "{stderr}");
+    assert!(
+        stderr.contains("too small") && stderr.contains("--budget"),
+        "{stderr}"
+    );
 }
