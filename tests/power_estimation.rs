@@ -142,3 +142,33 @@ fn the_same_runs_give_the_same_figures() {
     let a = analysis(0.02, 1, 100);
     assert_eq!(analyse(&b, &a).unwrap(), analyse(&b, &a).unwrap());
 }
+
+#[test]
+fn pooling_interleaved_rounds_cuts_false_alarms_from_between_run_offsets() {
+    // Runs land up to 4% apart; `gate check --base` pools 2 interleaved
+    // rounds per side, which averages the offsets out.
+    let b = runs(8, 20, 0.02, &[0.0, 0.04, -0.04, 0.02, -0.02, 0.03]);
+    let a = Analysis {
+        rounds: vec![1, 2],
+        ..analysis(0.02, 1, 150)
+    };
+    let p = analyse(&b, &a).unwrap();
+    let (single, pooled) = (
+        p.at_rounds(0.02, 1, 1).unwrap(),
+        p.at_rounds(0.02, 1, 2).unwrap(),
+    );
+    assert!(
+        pooled.false_alarm_rate < single.false_alarm_rate,
+        "{single:?} {pooled:?}"
+    );
+    assert_eq!(
+        pooled.run_tuples, 0,
+        "plain tuples are counted for single runs only"
+    );
+    // Three rounds need 6 runs plus one for the confirmation: skipped.
+    let a3 = Analysis {
+        rounds: vec![1, 3],
+        ..analysis(0.02, 1, 20)
+    };
+    assert!(analyse(&b, &a3).unwrap().at_rounds(0.02, 1, 3).is_none());
+}
