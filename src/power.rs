@@ -1064,16 +1064,34 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
     let started = Instant::now();
     let mut runs: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     let mut longest = Duration::ZERO;
-    let mut analysis_secs = 0.0;
+    // Seconds per (bench x replicate x single-run decision), from the first run.
+    let mut unit_secs = 0.0;
     let mut replicates = DEFAULT_REPLICATES;
-    let sweep = sweep_confirms(confirm, usize::MAX);
+    // Expected analysis time with `r` runs: every setting those runs allow.
+    let analysis_secs = |r: usize, replicates: usize, unit: f64| -> f64 {
+        let decisions: usize = sweep_rounds(config.rounds, r)
+            .into_iter()
+            .map(|s| {
+                let c = sweep_confirms(confirm, r)
+                    .into_iter()
+                    .filter(|&c| 2 * s as usize + c as usize <= r)
+                    .max()
+                    .unwrap_or(0);
+                s as usize * (1 + c as usize)
+            })
+            .sum();
+        unit * (ids.len() * replicates * decisions) as f64
+    };
     loop {
         let done = runs.values().map(Vec::len).min().unwrap_or(0);
         let elapsed = started.elapsed().as_secs_f64();
         if done >= MAX_RUNS {
             break;
         }
-        if done >= need && elapsed + longest.as_secs_f64() + analysis_secs > budget {
+        if done >= need
+            && elapsed + longest.as_secs_f64() + analysis_secs(done + 1, replicates, unit_secs)
+                > budget
+        {
             break;
         }
         eprintln!(
@@ -1098,26 +1116,25 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         }
         longest = longest.max(t.elapsed());
         if done == 0 {
-            let confirm_max = sweep.iter().copied().max().unwrap_or(confirm) as usize;
-            // Pooled sides (`--base` rounds) cost in proportion to their size;
-            // assume the runs will allow rounds 1 and 2.
-            let per_rep = (1 + confirm_max) * 3;
-            analysis_secs =
-                analysis_estimate(&first, config.alpha, ids.len() * replicates * per_rep);
-            let room = budget - need as f64 * longest.as_secs_f64();
-            if analysis_secs > 0.4 * room.max(0.0) && analysis_secs > 0.0 {
-                let scale = (0.4 * room.max(0.0) / analysis_secs).min(1.0);
-                replicates = ((replicates as f64 * scale) as usize).max(MIN_REPLICATES);
-                analysis_secs = analysis_secs * replicates as f64 / DEFAULT_REPLICATES as f64;
+            unit_secs = analysis_estimate(&first, config.alpha, 1);
+            // Keep the analysis of the minimum number of runs under 40% of
+            // what the budget leaves after them.
+            let room = (budget - need as f64 * longest.as_secs_f64()).max(0.0);
+            let at_need = analysis_secs(need, replicates, unit_secs);
+            if at_need > 0.4 * room && at_need > 0.0 {
+                let scale = 0.4 * room / at_need;
+                replicates = ((replicates as f64 * scale) as usize)
+                    .clamp(MIN_REPLICATES, DEFAULT_REPLICATES);
             }
+            let at_need = analysis_secs(need, replicates, unit_secs);
             eprintln!(
-                "gate power: a run takes {:.1}s; analysis of {replicates} replicates per bench about {analysis_secs:.0}s",
+                "gate power: a run takes {:.1}s; analysis of {replicates} replicates per bench about {at_need:.0}s with {need} runs",
                 longest.as_secs_f64()
             );
-            if need as f64 * longest.as_secs_f64() + analysis_secs > budget {
+            if need as f64 * longest.as_secs_f64() + at_need > budget {
                 bail!(
                     "a budget of {budget:.0} s is too small: a run of the {} bench(es) took {:.0} s and the decision \
-                     with confirm {confirm} needs {need} runs plus about {analysis_secs:.0} s of analysis; \
+                     with confirm {confirm} needs {need} runs plus about {at_need:.0} s of analysis; \
                      raise --budget or narrow --filter",
                     ids.len(),
                     longest.as_secs_f64()
