@@ -995,10 +995,11 @@ fn analysis_estimate(first: &BTreeMap<String, Vec<f64>>, alpha: f64, decides: us
         return 0.0;
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    // Half-size samples decide faster; the p-value scans and the plain
-    // tuples add a little: a factor 1.5 in all (measured on the subject
-    // suite: 0.6 ms per decision of 20 against 20 samples).
-    1.5 * spent.as_secs_f64() / done as f64 * decides as f64 / threads
+    // Half-size samples decide faster than whole ones, and the p-value
+    // scans, the plain tuples and a loaded machine add more: a factor 3 in
+    // all (on the subject suite with the quick settings, factor 1.5
+    // under-estimated the analysis 3-fold, factor 3 by a quarter).
+    3.0 * spent.as_secs_f64() / done as f64 * decides as f64 / threads
 }
 
 /// `gate power`.
