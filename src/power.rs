@@ -49,7 +49,6 @@
 //!    approximations are pessimistic.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -548,7 +547,7 @@ pub fn analyse(b: &BenchRuns, a: &Analysis) -> Result<BenchPower> {
                     .collect();
                 at.sort_unstable();
                 let idx = at.get(need.max(1) - 1).copied().unwrap_or(usize::MAX);
-                let min_detectable = (idx <= MAX_STEPS).then(|| idx as f64 * STEP);
+                let min_detectable = (idx <= MAX_STEPS).then_some(idx as f64 * STEP);
                 let cut = idx.min(MAX_STEPS);
                 let detected = at.iter().filter(|&&i| i <= cut).count();
                 let (plain_false_alarms, run_tuples) =
@@ -970,7 +969,7 @@ fn family_size(config: &Config, ids: &[String]) -> usize {
         + config
             .pairs
             .iter()
-            .filter(|p| ids.iter().any(|i| *i == p.rust))
+            .filter(|p| ids.contains(&p.rust))
             .count()
 }
 
@@ -1237,7 +1236,7 @@ fn sweep_rounds(configured: u32, runs: usize) -> Vec<u32> {
 }
 
 /// Writes the report as pretty JSON, atomically.
-pub fn write_report(report: &PowerReport, path: &PathBuf) -> Result<()> {
+pub fn write_report(report: &PowerReport, path: &std::path::Path) -> Result<()> {
     let text = serde_json::to_string_pretty(report).context("serialising the power report")?;
     crate::formats::write_atomic_bytes(path, text.as_bytes())
 }
