@@ -217,6 +217,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Merge(args) => crate::merge::cmd_merge(&args),
         Command::Env(args) => crate::env::cmd_env(&args),
         Command::Comment(args) => crate::github::cmd_comment(&args),
+        Command::Power(args) => crate::power::cmd_power(&args),
         other => anyhow::bail!("`{other:?}` is not wired yet"),
     }
 }

@@ -18,6 +18,7 @@ pub mod github;
 pub mod livego;
 pub mod merge;
 pub mod model;
+pub mod power;
 pub mod process;
 pub mod report;
 pub mod run;

@@ -1,0 +1,126 @@
+//! `gate power` for real on the fixture bench package, with a small budget:
+//! the runs, the analysis and the JSON rows' shape and ranges.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const SPIN: &str = "fixture/spin/sequential";
+const SLEEPLESS: &str = "fixture/sleepless/sequential";
+
+/// The target folder this test binary was built into, so the fixture's
+/// build reuses it.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_path_buf()
+}
+
+fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("gate.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "schema: 1\ncargo:\n  workspace: {}\n  package: fixture-bench\n  benches: [fixture]\n\
+             require_baseline: false\ntolerance: 0.05\nalpha: 0.05\nconfirm: 1\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let json = dir.path().join("power.json");
+    let budget = 30u64;
+    let out = Command::cargo_bin("gate")
+        .unwrap()
+        .args(["power", "--config"])
+        .arg(&config)
+        .args(["--budget", &budget.to_string(), "--json"])
+        .arg(&json)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains(SPIN) && stdout.contains("false alarms"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("figures") && stdout.contains("stored baseline"), "{stdout}");
+    assert!(stderr.contains("gate power: run 3"), "progress: {stderr}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let settings = &report["settings"];
+    assert_eq!(settings["criterion"], "quick", "{settings}");
+    let runs = settings["runs"].as_u64().unwrap();
+    assert!(runs >= 3, "{settings}");
+    // Measurement and analysis stay near the budget (the build is not counted).
+    let elapsed = settings["elapsed_secs"].as_f64().unwrap();
+    assert!(elapsed <= budget as f64 * 1.5, "{settings}");
+    assert_eq!(settings["family"], 2);
+
+    let rows = report["rows"].as_array().unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [SPIN, SLEEPLESS]);
+    for r in rows {
+        for key in ["id", "false_alarm_rate", "min_detectable", "samples"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        let rate = r["false_alarm_rate"].as_f64().unwrap();
+        let upper = r["false_alarm_upper"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&rate) && rate <= upper && upper <= 1.0,
+            "{r}"
+        );
+        match r["min_detectable"].as_f64() {
+            // The interval must clear 1 + tolerance: nothing at or below 5%.
+            Some(m) => assert!(m > 0.05 && m <= 0.5, "{r}"),
+            None => assert!(r["min_detectable"].is_null(), "{r}"),
+        }
+        assert_eq!(r["samples"], 20, "quick settings: {r}");
+        assert_eq!(r["runs"].as_u64().unwrap(), runs, "{r}");
+        assert_eq!(r["pairs"].as_u64().unwrap(), runs * (runs - 1) / 2, "{r}");
+        assert_eq!(
+            r["run_tuples"].as_u64().unwrap(),
+            runs * (runs - 1) * (runs - 2),
+            "{r}"
+        );
+        assert!(r["replicates"].as_u64().unwrap() >= 200, "{r}");
+    }
+    let cands = report["candidates"].as_array().unwrap();
+    assert!(
+        cands
+            .iter()
+            .any(|c| c["tolerance"] == 0.05 && c["confirm"] == 1),
+        "{cands:?}"
+    );
+    // A tolerance of 5% can never detect a 5% slowdown 95% of the time.
+    assert_eq!(report["figures_met"], false);
+}
+
+#[test]
+fn a_budget_too_small_for_three_runs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let out = Command::cargo_bin("gate")
+        .unwrap()
+        .args(["power", "--config"])
+        .arg(&config)
+        .args(["--budget", "5"])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("too small") && stderr.contains("--budget"),
+        "{stderr}"
+    );
+}
