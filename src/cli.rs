@@ -218,6 +218,5 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Env(args) => crate::env::cmd_env(&args),
         Command::Comment(args) => crate::github::cmd_comment(&args),
         Command::Power(args) => crate::power::cmd_power(&args),
-        other => anyhow::bail!("`{other:?}` is not wired yet"),
     }
 }
