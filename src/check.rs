@@ -449,9 +449,19 @@ pub fn build_report(
                 measured.join(", ")
             );
         }
-        let go = go_bl
-            .as_ref()
-            .and_then(|bl| bl.find(Lang::Go, &pair.go, pair.threads));
+        // Go measured on this runner wins over the stored figure.
+        let live = sources
+            .live_go
+            .filter(|_| pair.go_package.is_some())
+            .and_then(|set| {
+                set.find(Lang::Go, &pair.go, pair.threads)
+                    .map(|benchmark| formats::baseline::Found { set, benchmark })
+            });
+        let go = live.or_else(|| {
+            go_bl
+                .as_ref()
+                .and_then(|bl| bl.find(Lang::Go, &pair.go, pair.threads))
+        });
         let mut warnings = Vec::new();
         if let Some(found) = go {
             let g = found.benchmark;
@@ -832,5 +842,78 @@ mod tests {
             "{:?}",
             r.notes
         );
+    }
+}
+
+#[cfg(test)]
+mod live_go_tests {
+    use super::*;
+    use crate::model::{Benchmark, Mode};
+
+    fn go(samples: Vec<f64>) -> Benchmark {
+        Benchmark {
+            id: "BenchmarkSecret_WithBytes".into(),
+            lang: Lang::Go,
+            mode: Mode::Sequential,
+            threads: 1,
+            unit: "ns/op".into(),
+            samples,
+            counters: Default::default(),
+            metrics: Default::default(),
+            labels: Default::default(),
+            reference_only: false,
+            source: None,
+        }
+    }
+
+    #[test]
+    fn live_go_wins_over_the_stored_figure_for_pairs_that_ask_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bl = Baseline::new(formats::BaselineKind::Go);
+        bl.sets.push(ResultSet {
+            benchmarks: vec![go(vec![3000.0; 5])],
+            ..Default::default()
+        });
+        formats::write_baseline(&dir.path().join("go.yaml"), &bl).unwrap();
+        let cfg = Config::parse(
+            "require_baseline: false\nbaselines:\n  go: go.yaml\npairs:\n  - rust: secret/with_bytes/sequential\n    go: BenchmarkSecret_WithBytes\n    mode: sequential\n    threads: 1\n    go_package: go/securememory\n",
+            &dir.path().join("gate.yaml"),
+        )
+        .unwrap();
+        let mut rust = go((0..20).map(|i| 1500.0 + f64::from(i)).collect());
+        rust.id = "secret/with_bytes/sequential".into();
+        rust.lang = Lang::Rust;
+        let new = ResultSet {
+            benchmarks: vec![rust],
+            ..Default::default()
+        };
+        let live = ResultSet {
+            benchmarks: vec![go(vec![2000.0; 10])],
+            provenance: Some("measured live".into()),
+            ..Default::default()
+        };
+        let row = |r: &Report| {
+            r.rows
+                .iter()
+                .find(|x| x.kind == RowKind::RustVsGo)
+                .unwrap()
+                .old
+                .clone()
+                .unwrap()
+        };
+        let stored = build_report(&cfg, &new, None, Sources::default()).unwrap();
+        assert_eq!(row(&stored).n, 5);
+        let with_live = build_report(
+            &cfg,
+            &new,
+            None,
+            Sources {
+                base: None,
+                live_go: Some(&live),
+            },
+        )
+        .unwrap();
+        assert_eq!(row(&with_live).n, 10);
+        assert_eq!(row(&with_live).median_ns, 2000.0);
     }
 }

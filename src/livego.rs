@@ -42,11 +42,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
-use crate::process::{Captured, run_captured};
 use crate::formats::gobench::names::is_benchmark_name;
 use crate::formats::gobench::read::GO_COUNTER_UNITS;
 use crate::formats::{self, median};
 use crate::model::{Benchmark, Lang, ResultSet};
+use crate::process::{Captured, run_captured};
 
 /// The `go` command looked up on PATH.
 pub const GO_COMMAND: &str = "go";
@@ -671,7 +671,6 @@ impl Tail for Captured {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -827,7 +827,6 @@ impl Tail for Captured {
     }
 }
 
-
 /// The last `n` lines of some output, indented for an error message; when
 /// the output holds a panic, `n` lines from the last `panicked at` line, so
 /// that a backtrace (`RUST_BACKTRACE=1`) cannot push the message out.

@@ -52,7 +52,10 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
         stdout.contains(SPIN) && stdout.contains("false alarms"),
         "{stdout}"
     );
-    assert!(stdout.contains("figures") && stdout.contains("stored baseline"), "{stdout}");
+    assert!(
+        stdout.contains("figures") && stdout.contains("stored baseline"),
+        "{stdout}"
+    );
     assert!(stderr.contains("gate power: run 3"), "progress: {stderr}");
 
     let report: serde_json::Value =
