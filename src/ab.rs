@@ -83,7 +83,7 @@ fn worktree(repo: &Path, commit: &str, path: &Path) -> Result<()> {
 
 /// Appends every sample of `from` to the matching benchmark of `into`
 /// (or adds the benchmark): rounds pool into one sample per bench.
-fn pool(into: &mut Option<ResultSet>, from: ResultSet) {
+pub fn pool(into: &mut Option<ResultSet>, from: ResultSet) {
     match into {
         None => *into = Some(from),
         Some(acc) => {

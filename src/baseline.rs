@@ -148,10 +148,27 @@ pub fn cmd_update(args: &BaselineUpdateArgs) -> Result<i32> {
         no_mlock: false,
     };
     let plan = check::plan_for(&config, &check_args)?;
-    let (mut run, _) = check::collect(&plan, args.no_run, filter.as_ref())?;
+    let (first, prepared) = check::collect(&plan, args.no_run, filter.as_ref())?;
+    let mut pooled = Some(first);
+    let mut runs = 1;
+    if let Some(prepared) = &prepared {
+        let only = check::ids_regex(&prepared.ids());
+        for r in 2..=args.runs.max(1) {
+            eprintln!("gate: run {r}/{} of the baseline", args.runs);
+            prepared.run_all()?;
+            crate::ab::pool(&mut pooled, check::read_rust_results(&plan, Some(&only))?);
+            runs = r;
+        }
+    }
+    let mut run = pooled.expect("the first run is there");
     run.provenance = Some(format!(
-        "gate baseline update{}{}",
+        "gate baseline update{}{}{}",
         if args.quick { " --quick" } else { "" },
+        if runs > 1 {
+            format!(", {runs} runs pooled")
+        } else {
+            String::new()
+        },
         args.filter
             .as_deref()
             .map(|f| format!(" --filter {f}"))

@@ -113,6 +113,11 @@ pub struct BaselineUpdateArgs {
     pub quick: bool,
     #[arg(long)]
     pub filter: Option<String>,
+    /// Run the suite this many times (fresh processes) and pool the samples: a
+    /// baseline from one run inherits that run's luck (page placement, a busy
+    /// neighbour), and every later check is compared with it.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
 }
 
 #[derive(Debug, Clone, Args)]
