@@ -81,9 +81,28 @@ fn worktree(repo: &Path, commit: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Records a run's median in the benchmark's run medians, so that the
+/// decision can see how much whole runs differ (see
+/// [`crate::verdict::RUN_MEDIANS`]).
+fn note_run_median(b: &mut crate::model::Benchmark, samples: &[f64]) {
+    if let Some(m) = crate::stats::median(samples) {
+        b.metrics
+            .entry(crate::verdict::RUN_MEDIANS.to_string())
+            .or_default()
+            .push(m);
+    }
+}
+
 /// Appends every sample of `from` to the matching benchmark of `into`
-/// (or adds the benchmark): rounds pool into one sample per bench.
-pub fn pool(into: &mut Option<ResultSet>, from: ResultSet) {
+/// (or adds the benchmark): rounds pool into one sample per bench, and each
+/// round's median is kept in the run medians.
+pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
+    for b in &mut from.benchmarks {
+        if !b.metrics.contains_key(crate::verdict::RUN_MEDIANS) {
+            let samples = b.samples.clone();
+            note_run_median(b, &samples);
+        }
+    }
     match into {
         None => *into = Some(from),
         Some(acc) => {
@@ -94,6 +113,7 @@ pub fn pool(into: &mut Option<ResultSet>, from: ResultSet) {
                     .find(|a| a.lang == b.lang && a.id == b.id && a.threads == b.threads)
                 {
                     Some(a) => {
+                        note_run_median(a, &b.samples);
                         a.samples.extend(b.samples);
                         // Counters are deterministic; the latest is as good as any.
                         a.counters = b.counters;

@@ -149,7 +149,8 @@ pub fn cmd_update(args: &BaselineUpdateArgs) -> Result<i32> {
     };
     let plan = check::plan_for(&config, &check_args)?;
     let (first, prepared) = check::collect(&plan, args.no_run, filter.as_ref())?;
-    let mut pooled = Some(first);
+    let mut pooled = None;
+    crate::ab::pool(&mut pooled, first);
     let mut runs = 1;
     if let Some(prepared) = &prepared {
         let only = check::ids_regex(&prepared.ids());

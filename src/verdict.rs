@@ -235,6 +235,57 @@ pub struct Pairing<'a> {
     pub warnings: Vec<String>,
 }
 
+/// Metric holding the median of each fresh run pooled into a benchmark
+/// (`gate baseline update --runs`, `gate check --base` rounds).
+pub const RUN_MEDIANS: &str = "run_median_ns";
+
+/// How much to widen a ratio interval (in log units) for the variation
+/// between whole runs, when either side records its run medians.
+///
+/// Why: criterion's samples of one run share that run's luck (page
+/// placement, CPU frequency, a neighbour's load), so the bootstrap interval
+/// describes one run, and two runs of the same code differ by more than it
+/// allows: the main source of false alarms (measured with `gate power`). The
+/// run medians give the between-run spread `s` (pooled sd of log medians);
+/// the centre of a side pooled from `k` runs varies by `s / sqrt(k)`, so the
+/// interval is widened by `z * s * sqrt(1/k_old + 1/k_new)`. Returns
+/// (widening, s, runs) or None when no side has two runs.
+pub fn between_run_widening(
+    old: &Benchmark,
+    new: &Benchmark,
+    alpha: f64,
+) -> Option<(f64, f64, usize)> {
+    let logs = |b: &Benchmark| -> Vec<f64> {
+        b.metrics
+            .get(RUN_MEDIANS)
+            .map(|v| v.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect())
+            .unwrap_or_default()
+    };
+    let (lo, ln) = (logs(old), logs(new));
+    let mut ss = 0.0;
+    let mut df = 0usize;
+    let mut runs = 0usize;
+    for side in [&lo, &ln] {
+        if side.len() >= 2 {
+            let mean = side.iter().sum::<f64>() / side.len() as f64;
+            ss += side.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+            df += side.len() - 1;
+            runs += side.len();
+        }
+    }
+    if df == 0 {
+        return None;
+    }
+    let s = (ss / df as f64).sqrt();
+    let k_old = lo.len().max(1) as f64;
+    let k_new = ln.len().max(1) as f64;
+    let z = statrs::distribution::ContinuousCDF::inverse_cdf(
+        &statrs::distribution::Normal::standard(),
+        1.0 - alpha / 2.0,
+    );
+    Some((z * s * (1.0 / k_old + 1.0 / k_new).sqrt(), s, runs))
+}
+
 /// Label under which the readers record which counters are deterministic
 /// (comma-separated names), so that only those are compared exactly.
 pub const EXACT_LABEL: &str = "exact";
@@ -421,7 +472,18 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             ),
         ) {
             (Ok(mw), Ok(ci)) => {
-                row.ratio_ci = Some([ci.lower, ci.upper]);
+                let (mut lo, mut hi) = (ci.lower, ci.upper);
+                if let Some((w, s, runs)) = between_run_widening(old, new, opts.alpha) {
+                    lo *= (-w).exp();
+                    hi *= w.exp();
+                    row.warnings.push(format!(
+                        "interval widened by ±{:.1}% for the variation between whole runs \
+                         (sd {:.1}% of the medians of {runs} runs)",
+                        (w.exp() - 1.0) * 100.0,
+                        s * 100.0
+                    ));
+                }
+                row.ratio_ci = Some([lo, hi]);
                 tested.push((rows.len(), mw.p_value));
             }
             (Err(e), _) | (_, Err(e)) => {
@@ -719,6 +781,58 @@ mod tests {
                 r.warnings
             );
         }
+    }
+
+    #[test]
+    fn the_spread_between_whole_runs_widens_the_interval() {
+        // Tight samples, a 7% shift: one run's interval says "regressed".
+        let mut old = bench(
+            "a/b/sequential",
+            noisy(1000.0, 150, 0)
+                .iter()
+                .map(|x| 1000.0 + (x - 1000.0) / 10.0)
+                .collect(),
+        );
+        let new = bench(
+            "a/b/sequential",
+            noisy(1070.0, 50, 1)
+                .iter()
+                .map(|x| 1070.0 + (x - 1070.0) / 10.0)
+                .collect(),
+        );
+        let (rows, _) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!(rows[0].verdict, RowVerdict::Regressed);
+        // But the baseline's three runs differ by as much: not a regression.
+        old.metrics
+            .insert(RUN_MEDIANS.into(), vec![960.0, 1000.0, 1060.0]);
+        let (rows, v) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Unchanged, Verdict::Pass),
+            "{:?}",
+            rows[0]
+        );
+        assert!(
+            rows[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("between whole runs") && w.contains("3 runs")),
+            "{:?}",
+            rows[0].warnings
+        );
+        // A twice-as-slow run is still caught.
+        let slow = bench("a/b/sequential", noisy(2000.0, 50, 2));
+        let (rows, _) = decide(
+            &[pairing(&old, &slow, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert_eq!(rows[0].verdict, RowVerdict::Regressed);
     }
 
     #[test]
