@@ -236,15 +236,18 @@ fn unchanged_code_passes_and_the_report_follows_the_contract() {
         assert_eq!(row["mode"], "sequential");
         assert_eq!(row["threads"], 1);
         for side in ["old", "new"] {
-            // Quick settings: 20 samples; the exact counter rides along.
-            assert_eq!(row[side]["n"], 20, "{side}: {row:#}");
+            // Quick settings: 20 samples a run; the baseline pools its 3
+            // fresh runs (`baseline update --runs 3`, the default); the
+            // exact counter rides along.
+            let n = if side == "old" { 60 } else { 20 };
+            assert_eq!(row[side]["n"], n, "{side}: {row:#}");
             assert_eq!(row[side]["counters"]["syscalls_per_op"], 0.0, "{row:#}");
             assert_eq!(
                 row[side]["exact_counters"],
                 serde_json::json!(["syscalls_per_op"]),
                 "{row:#}"
             );
-            assert_eq!(row[side]["samples"].as_array().unwrap().len(), 20);
+            assert_eq!(row[side]["samples"].as_array().unwrap().len(), n);
         }
         assert!(
             row["ratio"].is_number() && row["p_value"].is_number(),
