@@ -760,21 +760,10 @@ mod tests {
     use crate::model::{Benchmark, Environment, Mode};
 
     fn bench(id: &str, center: f64) -> Benchmark {
-        Benchmark {
-            id: id.into(),
-            lang: Lang::Rust,
-            mode: Mode::Sequential,
-            threads: 1,
-            unit: "ns/op".into(),
-            samples: (0..30)
-                .map(|i| center * (1.0 + 0.001 * f64::from(i % 7)))
-                .collect(),
-            counters: Default::default(),
-            metrics: Default::default(),
-            labels: Default::default(),
-            reference_only: false,
-            source: None,
-        }
+        let samples = (0..30)
+            .map(|i| center * (1.0 + 0.001 * f64::from(i % 7)))
+            .collect();
+        Benchmark::new(id, Lang::Rust, Mode::Sequential, 1, samples)
     }
 
     fn set(cpu: &str, floor: f64, secret: f64) -> ResultSet {
@@ -851,19 +840,13 @@ mod live_go_tests {
     use crate::model::{Benchmark, Mode};
 
     fn go(samples: Vec<f64>) -> Benchmark {
-        Benchmark {
-            id: "BenchmarkSecret_WithBytes".into(),
-            lang: Lang::Go,
-            mode: Mode::Sequential,
-            threads: 1,
-            unit: "ns/op".into(),
+        Benchmark::new(
+            "BenchmarkSecret_WithBytes",
+            Lang::Go,
+            Mode::Sequential,
+            1,
             samples,
-            counters: Default::default(),
-            metrics: Default::default(),
-            labels: Default::default(),
-            reference_only: false,
-            source: None,
-        }
+        )
     }
 
     #[test]

@@ -268,6 +268,29 @@ pub struct Benchmark {
 }
 
 impl Benchmark {
+    /// A benchmark timed in ns/op, with no counters, metrics or labels yet.
+    pub fn new(
+        id: impl Into<String>,
+        lang: Lang,
+        mode: Mode,
+        threads: u32,
+        samples: Vec<f64>,
+    ) -> Benchmark {
+        Benchmark {
+            id: id.into(),
+            lang,
+            mode,
+            threads,
+            unit: "ns/op".into(),
+            samples,
+            counters: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            reference_only: false,
+            source: None,
+        }
+    }
+
     /// Key under which pairs and baselines look a benchmark up.
     pub fn key(&self) -> (Lang, &str, u32) {
         (self.lang, &self.id, self.threads)

@@ -212,19 +212,7 @@ fn benchmark(id: &str, samples: Vec<f64>) -> Benchmark {
     let (mode, threads) = BenchId::parse(id)
         .map(|b| (b.mode, b.threads))
         .unwrap_or((Mode::Sequential, 1));
-    Benchmark {
-        id: id.to_string(),
-        lang: Lang::Rust,
-        mode,
-        threads,
-        unit: "ns/op".into(),
-        samples,
-        counters: BTreeMap::new(),
-        metrics: BTreeMap::new(),
-        labels: BTreeMap::new(),
-        reference_only: false,
-        source: None,
-    }
+    Benchmark::new(id, Lang::Rust, mode, threads, samples)
 }
 
 /// Decides `new` against `old` with the gate's own [`verdict::decide`], as a

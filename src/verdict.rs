@@ -569,19 +569,7 @@ mod tests {
     use crate::model::Lang;
 
     fn bench(id: &str, samples: Vec<f64>) -> Benchmark {
-        Benchmark {
-            id: id.into(),
-            lang: Lang::Rust,
-            mode: Mode::Sequential,
-            threads: 1,
-            unit: "ns/op".into(),
-            samples,
-            counters: BTreeMap::new(),
-            metrics: BTreeMap::new(),
-            labels: BTreeMap::new(),
-            reference_only: false,
-            source: None,
-        }
+        Benchmark::new(id, Lang::Rust, Mode::Sequential, 1, samples)
     }
 
     /// Deterministic "noisy" samples around `center` (±3%).

@@ -6,20 +6,11 @@ use gate::model::{Benchmark, Environment, Lang, Mode, ResultSet};
 use gate::verdict::Options;
 
 fn set(os: &str, arch: &str, center: f64) -> ResultSet {
-    let bench = |id: &str, c: f64| Benchmark {
-        id: id.into(),
-        lang: Lang::Rust,
-        mode: Mode::Sequential,
-        threads: 1,
-        unit: "ns/op".into(),
-        samples: (0..20)
+    let bench = |id: &str, c: f64| {
+        let samples = (0..20)
             .map(|i| c * (1.0 + 0.002 * f64::from(i % 5)))
-            .collect(),
-        counters: Default::default(),
-        metrics: Default::default(),
-        labels: Default::default(),
-        reference_only: false,
-        source: None,
+            .collect();
+        Benchmark::new(id, Lang::Rust, Mode::Sequential, 1, samples)
     };
     ResultSet {
         environment: Environment {

@@ -105,17 +105,8 @@ pub fn read_criterion(home: &Path, filter: Option<&Regex>) -> Result<Parsed> {
             written.push((id.full_id.clone(), t));
         }
         benchmarks.push(Benchmark {
-            id: id.full_id,
-            lang: Lang::Rust,
-            mode: parsed.mode,
-            threads: parsed.threads,
-            unit: "ns/op".to_string(),
-            samples,
-            counters: BTreeMap::new(),
-            metrics: BTreeMap::new(),
-            labels: BTreeMap::new(),
-            reference_only: false,
             source: Some(sample_file.display().to_string()),
+            ..Benchmark::new(id.full_id, Lang::Rust, parsed.mode, parsed.threads, samples)
         });
     }
     if benchmarks.is_empty() {

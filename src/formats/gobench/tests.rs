@@ -2,7 +2,6 @@
 //! small inline inputs, the six real `go test -bench` outputs, and the
 //! writer's round trip.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{parse_go, read_go_file, write_go};
@@ -325,19 +324,7 @@ fn real_keycache_files_keep_results_before_the_panic() {
 }
 
 fn rust_bench(id: &str, threads: u32, mode: Mode, samples: Vec<f64>) -> Benchmark {
-    Benchmark {
-        id: id.to_string(),
-        lang: Lang::Rust,
-        mode,
-        threads,
-        unit: "ns/op".to_string(),
-        samples,
-        counters: BTreeMap::new(),
-        metrics: BTreeMap::new(),
-        labels: BTreeMap::new(),
-        reference_only: false,
-        source: None,
-    }
+    Benchmark::new(id, Lang::Rust, mode, threads, samples)
 }
 
 #[test]
