@@ -11,9 +11,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::check;
-use crate::model::ResultSet;
+use crate::lockstep;
+use crate::model::{Benchmark, ResultSet};
 use crate::run::{self, RunPlan};
+use crate::verdict;
 
 /// The git toplevel folder holding `dir`.
 fn git_toplevel(dir: &Path) -> Result<PathBuf> {
@@ -125,19 +126,97 @@ pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
     }
 }
 
-/// Base and head results measured on this runner, interleaved.
+/// Base and head results measured on this runner, in lockstep.
 pub struct AbResults {
     pub base: ResultSet,
     pub head: ResultSet,
     pub commit: String,
     pub rounds: u32,
-    /// The head's benches, ready to be measured again (confirmation).
-    pub head_prepared: run::Prepared,
+    /// Both sides' benches, ready to be measured again (confirmation).
+    pub pairs: LockstepPairs,
 }
 
-/// Builds REF in a git worktree and runs base and head benches in
-/// `rounds` interleaved rounds (A B A B ...), pooling each side's samples.
-pub fn measure(head_plan: &RunPlan, reference: &str, rounds: u32) -> Result<AbResults> {
+/// The two checkouts' benches, built and listed, and how to pair them.
+pub struct LockstepPairs {
+    pub base: run::Prepared,
+    pub head: run::Prepared,
+    pub settings: lockstep::Settings,
+    pub rounds: u32,
+}
+
+impl LockstepPairs {
+    /// Measures `ids` in `rounds` lockstep pairs each, the ids interleaved
+    /// within a round (so that a slow minute spreads over all of them) and
+    /// the first turn alternating between base and head from pair to pair.
+    /// Returns (base, head) with every pair's samples pooled per id, each
+    /// pair's median in the run medians and the paired log ratios recorded
+    /// on both sides (see [`verdict::PAIRED_LOG_RATIO`]).
+    pub fn measure(&self, ids: &[String]) -> Result<(ResultSet, ResultSet)> {
+        let total = self.rounds as u64 * ids.len() as u64;
+        let per_pair = std::time::Duration::from_secs_f64(
+            2.0 * (self.settings.warm_up_ms + self.settings.samples as f64 * self.settings.sample_ms)
+                / 1e3
+                + 0.3,
+        );
+        let progress = run::Progress::new(self.head.plan().progress, total, per_pair);
+        let mut base: Vec<Benchmark> = Vec::new();
+        let mut head: Vec<Benchmark> = Vec::new();
+        let mut k = 0usize;
+        for round in 0..self.rounds {
+            for id in ids {
+                progress.start(k, id);
+                let t0 = std::time::Instant::now();
+                let pair = lockstep::run_pair(&self.base, &self.head, id, k % 2 == 0, &self.settings);
+                progress.finish(k, id, t0.elapsed(), pair.is_ok());
+                let pair = pair?;
+                let ratios = pair.log_ratios();
+                for (side, b) in [(&mut base, pair.base), (&mut head, pair.head)] {
+                    let slot = match side.iter().position(|x| x.id == b.id) {
+                        Some(i) => &mut side[i],
+                        None => {
+                            let mut fresh = b.clone();
+                            fresh.samples.clear();
+                            side.push(fresh);
+                            side.last_mut().expect("just pushed")
+                        }
+                    };
+                    note_run_median(slot, &b.samples);
+                    slot.samples.extend(&b.samples);
+                    slot.counters = b.counters;
+                    slot.metrics
+                        .entry(verdict::PAIRED_LOG_RATIO.to_string())
+                        .or_default()
+                        .extend(&ratios);
+                    slot.metrics
+                        .entry(verdict::PAIRED_ROUND.to_string())
+                        .or_default()
+                        .extend(std::iter::repeat_n(round as f64, ratios.len()));
+                }
+                k += 1;
+            }
+        }
+        progress.clear();
+        let set = |benchmarks: Vec<Benchmark>, plan: &RunPlan| {
+            let mut env = crate::env::detect();
+            env.features = plan.effective_features();
+            ResultSet {
+                benchmarks,
+                environment: env,
+                ..ResultSet::default()
+            }
+        };
+        Ok((set(base, self.base.plan()), set(head, self.head.plan())))
+    }
+}
+
+/// Builds REF in a git worktree and measures base and head on this runner:
+/// every id in `rounds` lockstep pairs (`docs/lockstep.md`).
+pub fn measure(
+    head_plan: &RunPlan,
+    reference: &str,
+    rounds: u32,
+    settings: lockstep::Settings,
+) -> Result<AbResults> {
     let head_ws = std::path::absolute(&head_plan.workspace)
         .with_context(|| format!("workspace {}", head_plan.workspace.display()))?;
     let repo = git_toplevel(&head_ws)?;
@@ -180,31 +259,28 @@ pub fn measure(head_plan: &RunPlan, reference: &str, rounds: u32) -> Result<AbRe
     if ids.is_empty() {
         bail!("base `{reference}` and head share no bench id: nothing to compare");
     }
-    let only = check::ids_regex(&ids);
-    let (mut base_set, mut head_set) = (None, None);
-    for round in 1..=rounds {
-        eprintln!("gate: round {round}/{rounds}: base");
-        base.run_ids(&ids)?;
-        pool(
-            &mut base_set,
-            check::read_rust_results(&base_plan, Some(&only))?,
-        );
-        eprintln!("gate: round {round}/{rounds}: head");
-        head.run_ids(&ids)?;
-        pool(
-            &mut head_set,
-            check::read_rust_results(head_plan, Some(&only))?,
-        );
+    if rounds == 0 {
+        bail!("rounds: 0 in gate.yaml; --base needs at least one lockstep round");
     }
-    let (Some(mut base_set), Some(mut head_set)) = (base_set, head_set) else {
-        bail!("no rounds were run");
+    let pairs = LockstepPairs {
+        base,
+        head,
+        settings,
+        rounds,
     };
+    eprintln!(
+        "gate: {} id(s) x {rounds} lockstep pair(s) of base and head ({} samples of {} ms per side)",
+        ids.len(),
+        settings.samples,
+        settings.sample_ms
+    );
+    let (mut base_set, mut head_set) = pairs.measure(&ids)?;
     base_set.provenance = Some(format!(
-        "base {reference} ({}) measured on this runner, interleaved with the head in {rounds} round(s)",
+        "base {reference} ({}) measured on this runner, in lockstep with the head, {rounds} pair(s) per bench",
         &commit[..12]
     ));
     head_set.provenance = Some(format!(
-        "head measured on this runner, interleaved with base {} in {rounds} round(s)",
+        "head measured on this runner, in lockstep with base {}, {rounds} pair(s) per bench",
         &commit[..12]
     ));
     Ok(AbResults {
@@ -212,6 +288,6 @@ pub fn measure(head_plan: &RunPlan, reference: &str, rounds: u32) -> Result<AbRe
         head: head_set,
         commit,
         rounds,
-        head_prepared: head,
+        pairs,
     })
 }

@@ -221,13 +221,18 @@ pub fn read_rust_results(plan: &RunPlan, filter: Option<&Regex>) -> Result<Resul
 /// placement) is the most common false alarm of a benchmark gate; a real
 /// regression survives a fresh process. The row keeps the earlier
 /// measurements in `earlier`, so the report shows both.
+///
+/// `remeasure(ids)` measures the flagged ids again and returns the fresh
+/// new side and, for `--base`, the fresh base side (a lockstep pair
+/// re-measures both), which replace the earlier figures of those ids.
 pub fn confirm(
     config: &Config,
-    prepared: &run::Prepared,
     new: &mut ResultSet,
+    mut base: Option<&mut ResultSet>,
+    live_go: Option<&ResultSet>,
     report: &mut Report,
     filter: Option<&Regex>,
-    sources: Sources<'_>,
+    remeasure: &mut dyn FnMut(&[String]) -> Result<(ResultSet, Option<ResultSet>)>,
 ) -> Result<()> {
     for round in 1..=config.confirm {
         let mut flagged: Vec<String> = report
@@ -247,26 +252,15 @@ pub fn confirm(
             config.confirm,
             flagged.join(", ")
         );
-        prepared.run_ids(&flagged)?;
-        let exact = Regex::new(&format!(
-            "^(?:{})$",
-            flagged
-                .iter()
-                .map(|f| regex::escape(f))
-                .collect::<Vec<_>>()
-                .join("|")
-        ))
-        .expect("escaped ids form a valid expression");
-        let fresh = read_rust_results(prepared.plan(), Some(&exact))?;
-        for b in fresh.benchmarks {
-            if let Some(slot) = new
-                .benchmarks
-                .iter_mut()
-                .find(|o| o.lang == b.lang && o.id == b.id && o.threads == b.threads)
-            {
-                *slot = b;
-            }
+        let (fresh, fresh_base) = remeasure(&flagged)?;
+        replace_benchmarks(new, fresh);
+        if let (Some(b), Some(fresh)) = (base.as_deref_mut(), fresh_base) {
+            replace_benchmarks(b, fresh);
         }
+        let sources = Sources {
+            base: base.as_deref(),
+            live_go,
+        };
         let again = build_report(config, new, filter, sources)?;
         let mut confirmed = 0;
         for row in report.rows.iter_mut() {
@@ -300,6 +294,26 @@ pub fn confirm(
         report.refresh_verdict();
     }
     Ok(())
+}
+
+/// Replaces the benchmarks of `set` that `fresh` measured again.
+fn replace_benchmarks(set: &mut ResultSet, fresh: ResultSet) {
+    for b in fresh.benchmarks {
+        if let Some(slot) = set
+            .benchmarks
+            .iter_mut()
+            .find(|o| o.lang == b.lang && o.id == b.id && o.threads == b.threads)
+        {
+            *slot = b;
+        }
+    }
+}
+
+/// Measures `ids` again in a fresh process each (confirmation of a check
+/// against the stored baseline).
+pub fn remeasure_fresh(prepared: &run::Prepared, ids: &[String]) -> Result<ResultSet> {
+    prepared.run_ids(ids)?;
+    read_rust_results(prepared.plan(), Some(&ids_regex(ids)))
 }
 
 fn load_baseline(
@@ -670,7 +684,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
     let plan = plan_for(&config, args)?;
     let mut live_go = None;
     let mut live_note = None;
-    let (mut new, prepared, base) = match &args.base {
+    let (mut new, prepared, mut base, lockstep_pairs) = match &args.base {
         Some(reference) => {
             if args.no_run {
                 bail!(
@@ -678,18 +692,19 @@ fn check(args: &CheckArgs) -> Result<i32> {
                 );
             }
             let rounds = if args.quick { 2 } else { config.rounds };
-            let ab = crate::ab::measure(&plan, reference, rounds)?;
+            let ab = crate::ab::measure(&plan, reference, rounds, config.lockstep)?;
             (
                 ab.head,
-                Some(ab.head_prepared),
+                None,
                 Some((ab.base, ab.commit, ab.rounds)),
+                Some(ab.pairs),
             )
         }
         None => {
             let c = collect_with_live_go(&config, &plan, args.no_run, filter.as_ref())?;
             live_go = c.live_go;
             live_note = c.live_skipped;
-            (c.set, c.prepared, None)
+            (c.set, c.prepared, None, None)
         }
     };
     let sources = Sources {
@@ -703,24 +718,43 @@ fn check(args: &CheckArgs) -> Result<i32> {
         ));
     }
     if let Some((_, commit, rounds)) = &base {
+        let ls = &config.lockstep;
         report.notes.insert(
             0,
             format!(
                 "same-runner A/B: base {} ({}) and head were built and measured on this runner, \
-                 interleaved in {rounds} round(s) (A B A B ...); Rust rows compare head with base, not with baselines/",
+                 in lockstep ({rounds} pair(s) of processes per bench, taking turns sample by sample: \
+                 {} samples of {} ms per side); Rust rows compare head with base, not with baselines/",
                 args.base.as_deref().unwrap_or("?"),
-                &commit[..12]
+                &commit[..12],
+                ls.samples,
+                ls.sample_ms
             ),
         );
     }
-    if let Some(prepared) = &prepared {
+    if let Some(pairs) = &lockstep_pairs {
+        let base_set = base.as_mut().map(|b| &mut b.0);
         confirm(
             &config,
-            prepared,
             &mut new,
+            base_set,
+            live_go.as_ref(),
             &mut report,
             filter.as_ref(),
-            sources,
+            &mut |ids| {
+                let (b, h) = pairs.measure(ids)?;
+                Ok((h, Some(b)))
+            },
+        )?;
+    } else if let Some(prepared) = &prepared {
+        confirm(
+            &config,
+            &mut new,
+            None,
+            live_go.as_ref(),
+            &mut report,
+            filter.as_ref(),
+            &mut |ids| Ok((remeasure_fresh(prepared, ids)?, None)),
         )?;
     } else if report.verdict == Verdict::Regression && config.confirm > 0 {
         report

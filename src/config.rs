@@ -38,6 +38,9 @@ pub struct Config {
     /// Interleaved rounds of base and head for `gate check --base` (2 with `--quick`).
     #[serde(default = "default_rounds")]
     pub rounds: u32,
+    /// How a lockstep pair of `gate check --base` samples (`docs/lockstep.md`).
+    #[serde(default)]
+    pub lockstep: crate::lockstep::Settings,
     /// A missing Rust baseline is an error (exit 2) unless this is false.
     #[serde(default = "yes")]
     pub require_baseline: bool,
@@ -264,6 +267,9 @@ impl Config {
         if !(self.alpha > 0.0 && self.alpha < 0.5) {
             bail!("{file}: field `alpha`: {} must be in (0, 0.5)", self.alpha);
         }
+        self.lockstep
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{file}: field `{e}"))?;
         for (i, id) in self.cargo.ids.iter().enumerate() {
             BenchId::parse(id)
                 .map_err(|e| anyhow::anyhow!("{file}: field `cargo.ids[{i}]`: {e}"))?;

@@ -16,6 +16,7 @@ pub mod env;
 pub mod formats;
 pub mod github;
 pub mod livego;
+pub mod lockstep;
 pub mod merge;
 pub mod model;
 pub mod power;

@@ -32,6 +32,21 @@ impl Captured {
 /// Runs a command with stdout and stderr captured (read on threads so a
 /// full pipe never blocks the child), killing it after `timeout`.
 pub fn run_captured(cmd: &mut Command, timeout: Option<Duration>) -> std::io::Result<Captured> {
+    spawn_captured(cmd)?.wait(timeout)
+}
+
+/// A child started by [`spawn_captured`], its output being read.
+pub struct Running {
+    child: std::process::Child,
+    out: std::thread::JoinHandle<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+    started: Instant,
+}
+
+/// Starts a command with stdout and stderr captured; [`Running::wait`]
+/// finishes it. Two children that must run at the same time (lockstep) are
+/// started one after the other, then waited for.
+pub fn spawn_captured(cmd: &mut Command) -> std::io::Result<Running> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -48,26 +63,38 @@ pub fn run_captured(cmd: &mut Command, timeout: Option<Duration>) -> std::io::Re
     }
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
-    let t0 = Instant::now();
-    let mut timed_out = None;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s);
-        }
-        if let Some(t) = timeout
-            && t0.elapsed() > t
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-            timed_out = Some(t);
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ok(Captured {
-        status,
-        timed_out,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
+    Ok(Running {
+        child,
+        out,
+        err,
+        started: Instant::now(),
     })
+}
+
+impl Running {
+    /// Waits for the child, killing it once `timeout` has passed since it
+    /// started.
+    pub fn wait(mut self, timeout: Option<Duration>) -> std::io::Result<Captured> {
+        let mut timed_out = None;
+        let status = loop {
+            if let Some(s) = self.child.try_wait()? {
+                break Some(s);
+            }
+            if let Some(t) = timeout
+                && self.started.elapsed() > t
+            {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                timed_out = Some(t);
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Ok(Captured {
+            status,
+            timed_out,
+            stdout: self.out.join().unwrap_or_default(),
+            stderr: self.err.join().unwrap_or_default(),
+        })
+    }
 }

@@ -260,7 +260,7 @@ impl RunPlan {
 
     /// Environment of the bench processes (and the build): criterion home,
     /// `GATE_NO_MLOCK`, then the extra variables.
-    fn bench_env(&self, criterion_home: &Path) -> Vec<(OsString, OsString)> {
+    pub(crate) fn bench_env(&self, criterion_home: &Path) -> Vec<(OsString, OsString)> {
         let mut env = vec![(
             "CRITERION_HOME".into(),
             criterion_home.as_os_str().to_owned(),
@@ -448,6 +448,11 @@ impl Prepared {
         &self.targets
     }
 
+    /// The criterion home (absolute) the bench processes write to.
+    pub fn criterion_home(&self) -> &Path {
+        &self.criterion_home
+    }
+
     /// The plan, with absolute paths.
     pub fn plan(&self) -> &RunPlan {
         &self.plan
@@ -503,7 +508,7 @@ impl Prepared {
         })
     }
 
-    fn target_of(&self, id: &str) -> Option<&BenchTarget> {
+    pub(crate) fn target_of(&self, id: &str) -> Option<&BenchTarget> {
         self.targets.iter().find(|t| t.ids.iter().any(|i| i == id))
     }
 
@@ -811,7 +816,7 @@ fn clear_stale(home: &Path, ids: &[String]) -> Result<()> {
 }
 
 /// The end of a captured output, for error messages.
-trait Tail {
+pub(crate) trait Tail {
     fn tail(&self) -> String;
 }
 
@@ -845,7 +850,7 @@ fn tail_of(bytes: &[u8], n: usize) -> String {
 }
 
 /// A command as a user could retype it (environment set by the gate first).
-fn show_command(cmd: &Command) -> String {
+pub(crate) fn show_command(cmd: &Command) -> String {
     let mut parts: Vec<String> = cmd
         .get_envs()
         .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))

@@ -235,6 +235,36 @@ pub struct Pairing<'a> {
     pub warnings: Vec<String>,
 }
 
+/// Metric holding, on both sides of a lockstep comparison, every per-sample
+/// `ln(head_i / base_i)` of every pair, in order (`docs/lockstep.md`).
+pub const PAIRED_LOG_RATIO: &str = "paired_log_ratio";
+/// Metric holding, beside [`PAIRED_LOG_RATIO`], the round (pair of
+/// processes) each ratio came from.
+pub const PAIRED_ROUND: &str = "paired_round";
+
+/// The rounds of paired log ratios of a lockstep comparison, when `old`
+/// and `new` are the two sides of the same lockstep runs (both carry the
+/// same ratios; a head compared with anything else is not paired).
+pub fn paired_rounds(old: &Benchmark, new: &Benchmark) -> Option<Vec<Vec<f64>>> {
+    let ratios = new.metrics.get(PAIRED_LOG_RATIO)?;
+    let rounds = new.metrics.get(PAIRED_ROUND)?;
+    if old.metrics.get(PAIRED_LOG_RATIO) != Some(ratios)
+        || old.metrics.get(PAIRED_ROUND) != Some(rounds)
+        || ratios.len() != rounds.len()
+        || ratios.is_empty()
+    {
+        return None;
+    }
+    let mut out: Vec<(f64, Vec<f64>)> = Vec::new();
+    for (d, r) in ratios.iter().zip(rounds) {
+        match out.iter_mut().find(|(k, _)| k == r) {
+            Some((_, v)) => v.push(*d),
+            None => out.push((*r, vec![*d])),
+        }
+    }
+    Some(out.into_iter().map(|(_, v)| v).collect())
+}
+
 /// Metric holding the median of each fresh run pooled into a benchmark
 /// (`gate baseline update --runs`, `gate check --base` rounds).
 pub const RUN_MEDIANS: &str = "run_median_ns";
@@ -458,6 +488,38 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
         if !reach.reachable {
             row.verdict = RowVerdict::Insufficient;
             row.warnings.push(reach.message);
+            rows.push(row);
+            continue;
+        }
+        if matches!(p.kind, RowKind::RustVsRust)
+            && let Some(rounds) = paired_rounds(old, new)
+        {
+            let all: Vec<f64> = rounds.iter().flatten().copied().collect();
+            match (
+                stats::signed_rank(&all),
+                stats::pooled_shift(&rounds, confidence),
+            ) {
+                (Ok(t), Ok(shift)) => {
+                    row.ratio = Some(shift.centre.exp());
+                    row.ratio_ci = Some([shift.lower.exp(), shift.upper.exp()]);
+                    row.warnings.push(format!(
+                        "paired: {} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}",
+                        rounds.len(),
+                        all.len() / rounds.len().max(1),
+                        shift.tau * 100.0,
+                        if rounds.len() == 1 {
+                            " (one pair: not known)"
+                        } else {
+                            ""
+                        }
+                    ));
+                    tested.push((rows.len(), t.p_value));
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    row.verdict = RowVerdict::Incomparable;
+                    row.warnings.push(format!("cannot compare: {e:#}"));
+                }
+            }
             rows.push(row);
             continue;
         }

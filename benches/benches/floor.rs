@@ -114,20 +114,28 @@ fn floor_bench(
             op();
         }
     };
+    let count = || {
+        let ((), allocs) = count_allocs(|| {
+            pool.run(COUNTED_OPS, &body);
+        });
+        let file = CountersFile::new(id.as_str(), mode, COUNTED_OPS)
+            .per_op(counter, syscalls, true)
+            .allocs(allocs, true);
+        if let Err(e) = file.write() {
+            panic!("writing the counters of {id}: {e}");
+        }
+    };
+    // `gate check --base`: base and head in lockstep (docs/lockstep.md).
+    if let Some(session) = gate_lockstep::Lockstep::for_id(&id) {
+        session.run(count, |iters| pool.run(iters, &body));
+        return;
+    }
     let mut counted = false;
     c.benchmark_group(GROUP)
         .bench_function(BenchmarkId::new(operation, mode), |b| {
             if !counted {
                 counted = true;
-                let ((), allocs) = count_allocs(|| {
-                    pool.run(COUNTED_OPS, &body);
-                });
-                let file = CountersFile::new(id.as_str(), mode, COUNTED_OPS)
-                    .per_op(counter, syscalls, true)
-                    .allocs(allocs, true);
-                if let Err(e) = file.write() {
-                    panic!("writing the counters of {id}: {e}");
-                }
+                count();
             }
             b.iter_custom(|iters| pool.run(iters, &body));
         });

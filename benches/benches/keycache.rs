@@ -471,6 +471,15 @@ fn keycache(c: &mut Criterion) {
     let mut group = c.benchmark_group("keycache");
     for scenario in &scenarios {
         for (mode, pool) in &pools {
+            // `gate check --base`: base and head in lockstep (docs/lockstep.md).
+            let id = format!("keycache/{}/{mode}", scenario.name());
+            if let Some(session) = gate_lockstep::Lockstep::for_id(&id) {
+                session.run(
+                    || write_counters(scenario.as_ref(), pool, *mode),
+                    |iters| scenario.run(pool, iters, &mut Meter::Time),
+                );
+                continue;
+            }
             let mut counted = false;
             group.bench_function(BenchmarkId::new(scenario.name(), mode.to_string()), |b| {
                 // Only benches criterion selected reach this closure; count once each.

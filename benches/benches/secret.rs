@@ -64,6 +64,15 @@ fn bench_op(
         }
     };
     let id = bench_id(GROUP, operation, mode);
+    // `gate check --base` runs base and head of one id in lockstep
+    // (docs/lockstep.md): the same routine, its samples taken in turns.
+    if let Some(session) = gate_lockstep::Lockstep::for_id(&id) {
+        session.run(
+            || write_counters(&id, mode, mlock, pool, &body),
+            |iters| pool.run_batched(iters, &body),
+        );
+        return;
+    }
     let mut counted = false;
     group.bench_function(BenchmarkId::new(operation, mode), |b| {
         if !counted {

@@ -186,6 +186,21 @@ fn find_benchmark_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<(
     Ok(())
 }
 
+/// Attaches the counters file of `b`'s id under `home` (if there is one) to
+/// `b`: for samples that did not come from criterion (lockstep runs).
+pub fn attach_counters_of(home: &Path, b: &mut Benchmark) -> Result<()> {
+    let exact = Regex::new(&format!("^{}$", regex::escape(&b.id))).expect("an escaped id is valid");
+    let mut features = BTreeSet::new();
+    let mut warnings = Vec::new();
+    attach_counters(
+        home,
+        Some(&exact),
+        std::slice::from_mut(b),
+        &mut features,
+        &mut warnings,
+    )
+}
+
 fn attach_counters(
     home: &Path,
     filter: Option<&Regex>,

@@ -26,7 +26,10 @@
 //!   reach a small p-value whatever the data, and the user must be told how
 //!   many samples to take rather than see a silent pass;
 //! - Hodges-Lehmann estimates ([`hodges_lehmann_ratio`]) as the shift that
-//!   matches the Mann-Whitney test, for the decision layer if it wants one.
+//!   matches the Mann-Whitney test, for the decision layer if it wants one;
+//! - for lockstep runs (`gate check --base`), whose samples come in pairs,
+//!   the Wilcoxon signed-rank test and a random-effects pooled shift
+//!   ([`signed_rank`], [`pooled_shift`]; see `paired.rs` for why).
 //!
 //! `docs/statistics.md` explains the choices for users.
 
@@ -35,6 +38,7 @@ mod hodges_lehmann;
 mod holm;
 mod mann_whitney;
 mod median;
+mod paired;
 mod reachability;
 
 pub use bootstrap::{DEFAULT_RESAMPLES, RatioCi, bootstrap_ratio_ci};
@@ -42,6 +46,7 @@ pub use hodges_lehmann::{hodges_lehmann_ratio, hodges_lehmann_shift};
 pub use holm::holm;
 pub use mann_whitney::{EXACT_MAX_PAIRS, MannWhitney, Method, mann_whitney};
 pub use median::{MedianCi, median, median_ci};
+pub use paired::{PooledShift, SignedRank, pooled_shift, signed_rank};
 pub use reachability::{Reachability, min_p_value, min_samples_needed, significance_reachable};
 
 /// Rejects empty samples and values that are not finite numbers, naming the

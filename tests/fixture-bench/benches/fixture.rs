@@ -14,31 +14,38 @@ use fixture_bench::{
 
 fn bench(c: &mut Criterion, knobs: &Knobs, once: &Once, operation: &str, id: &str) {
     let steps = steps_for(id, knobs);
+    let setup = || {
+        if knobs.panics(id) {
+            panic!("GATE_FIXTURE_PANIC asked {id} to fail");
+        }
+        write_counters(id, measure_syscalls_per_op(steps, knobs.extra_syscalls));
+        if id == SPIN_ID {
+            knobs.mark_ran();
+        }
+    };
+    let routine = |iters: u64| {
+        let start = fixture_bench::thread_cpu_time();
+        for _ in 0..iters {
+            std::hint::black_box(op(steps, knobs.extra_syscalls));
+        }
+        fixture_bench::thread_cpu_time() - start
+    };
+    // `gate check --base`: base and head in lockstep (docs/lockstep.md).
+    if let Some(session) = gate_lockstep::Lockstep::for_id(id) {
+        session.run(|| once.call_once(setup), routine);
+        return;
+    }
     let mut group = c.benchmark_group("fixture");
     group.bench_function(BenchmarkId::new(operation, "sequential"), |b| {
         // Criterion calls this closure only for a bench that runs (not for
         // `--list` nor for benches its filter skips), so the counters file
         // is written for exactly the benches that ran, once per process.
-        once.call_once(|| {
-            if knobs.panics(id) {
-                panic!("GATE_FIXTURE_PANIC asked {id} to fail");
-            }
-            write_counters(id, measure_syscalls_per_op(steps, knobs.extra_syscalls));
-            if id == SPIN_ID {
-                knobs.mark_ran();
-            }
-        });
+        once.call_once(&setup);
         // Thread CPU time, not wall time: the fixture stands in for a real
         // bench in the gate's own tests, which run on shared, loaded
         // machines; its figures must move with its work, not with the
         // neighbours' (the real benches measure wall time).
-        b.iter_custom(|iters| {
-            let start = fixture_bench::thread_cpu_time();
-            for _ in 0..iters {
-                std::hint::black_box(op(steps, knobs.extra_syscalls));
-            }
-            fixture_bench::thread_cpu_time() - start
-        });
+        b.iter_custom(&routine);
     });
     group.finish();
 }

@@ -1,0 +1,245 @@
+//! The bench side of gate's lockstep protocol (`docs/lockstep.md`).
+//!
+//! Why: on a shared runner the speed of the machine drifts by several
+//! percent within seconds (a neighbour's load, the host core a vCPU lands
+//! on). Two bench processes run one after the other see different machines;
+//! criterion's samples of one run all share that run's luck, so comparing
+//! two runs compares two machines. Under lockstep, the base and the head
+//! bench of one id run *at the same time* and take turns, one timed sample
+//! each, passing a token through two pipes: sample `i` of the base and
+//! sample `i` of the head are measured a few milliseconds apart, on the same
+//! CPU, and their ratio cancels whatever the machine did meanwhile. Only the
+//! process holding the token runs anything: the other one blocks in `read`.
+//!
+//! The gate starts both processes with `GATE_LOCKSTEP=<id>`; a bench whose
+//! id that is calls [`Lockstep::for_id`] and, when it returns a session,
+//! hands it its timed routine (what it would give criterion's
+//! `iter_custom`) instead of registering the bench with criterion. Every
+//! other bench of the executable registers as usual (criterion's `--exact`
+//! filter skips them).
+//!
+//! The environment of a session:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `GATE_LOCKSTEP` | the bench id to run in lockstep |
+//! | `GATE_LOCKSTEP_FDS` | `<read fd>,<write fd>`: wait for the token on the first, pass it on the second |
+//! | `GATE_LOCKSTEP_OUT` | file to write the samples to (JSON, below) |
+//! | `GATE_LOCKSTEP_SAMPLES` | timed samples (turns after the first) |
+//! | `GATE_LOCKSTEP_SAMPLE_MS` | target duration of one sample |
+//! | `GATE_LOCKSTEP_WARMUP_MS` | warm-up in the first turn |
+//!
+//! The first turn runs the bench's setup, then warms up (doubling the
+//! iteration count until the warm-up time is spent) and fixes the iteration
+//! count of every sample from the warm-up's speed. Each later turn times one
+//! sample. Both processes thus take exactly `1 + samples` turns, whatever
+//! their speed, so the alternation never falls out of step. The output:
+//!
+//! ```json
+//! {"schema": 1, "id": "secret/with_bytes/sequential", "iters": 4310,
+//!  "samples_ns": [2301.5, 2299.8]}
+//! ```
+//!
+//! `samples_ns[i]` is the time of sample `i` divided by `iters` (ns per
+//! operation, the unit criterion's samples have after division).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The variable naming the id to run in lockstep.
+pub const ID_ENV: &str = "GATE_LOCKSTEP";
+
+/// One lockstep session of one bench id, ready to run.
+pub struct Lockstep {
+    id: String,
+    read: File,
+    write: File,
+    out: PathBuf,
+    samples: usize,
+    sample: Duration,
+    warm_up: Duration,
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("lockstep: {name} is not set ({ID_ENV} is)"))
+}
+
+fn number<T: std::str::FromStr>(name: &str) -> T {
+    let v = var(name);
+    v.parse()
+        .unwrap_or_else(|_| panic!("lockstep: {name}=`{v}` is not a number"))
+}
+
+impl Lockstep {
+    /// The session for bench `id`, when the gate asked for one (`GATE_LOCKSTEP`
+    /// is `id`). Panics with the variable's name when the rest of the
+    /// environment is missing or malformed: the gate then reports the bench
+    /// as failed, with this message.
+    pub fn for_id(id: &str) -> Option<Lockstep> {
+        if std::env::var(ID_ENV).ok()?.as_str() != id {
+            return None;
+        }
+        let fds = var("GATE_LOCKSTEP_FDS");
+        let (r, w) = fds
+            .split_once(',')
+            .and_then(|(r, w)| Some((r.parse::<i32>().ok()?, w.parse::<i32>().ok()?)))
+            .unwrap_or_else(|| panic!("lockstep: GATE_LOCKSTEP_FDS=`{fds}` is not `<read>,<write>`"));
+        let samples: usize = number("GATE_LOCKSTEP_SAMPLES");
+        assert!(samples > 0, "lockstep: GATE_LOCKSTEP_SAMPLES must be at least 1");
+        let sample_ms: f64 = number("GATE_LOCKSTEP_SAMPLE_MS");
+        let warm_up_ms: f64 = number("GATE_LOCKSTEP_WARMUP_MS");
+        assert!(
+            sample_ms > 0.0 && warm_up_ms >= 0.0,
+            "lockstep: sample and warm-up times must be positive"
+        );
+        // SAFETY: the gate passes two open pipe ends under these numbers and
+        // nothing else in the process owns them.
+        let (read, write) = unsafe { (File::from_raw_fd(r), File::from_raw_fd(w)) };
+        Some(Lockstep {
+            id: id.to_string(),
+            read,
+            write,
+            out: PathBuf::from(var("GATE_LOCKSTEP_OUT")),
+            samples,
+            sample: Duration::from_secs_f64(sample_ms / 1e3),
+            warm_up: Duration::from_secs_f64(warm_up_ms / 1e3),
+        })
+    }
+
+    /// Blocks until the other process passes the token.
+    fn wait_turn(&mut self) {
+        let mut byte = [0u8; 1];
+        if let Err(e) = self.read.read_exact(&mut byte) {
+            panic!(
+                "lockstep {}: the other bench process exited before passing its turn ({e})",
+                self.id
+            );
+        }
+    }
+
+    /// Passes the token. The other process may have finished its last turn
+    /// already (it exits after it), so a closed pipe is not an error.
+    fn pass_turn(&mut self) {
+        let _ = self.write.write_all(&[1]);
+    }
+
+    /// Runs the session: `setup` and the warm-up in the first turn, then one
+    /// timed sample per turn; writes the samples and returns them (ns/op).
+    /// `routine(iters)` runs `iters` operations and returns their time, as
+    /// criterion's `iter_custom` expects.
+    pub fn run(mut self, setup: impl FnOnce(), mut routine: impl FnMut(u64) -> Duration) -> Vec<f64> {
+        self.wait_turn();
+        setup();
+        let (mut iters, mut spent, mut done) = (1u64, Duration::ZERO, 0u64);
+        loop {
+            spent += routine(iters);
+            done += iters;
+            if spent >= self.warm_up {
+                break;
+            }
+            iters = iters.saturating_mul(2);
+        }
+        let per_op = spent.as_secs_f64() / done.max(1) as f64;
+        let per_sample = if per_op > 0.0 {
+            ((self.sample.as_secs_f64() / per_op).round() as u64).max(1)
+        } else {
+            done.max(1)
+        };
+        self.pass_turn();
+        let mut samples = Vec::with_capacity(self.samples);
+        for _ in 0..self.samples {
+            self.wait_turn();
+            let t = routine(per_sample);
+            self.pass_turn();
+            samples.push(t.as_nanos() as f64 / per_sample as f64);
+        }
+        let json = format!(
+            "{{\"schema\": 1, \"id\": \"{}\", \"iters\": {per_sample}, \"samples_ns\": [{}]}}\n",
+            self.id.replace('\\', "\\\\").replace('"', "\\\""),
+            samples
+                .iter()
+                .map(|s| format!("{s:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let tmp = self.out.with_extension("tmp");
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, &self.out))
+            .unwrap_or_else(|e| panic!("lockstep {}: cannot write {}: {e}", self.id, self.out.display()));
+        samples
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::IntoRawFd;
+
+    fn pipe() -> (File, File) {
+        let (r, w) = std::io::pipe().unwrap();
+        // SAFETY: fresh descriptors owned by nobody else.
+        unsafe {
+            (
+                File::from_raw_fd(r.into_raw_fd()),
+                File::from_raw_fd(w.into_raw_fd()),
+            )
+        }
+    }
+
+    fn session(read: File, write: File, out: PathBuf) -> Lockstep {
+        Lockstep {
+            id: "g/op/sequential".into(),
+            read,
+            write,
+            out,
+            samples: 5,
+            sample: Duration::from_micros(200),
+            warm_up: Duration::from_micros(500),
+        }
+    }
+
+    /// Two sessions in two threads alternate strictly: the order of the
+    /// timed calls is A B A B ..., and both write their samples.
+    #[test]
+    fn two_sessions_take_turns_and_write_their_samples() {
+        let dir = std::env::temp_dir().join(format!("lockstep-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a_read, to_a) = pipe();
+        let (b_read, to_b) = pipe();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let a = session(a_read, to_b, dir.join("a.json"));
+        let b = session(b_read, to_a.try_clone().unwrap(), dir.join("b.json"));
+        let mut start = to_a;
+        start.write_all(&[1]).unwrap();
+        drop(start);
+        let run = |s: Lockstep, name: char, log: std::sync::Arc<std::sync::Mutex<Vec<char>>>| {
+            std::thread::spawn(move || {
+                s.run(
+                    || {},
+                    |iters| {
+                        log.lock().unwrap().push(name);
+                        let t = std::time::Instant::now();
+                        for i in 0..iters {
+                            std::hint::black_box(i);
+                        }
+                        t.elapsed().max(Duration::from_nanos(1))
+                    },
+                )
+            })
+        };
+        let ta = run(a, 'A', log.clone());
+        let tb = run(b, 'B', log.clone());
+        let (sa, sb) = (ta.join().unwrap(), tb.join().unwrap());
+        assert_eq!((sa.len(), sb.len()), (5, 5));
+        let log = log.lock().unwrap();
+        // The timed samples are the last 10 calls, strictly alternating.
+        let tail: String = log[log.len() - 10..].iter().collect();
+        assert_eq!(tail, "ABABABABAB");
+        let text = std::fs::read_to_string(dir.join("b.json")).unwrap();
+        assert!(text.contains("\"samples_ns\": ["), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

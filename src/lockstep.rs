@@ -1,0 +1,291 @@
+//! Lockstep runs (`gate check --base`): the base and the head bench of one
+//! id run at the same time and take turns, one timed sample each
+//! (`docs/lockstep.md`; the bench side is the `gate-lockstep` crate).
+//!
+//! Why: on a shared 2-vCPU runner, two runs of the same code a minute apart
+//! differ by 5-15% (the host, the vCPU a process lands on, a neighbour's
+//! load), far more than the regressions a gate must catch. Sample `i` of the
+//! base and sample `i` of the head, taken a few milliseconds apart on the
+//! same CPU, see the same machine; the per-sample log ratio
+//! `ln(head_i / base_i)` cancels the drift. Measured here: the medians of
+//! such ratios for two copies of the same sequential bench differ by about
+//! 1% between pairs of processes, against 5-13% between runs taken apart.
+//!
+//! The gate makes two pipes, starts both processes with
+//! `GATE_LOCKSTEP=<id>` and their ends of the pipes, gives the token to the
+//! one that goes first, and closes its own ends: if one process dies, the
+//! other reads end-of-file instead of waiting forever. Sequential ids pin
+//! both processes to the same CPU (the last one this process may use): a
+//! process on the other vCPU of a VM sees another host core.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+
+use crate::model::{BenchId, Benchmark, Lang, Mode};
+use crate::process::spawn_captured;
+use crate::run::{Prepared, RunError, Tail, show_command};
+
+/// The variable naming the id a bench process runs in lockstep.
+pub const ID_ENV: &str = "GATE_LOCKSTEP";
+
+/// Folder under a criterion home where lockstep samples are written.
+pub const DIR: &str = "gate-lockstep";
+
+/// How a lockstep pair samples (`lockstep:` in `gate.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Timed samples per process (turns after the warm-up turn).
+    #[serde(default = "default_samples")]
+    pub samples: u32,
+    /// Target duration of one sample, in milliseconds: short enough that
+    /// the machine does not change between the two sides' samples, long
+    /// enough that the timer and the hand-over (about 20 us) do not matter.
+    #[serde(default = "default_sample_ms")]
+    pub sample_ms: f64,
+    /// Warm-up in each process's first turn, in milliseconds.
+    #[serde(default = "default_warm_up_ms")]
+    pub warm_up_ms: f64,
+}
+
+fn default_samples() -> u32 {
+    30
+}
+fn default_sample_ms() -> f64 {
+    10.0
+}
+fn default_warm_up_ms() -> f64 {
+    100.0
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            samples: default_samples(),
+            sample_ms: default_sample_ms(),
+            warm_up_ms: default_warm_up_ms(),
+        }
+    }
+}
+
+impl Settings {
+    /// Checks the values, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.samples < 6 {
+            bail!("lockstep.samples`: {} (at least 6: a pair needs an interval of its median)", self.samples);
+        }
+        if !(self.sample_ms > 0.0 && self.sample_ms.is_finite()) {
+            bail!("lockstep.sample_ms`: {} (a positive number)", self.sample_ms);
+        }
+        if !(self.warm_up_ms >= 0.0 && self.warm_up_ms.is_finite()) {
+            bail!("lockstep.warm_up_ms`: {} (zero or more)", self.warm_up_ms);
+        }
+        Ok(())
+    }
+}
+
+/// What a lockstep process writes (the `gate-lockstep` crate's format).
+#[derive(Deserialize)]
+struct Output {
+    schema: u32,
+    id: String,
+    samples_ns: Vec<f64>,
+}
+
+/// The two sides of one lockstep pair.
+pub struct Pair {
+    pub base: Benchmark,
+    pub head: Benchmark,
+}
+
+impl Pair {
+    /// Per-sample `ln(head_i / base_i)`: samples of the same index were
+    /// taken back to back.
+    pub fn log_ratios(&self) -> Vec<f64> {
+        self.base
+            .samples
+            .iter()
+            .zip(&self.head.samples)
+            .map(|(b, h)| (h / b).ln())
+            .collect()
+    }
+}
+
+/// The CPU sequential lockstep pairs are pinned to: the last one this
+/// process may run on (CPU 0 takes most interrupts).
+fn pin_cpu() -> Option<usize> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the call fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .rev()
+            .find(|&c| libc::CPU_ISSET(c, &set))
+    }
+}
+
+/// A pipe whose ends close on exec (the child's own ends are made
+/// inheritable in the child only).
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let (r, w) = std::io::pipe().context("cannot create a lockstep pipe")?;
+    Ok((r.into(), w.into()))
+}
+
+/// The lockstep command of `id` in `side`: its bench executable, with the
+/// lockstep environment, its pipe ends inheritable and, when `cpu` is
+/// given, pinned to that CPU.
+fn command(
+    side: &Prepared,
+    id: &str,
+    settings: &Settings,
+    read: &OwnedFd,
+    write: &OwnedFd,
+    out: &Path,
+    cpu: Option<usize>,
+) -> Result<(Command, String)> {
+    let target = side
+        .target_of(id)
+        .ok_or_else(|| anyhow!("bench `{id}` is not offered by {}", side.plan().package))?;
+    let (r, w) = (read.as_raw_fd(), write.as_raw_fd());
+    let mut cmd = Command::new(&target.executable);
+    cmd.arg("--bench")
+        .arg("--exact")
+        .arg(id)
+        .arg("--noplot")
+        .args(["--color", "never"])
+        .current_dir(&target.package_dir)
+        .envs(side.plan().bench_env(side.criterion_home()))
+        .env(ID_ENV, id)
+        .env("GATE_LOCKSTEP_FDS", format!("{r},{w}"))
+        .env("GATE_LOCKSTEP_OUT", out)
+        .env("GATE_LOCKSTEP_SAMPLES", settings.samples.to_string())
+        .env("GATE_LOCKSTEP_SAMPLE_MS", settings.sample_ms.to_string())
+        .env("GATE_LOCKSTEP_WARMUP_MS", settings.warm_up_ms.to_string());
+    // SAFETY: between fork and exec this calls only async-signal-safe
+    // functions (fcntl, sched_setaffinity) on descriptors and memory the
+    // child owns.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            for fd in [r, w] {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if let Some(c) = cpu {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(c, &mut set);
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok((cmd, target.name.clone()))
+}
+
+fn out_path(side: &Prepared, id: &str) -> PathBuf {
+    side.criterion_home()
+        .join(DIR)
+        .join(format!("{}.json", id.replace('/', "__")))
+}
+
+/// Reads one side's samples and counters.
+fn read_side(side: &Prepared, id: &str, out: &Path) -> Result<Benchmark> {
+    let text = std::fs::read_to_string(out)
+        .with_context(|| format!("{}: lockstep samples of `{id}` not written", out.display()))?;
+    let o: Output = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a lockstep samples file", out.display()))?;
+    if o.schema != 1 {
+        bail!("{}: lockstep schema {} (this gate reads 1)", out.display(), o.schema);
+    }
+    if o.id != id {
+        bail!("{}: samples of `{}`, expected `{id}`", out.display(), o.id);
+    }
+    if let Some(bad) = o.samples_ns.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        bail!("{}: sample {bad} is not a positive time", out.display());
+    }
+    let parsed = BenchId::parse(id).map_err(|e| anyhow!("{}: {e}", out.display()))?;
+    let mut b = Benchmark::new(id, Lang::Rust, parsed.mode, parsed.threads, o.samples_ns);
+    b.source = Some(out.display().to_string());
+    crate::formats::criterion::attach_counters_of(side.criterion_home(), &mut b)?;
+    Ok(b)
+}
+
+/// Runs one lockstep pair of `id`: `base` and `head` at the same time,
+/// taking turns; `base_first` says who takes the first turn (alternate it
+/// between pairs so that neither side always goes first).
+pub fn run_pair(
+    base: &Prepared,
+    head: &Prepared,
+    id: &str,
+    base_first: bool,
+    settings: &Settings,
+) -> Result<Pair> {
+    let cpu = match BenchId::parse(id).map(|b| b.mode) {
+        Ok(Mode::Sequential) => pin_cpu(),
+        _ => None,
+    };
+    let (to_base_r, to_base_w) = pipe()?;
+    let (to_head_r, to_head_w) = pipe()?;
+    let outs = [out_path(base, id), out_path(head, id)];
+    for o in &outs {
+        if let Some(dir) = o.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let _ = std::fs::remove_file(o);
+    }
+    let (mut base_cmd, base_target) =
+        command(base, id, settings, &to_base_r, &to_head_w, &outs[0], cpu)?;
+    let (mut head_cmd, head_target) =
+        command(head, id, settings, &to_head_r, &to_base_w, &outs[1], cpu)?;
+    let shown = [show_command(&base_cmd), show_command(&head_cmd)];
+    let base_run = spawn_captured(&mut base_cmd)
+        .with_context(|| format!("cannot start the base bench `{id}`: `{}`", shown[0]))?;
+    let head_run = spawn_captured(&mut head_cmd)
+        .with_context(|| format!("cannot start the head bench `{id}`: `{}`", shown[1]))?;
+    {
+        let first = if base_first { &to_base_w } else { &to_head_w };
+        let mut f = std::fs::File::from(first.try_clone().context("lockstep pipe")?);
+        std::io::Write::write_all(&mut f, &[1]).context("cannot start the lockstep pair")?;
+    }
+    // Our copies closed: a process that dies leaves its peer end-of-file.
+    drop((to_base_r, to_base_w, to_head_r, to_head_w));
+    let timeout = head.plan().timeout;
+    let results = [
+        (base_run.wait(timeout)?, &base_target, &shown[0], "base"),
+        (head_run.wait(timeout)?, &head_target, &shown[1], "head"),
+    ];
+    for (out, target, command, side) in &results {
+        if !out.ok() {
+            return Err(anyhow::Error::new(RunError::Bench {
+                id: id.to_string(),
+                target: (*target).clone(),
+                command: (*command).clone(),
+                status: out.status_text(),
+                tail: out.tail(),
+            })
+            .context(format!("lockstep run of `{id}` ({side})")));
+        }
+    }
+    let pair = Pair {
+        base: read_side(base, id, &outs[0]).context("the base side of a lockstep pair")?,
+        head: read_side(head, id, &outs[1]).context("the head side of a lockstep pair")?,
+    };
+    if pair.base.samples.len() != pair.head.samples.len() {
+        bail!(
+            "lockstep run of `{id}`: {} base and {} head samples (both sides take the same turns)",
+            pair.base.samples.len(),
+            pair.head.samples.len()
+        );
+    }
+    Ok(pair)
+}

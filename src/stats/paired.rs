@@ -1,0 +1,242 @@
+//! Paired samples: the statistics of lockstep runs (`gate check --base`).
+//!
+//! A lockstep pair gives, per sample index, `d_i = ln(head_i / base_i)`:
+//! two samples taken back to back, so the machine's drift cancels in `d_i`.
+//! A check has `R` such pairs of processes ("rounds"), each with `S`
+//! samples. Two questions, two methods:
+//!
+//! - *whether* head and base differ: the Wilcoxon signed-rank test on every
+//!   `d_i` ([`signed_rank`]): the paired analogue of Mann-Whitney, rank
+//!   based (an outlier counts as one rank), exact for small samples without
+//!   ties, normal approximation with tie correction otherwise;
+//! - *by how much*: each round's median of `d_i` with the variance of that
+//!   median (from its distribution-free order-statistic interval), pooled
+//!   across rounds with the DerSimonian-Laird random-effects model
+//!   ([`pooled_shift`]). Why: a round is one pair of processes, and two
+//!   processes can differ by more than their samples show (page placement,
+//!   the host core); the random-effects model estimates that extra
+//!   between-round variance `tau^2` from the rounds themselves and widens
+//!   the interval by it, and gives a noisy round (a burst of the
+//!   neighbour's load) less weight instead of letting it move the centre.
+
+use anyhow::{Result, bail};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use super::{check_sample, median, median_ci};
+
+/// The result of a Wilcoxon signed-rank test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignedRank {
+    /// Sum of the ranks of the positive differences.
+    pub w_plus: f64,
+    /// Non-zero differences ranked.
+    pub n: usize,
+    /// Two-sided p-value.
+    pub p_value: f64,
+    /// True when the exact null distribution was used.
+    pub exact: bool,
+}
+
+/// Largest `n` for which the exact null distribution is enumerated.
+const EXACT_MAX: usize = 50;
+
+/// Wilcoxon signed-rank test of `d` against a centre of 0 (two-sided).
+/// Zeros are dropped (Wilcoxon's convention); tied magnitudes get average
+/// ranks and the normal approximation with tie and continuity correction.
+pub fn signed_rank(d: &[f64]) -> Result<SignedRank> {
+    check_sample("paired difference", d)?;
+    let mut nz: Vec<f64> = d.iter().copied().filter(|x| *x != 0.0).collect();
+    let n = nz.len();
+    if n == 0 {
+        return Ok(SignedRank {
+            w_plus: 0.0,
+            n: 0,
+            p_value: 1.0,
+            exact: true,
+        });
+    }
+    nz.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    let mut ranks = vec![0.0; n];
+    let mut ties = false;
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && nz[j + 1].abs() == nz[i].abs() {
+            j += 1;
+        }
+        let avg = (i + j + 2) as f64 / 2.0;
+        for r in ranks.iter_mut().take(j + 1).skip(i) {
+            *r = avg;
+        }
+        let t = (j - i + 1) as f64;
+        if t > 1.0 {
+            ties = true;
+            tie_term += t * t * t - t;
+        }
+        i = j + 1;
+    }
+    let w_plus: f64 = nz
+        .iter()
+        .zip(&ranks)
+        .filter(|(x, _)| **x > 0.0)
+        .map(|(_, r)| r)
+        .sum();
+    let nf = n as f64;
+    let mean = nf * (nf + 1.0) / 4.0;
+    if !ties && n <= EXACT_MAX {
+        // counts[s] = number of subsets of {1..n} with rank sum s.
+        let max = n * (n + 1) / 2;
+        let mut counts = vec![0f64; max + 1];
+        counts[0] = 1.0;
+        for k in 1..=n {
+            for s in (k..=max).rev() {
+                counts[s] += counts[s - k];
+            }
+        }
+        let total = 2f64.powi(n as i32);
+        let w = w_plus.round() as usize;
+        let lower: f64 = counts[..=w.min(max)].iter().sum::<f64>() / total;
+        let upper: f64 = counts[w.min(max)..].iter().sum::<f64>() / total;
+        return Ok(SignedRank {
+            w_plus,
+            n,
+            p_value: (2.0 * lower.min(upper)).min(1.0),
+            exact: true,
+        });
+    }
+    let var = nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - tie_term / 48.0;
+    let p_value = if var <= 0.0 {
+        1.0
+    } else {
+        let dev = (w_plus - mean).abs() - 0.5;
+        let z = dev.max(0.0) / var.sqrt();
+        (2.0 * (1.0 - Normal::standard().cdf(z))).min(1.0)
+    };
+    Ok(SignedRank {
+        w_plus,
+        n,
+        p_value,
+        exact: false,
+    })
+}
+
+/// The pooled log shift of several rounds of paired differences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PooledShift {
+    /// Random-effects estimate of the log ratio head/base.
+    pub centre: f64,
+    /// Its confidence interval (log units).
+    pub lower: f64,
+    pub upper: f64,
+    /// Between-round standard deviation (log units, DerSimonian-Laird).
+    pub tau: f64,
+    /// Each round's median.
+    pub round_medians: Vec<f64>,
+}
+
+/// Pools the rounds' medians of paired log differences with the
+/// DerSimonian-Laird random-effects model and a normal interval at
+/// `confidence`. Each round's variance comes from its order-statistic
+/// interval of the median (`(upper - lower) / (2 z)` at that interval's
+/// exact coverage), so it needs no assumption about the shape of the
+/// differences. With one round, `tau` cannot be estimated and is 0.
+pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift> {
+    if rounds.is_empty() {
+        bail!("no paired rounds");
+    }
+    let normal = Normal::standard();
+    let mut m = Vec::with_capacity(rounds.len());
+    let mut v = Vec::with_capacity(rounds.len());
+    for (j, r) in rounds.iter().enumerate() {
+        check_sample(&format!("round {} paired difference", j + 1), r)?;
+        if r.len() < 6 {
+            bail!(
+                "round {} has {} paired samples; at least 6 are needed for an interval of its median",
+                j + 1,
+                r.len()
+            );
+        }
+        let ci = median_ci(r, 0.95).expect("non-empty");
+        let z = normal.inverse_cdf(0.5 + ci.coverage / 2.0);
+        let se = ((ci.upper - ci.lower) / (2.0 * z)).max(1e-9);
+        m.push(median(r).expect("non-empty"));
+        v.push(se * se);
+    }
+    let w: Vec<f64> = v.iter().map(|x| 1.0 / x).collect();
+    let sw: f64 = w.iter().sum();
+    let fixed = w.iter().zip(&m).map(|(w, m)| w * m).sum::<f64>() / sw;
+    let k = rounds.len() as f64;
+    let tau2 = if rounds.len() > 1 {
+        let q: f64 = w.iter().zip(&m).map(|(w, m)| w * (m - fixed).powi(2)).sum();
+        let c = sw - w.iter().map(|w| w * w).sum::<f64>() / sw;
+        ((q - (k - 1.0)) / c).max(0.0)
+    } else {
+        0.0
+    };
+    let ws: Vec<f64> = v.iter().map(|x| 1.0 / (x + tau2)).collect();
+    let sws: f64 = ws.iter().sum();
+    let centre = ws.iter().zip(&m).map(|(w, m)| w * m).sum::<f64>() / sws;
+    let se = (1.0 / sws).sqrt();
+    let z = normal.inverse_cdf(0.5 + confidence.clamp(0.0, 0.999_999) / 2.0);
+    Ok(PooledShift {
+        centre,
+        lower: centre - z * se,
+        upper: centre + z * se,
+        tau: tau2.sqrt(),
+        round_medians: m,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_rank_matches_scipy() {
+        // scipy.stats.wilcoxon([1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
+        //   - [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]) -> p = 0.0390625 (exact)
+        let x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30];
+        let y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29];
+        let d: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a - b).collect();
+        let t = signed_rank(&d).unwrap();
+        assert!(t.exact);
+        assert_eq!(t.w_plus, 40.0);
+        assert!((t.p_value - 0.0390625).abs() < 1e-12, "{}", t.p_value);
+    }
+
+    #[test]
+    fn signed_rank_of_a_symmetric_sample_is_not_significant() {
+        let d: Vec<f64> = (1..=40).map(|i| if i % 2 == 0 { i as f64 } else { -(i as f64) }).collect();
+        assert!(signed_rank(&d).unwrap().p_value > 0.5);
+        let shifted: Vec<f64> = d.iter().map(|x| x + 30.0).collect();
+        assert!(signed_rank(&shifted).unwrap().p_value < 1e-6);
+    }
+
+    #[test]
+    fn pooled_shift_finds_the_shift_and_widens_for_rounds_that_disagree() {
+        let round = |c: f64, seed: u64| -> Vec<f64> {
+            (0..30)
+                .map(|i| c + 0.01 * (((i as u64 * 2654435761 + seed) % 1000) as f64 / 1000.0 - 0.5))
+                .collect()
+        };
+        let agree: Vec<Vec<f64>> = (0..4).map(|j| round(0.05, j)).collect();
+        let a = pooled_shift(&agree, 0.95).unwrap();
+        assert!((a.centre - 0.05).abs() < 0.002, "{a:?}");
+        assert!(a.lower > 0.04 && a.upper < 0.06, "{a:?}");
+        let disagree: Vec<Vec<f64>> = [0.0, 0.1, 0.02, 0.08]
+            .iter()
+            .enumerate()
+            .map(|(j, c)| round(*c, j as u64))
+            .collect();
+        let b = pooled_shift(&disagree, 0.95).unwrap();
+        assert!(b.tau > 0.02, "{b:?}");
+        assert!(b.upper - b.lower > 5.0 * (a.upper - a.lower), "{a:?} {b:?}");
+    }
+
+    #[test]
+    fn too_short_rounds_are_refused() {
+        assert!(pooled_shift(&[vec![0.1, 0.2, 0.3]], 0.95).is_err());
+        assert!(pooled_shift(&[], 0.95).is_err());
+    }
+}
