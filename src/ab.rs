@@ -262,18 +262,18 @@ pub fn measure(
     if rounds == 0 {
         bail!("rounds: 0 in gate.yaml; --base needs at least one lockstep round");
     }
-    let pairs = LockstepPairs {
-        base,
-        head,
-        settings,
-        rounds,
-    };
     eprintln!(
         "gate: {} id(s) x {rounds} lockstep pair(s) of base and head ({} samples of {} ms per side)",
         ids.len(),
         settings.samples,
         settings.sample_ms
     );
+    let pairs = LockstepPairs {
+        base,
+        head,
+        settings,
+        rounds,
+    };
     let (mut base_set, mut head_set) = pairs.measure(&ids)?;
     base_set.provenance = Some(format!(
         "base {reference} ({}) measured on this runner, in lockstep with the head, {rounds} pair(s) per bench",

@@ -530,6 +530,7 @@ pub fn build_report(
         tolerance: config.tolerance,
         alpha: config.alpha,
         allow_counters: config.allow_counters.clone(),
+        paired_tolerance: config.lockstep.tolerance,
         ..Options::default()
     };
     let (rows, verdict) = verdict::decide(&pairings, &opts);
@@ -692,7 +693,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
                 );
             }
             let rounds = if args.quick { 2 } else { config.rounds };
-            let ab = crate::ab::measure(&plan, reference, rounds, config.lockstep)?;
+            let ab = crate::ab::measure(&plan, reference, rounds, config.lockstep.clone())?;
             (
                 ab.head,
                 None,

@@ -187,6 +187,17 @@ pub struct PowerArgs {
     pub budget: u64,
     #[arg(long)]
     pub filter: Option<String>,
+    /// Which check to measure: `lockstep` (`gate check --base`, the
+    /// pull-request check) or `stored` (`gate check` against baselines/).
+    #[arg(long, value_enum, default_value_t = PowerKind::Lockstep)]
+    pub kind: PowerKind,
+}
+
+/// The check `gate power` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PowerKind {
+    Lockstep,
+    Stored,
 }
 
 #[derive(Debug, Clone, Args)]

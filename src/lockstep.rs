@@ -36,7 +36,7 @@ pub const ID_ENV: &str = "GATE_LOCKSTEP";
 pub const DIR: &str = "gate-lockstep";
 
 /// How a lockstep pair samples (`lockstep:` in `gate.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Timed samples per process (turns after the warm-up turn).
@@ -50,6 +50,31 @@ pub struct Settings {
     /// Warm-up in each process's first turn, in milliseconds.
     #[serde(default = "default_warm_up_ms")]
     pub warm_up_ms: f64,
+    /// Tolerance of the paired rows of `gate check --base` (default: the
+    /// top-level `tolerance`). `gate power` says which one this machine can
+    /// afford.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// Pin the threads of parallel benches, thread `i` of both sides to the
+    /// same CPU (`GATE_BENCH_PIN=1`, honoured by the subject's bench pool).
+    #[serde(default)]
+    pub pin_threads: bool,
+    /// Per-id changes (exact ids), for benches whose untimed set-up per
+    /// operation is large: `keycache/write_unique_keys/*` creates a secret
+    /// per operation outside the timer, so a 10 ms sample costs about half a
+    /// second of wall time.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub overrides: std::collections::BTreeMap<String, PerId>,
+}
+
+/// Settings of one id that differ from the `lockstep:` ones.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerId {
+    pub pin_threads: Option<bool>,
+    pub samples: Option<u32>,
+    pub sample_ms: Option<f64>,
+    pub warm_up_ms: Option<f64>,
 }
 
 fn default_samples() -> u32 {
@@ -68,13 +93,42 @@ impl Default for Settings {
             samples: default_samples(),
             sample_ms: default_sample_ms(),
             warm_up_ms: default_warm_up_ms(),
+            tolerance: None,
+            pin_threads: false,
+            overrides: Default::default(),
         }
     }
 }
 
 impl Settings {
+    /// The settings of `id`, its override applied.
+    pub fn for_id(&self, id: &str) -> Settings {
+        let mut s = Settings {
+            overrides: Default::default(),
+            ..self.clone()
+        };
+        if let Some(o) = self.overrides.get(id) {
+            s.samples = o.samples.unwrap_or(s.samples);
+            s.sample_ms = o.sample_ms.unwrap_or(s.sample_ms);
+            s.warm_up_ms = o.warm_up_ms.unwrap_or(s.warm_up_ms);
+            s.pin_threads = o.pin_threads.unwrap_or(s.pin_threads);
+        }
+        s
+    }
+
     /// Checks the values, naming the field.
     pub fn validate(&self) -> Result<()> {
+        for id in self.overrides.keys() {
+            crate::model::BenchId::parse(id).map_err(|e| anyhow!("lockstep.overrides`: {e}"))?;
+            self.for_id(id)
+                .validate()
+                .with_context(|| format!("in lockstep.overrides[{id}]"))?;
+        }
+        if let Some(t) = self.tolerance
+            && !(0.0..1.0).contains(&t)
+        {
+            bail!("lockstep.tolerance`: {t} is not a fraction in [0, 1) (0.02 means 2%)");
+        }
         if self.samples < 6 {
             bail!("lockstep.samples`: {} (at least 6: a pair needs an interval of its median)", self.samples);
         }
@@ -117,6 +171,7 @@ impl Pair {
 
 /// The CPU sequential lockstep pairs are pinned to: the last one this
 /// process may run on (CPU 0 takes most interrupts).
+#[cfg(target_os = "linux")]
 fn pin_cpu() -> Option<usize> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; the call fills it.
     unsafe {
@@ -128,6 +183,31 @@ fn pin_cpu() -> Option<usize> {
             .rev()
             .find(|&c| libc::CPU_ISSET(c, &set))
     }
+}
+
+/// Elsewhere the processes run where the scheduler puts them.
+#[cfg(not(target_os = "linux"))]
+fn pin_cpu() -> Option<usize> {
+    None
+}
+
+/// Pins the calling process to `cpu` (in the child, before exec).
+#[cfg(target_os = "linux")]
+fn pin_to(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: sched_setaffinity is async-signal-safe; the set is local.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to(_cpu: usize) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// A pipe whose ends close on exec (the child's own ends are made
@@ -167,6 +247,9 @@ fn command(
         .env("GATE_LOCKSTEP_SAMPLES", settings.samples.to_string())
         .env("GATE_LOCKSTEP_SAMPLE_MS", settings.sample_ms.to_string())
         .env("GATE_LOCKSTEP_WARMUP_MS", settings.warm_up_ms.to_string());
+    if cpu.is_none() && settings.pin_threads {
+        cmd.env("GATE_BENCH_PIN", "1");
+    }
     // SAFETY: between fork and exec this calls only async-signal-safe
     // functions (fcntl, sched_setaffinity) on descriptors and memory the
     // child owns.
@@ -178,23 +261,21 @@ fn command(
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            if let Some(c) = cpu {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(c, &mut set);
-                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+            match cpu {
+                Some(c) => pin_to(c),
+                None => Ok(()),
             }
-            Ok(())
         });
     }
     Ok((cmd, target.name.clone()))
 }
 
-fn out_path(side: &Prepared, id: &str) -> PathBuf {
+/// Where one side writes its samples; the side's name is in the file name
+/// so that an A/A pair of one checkout (`gate power`) keeps both.
+fn out_path(side: &Prepared, id: &str, name: &str) -> PathBuf {
     side.criterion_home()
         .join(DIR)
-        .join(format!("{}.json", id.replace('/', "__")))
+        .join(format!("{}.{name}.json", id.replace('/', "__")))
 }
 
 /// Reads one side's samples and counters.
@@ -229,13 +310,14 @@ pub fn run_pair(
     base_first: bool,
     settings: &Settings,
 ) -> Result<Pair> {
+    let settings = &settings.for_id(id);
     let cpu = match BenchId::parse(id).map(|b| b.mode) {
         Ok(Mode::Sequential) => pin_cpu(),
         _ => None,
     };
     let (to_base_r, to_base_w) = pipe()?;
     let (to_head_r, to_head_w) = pipe()?;
-    let outs = [out_path(base, id), out_path(head, id)];
+    let outs = [out_path(base, id, "base"), out_path(head, id, "head")];
     for o in &outs {
         if let Some(dir) = o.parent() {
             std::fs::create_dir_all(dir)

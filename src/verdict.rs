@@ -206,6 +206,10 @@ pub struct Options {
     pub resamples: usize,
     /// Allowed increases of exact counters, by bench id then counter name.
     pub allow_counters: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Tolerance of paired (lockstep) rows, when it differs from
+    /// `tolerance` (`lockstep.tolerance` in `gate.yaml`): lockstep pairs see
+    /// the same machine, so they can afford a tighter one.
+    pub paired_tolerance: Option<f64>,
 }
 
 impl Default for Options {
@@ -215,6 +219,7 @@ impl Default for Options {
             alpha: 0.05,
             resamples: stats::DEFAULT_RESAMPLES,
             allow_counters: BTreeMap::new(),
+            paired_tolerance: None,
         }
     }
 }
@@ -410,6 +415,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
     // (row index, raw p, ratio CI)
     let mut tested: Vec<(usize, f64)> = Vec::new();
     let mut counter_regressions = vec![false; pairings.len()];
+    let mut paired_rows = vec![false; pairings.len()];
 
     for (i, p) in pairings.iter().enumerate() {
         let mut row = Row {
@@ -514,6 +520,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                         }
                     ));
                     tested.push((rows.len(), t.p_value));
+                    paired_rows[i] = true;
                 }
                 (Err(e), _) | (_, Err(e)) => {
                     row.verdict = RowVerdict::Incomparable;
@@ -599,14 +606,18 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             continue;
         }
         let [lo, hi] = row.ratio_ci.expect("tested rows have an interval");
+        let tolerance = match (paired_rows[idx], opts.paired_tolerance) {
+            (true, Some(t)) => t,
+            _ => opts.tolerance,
+        };
         let limit = match (row.kind, row.max_ratio) {
             (RowKind::RustVsGo, Some(m)) => m,
-            _ => 1.0 + opts.tolerance,
+            _ => 1.0 + tolerance,
         };
         let significant = p_adj < opts.alpha;
         row.verdict = if significant && lo > limit {
             RowVerdict::Regressed
-        } else if significant && hi < 1.0 - opts.tolerance {
+        } else if significant && hi < 1.0 - tolerance {
             RowVerdict::Improved
         } else {
             RowVerdict::Unchanged

@@ -44,9 +44,15 @@ fn fixture_repo(dir: &Path) -> PathBuf {
     let repo = dir.join("repo");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     copy_dir(&root.join("tests/fixture-bench"), &repo.join("fixture"));
+    // The bench side of the lockstep protocol, which the fixture depends on.
+    copy_dir(&root.join("lockstep"), &repo.join("lockstep"));
+    let manifest = repo.join("fixture/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"../../lockstep\""), "the fixture's lockstep path moved");
+    std::fs::write(&manifest, text.replace("\"../../lockstep\"", "\"../lockstep\"")).unwrap();
     std::fs::write(
         repo.join("Cargo.toml"),
-        "[workspace]\nmembers = [\"fixture\"]\nresolver = \"3\"\n\n[workspace.package]\n\
+        "[workspace]\nmembers = [\"fixture\", \"lockstep\"]\nresolver = \"3\"\n\n[workspace.package]\n\
          edition = \"2024\"\nlicense = \"MIT\"\nrust-version = \"1.89\"\n",
     )
     .unwrap();
@@ -55,7 +61,8 @@ fn fixture_repo(dir: &Path) -> PathBuf {
     std::fs::write(repo.join(".gitignore"), "target/\n").unwrap();
     std::fs::write(
         repo.join("gate.yaml"),
-        "cargo:\n  package: fixture-bench\n  benches: [fixture]\nrequire_baseline: false\nrounds: 2\n",
+        "cargo:\n  package: fixture-bench\n  benches: [fixture]\nrequire_baseline: false\nrounds: 2\n\
+         lockstep: {samples: 8, sample_ms: 5, warm_up_ms: 20}\n",
     )
     .unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
@@ -132,15 +139,24 @@ fn base_and_head_on_the_same_runner() {
     assert_eq!(spin["verdict"], "regressed", "{spin}");
     let ratio = spin["ratio"].as_f64().unwrap();
     assert!(ratio > 1.5, "spin ratio {ratio}");
-    // Samples of both rounds are pooled: 2 rounds x 20 quick samples. A
-    // confirmation run (a fresh head process) then measured the head again,
-    // and the report keeps the first, pooled measurement in `earlier`.
-    assert_eq!(spin["old"]["n"], 40, "{spin}");
+    // Lockstep: 2 pairs (--quick rounds) x 8 samples per side, decided as a
+    // paired row. The confirmation measured 2 fresh pairs of both sides,
+    // and the report keeps the first measurement in `earlier`.
+    assert_eq!(spin["old"]["n"], 16, "{spin}");
+    assert!(
+        spin["warnings"].to_string().contains("paired: 2 lockstep pair(s) x 8 samples"),
+        "{spin}"
+    );
     let first = spin["earlier"]
         .get(0)
         .map(|e| &e["new"])
         .unwrap_or(&spin["new"]);
-    assert_eq!(first["n"], 40, "{spin}");
+    assert_eq!(first["n"], 16, "{spin}");
+    assert_eq!(
+        spin["earlier"].as_array().map(Vec::len),
+        Some(1),
+        "the regression was confirmed by fresh pairs: {spin}"
+    );
 }
 
 #[test]
@@ -151,6 +167,32 @@ fn an_unknown_base_is_a_clear_error() {
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("no-such-ref") && text.contains("no such commit"),
+        "{text}"
+    );
+}
+
+/// A bench process that dies in a lockstep pair does not leave its peer
+/// waiting for the token: the check stops with exit 2, naming the id and
+/// showing the panic.
+#[test]
+fn a_lockstep_side_that_dies_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(dir.path());
+    let out = Command::cargo_bin("gate")
+        .unwrap()
+        .args(["check", "--quick", "--base", "HEAD", "--json"])
+        .arg(dir.path().join("dead.json"))
+        .current_dir(&repo)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("GATE_FIXTURE_PANIC", "fixture/spin/sequential")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("lockstep run of `fixture/spin/sequential`")
+            && text.contains("GATE_FIXTURE_PANIC asked fixture/spin/sequential to fail"),
         "{text}"
     );
 }

@@ -68,6 +68,8 @@ use crate::run::{self, ProgressMode, Settings};
 use crate::stats;
 use crate::verdict::{self, Options, Pairing, RowKind};
 
+pub mod lockstep;
+
 /// Step of the slowdown grid: 0.5%.
 pub const STEP: f64 = 0.005;
 /// Largest slowdown tried: 50%. Beyond it a bench is reported as "not
@@ -952,7 +954,7 @@ fn conclusions(report: &PowerReport) -> Vec<String> {
 
 /// The rows of a check of this selection: its ids, plus the Rust/Go pairs
 /// of those ids.
-fn family_size(config: &Config, ids: &[String]) -> usize {
+pub(crate) fn family_size(config: &Config, ids: &[String]) -> usize {
     ids.len()
         + config
             .pairs
@@ -991,6 +993,9 @@ fn analysis_estimate(first: &BTreeMap<String, Vec<f64>>, alpha: f64, decides: us
 
 /// `gate power`.
 pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
+    if args.kind == crate::cli::PowerKind::Lockstep {
+        return lockstep::cmd(args);
+    }
     let config = Config::load(&args.config)?;
     let check_args = CheckArgs {
         config: args.config.clone(),

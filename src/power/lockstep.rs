@@ -1,0 +1,704 @@
+//! `gate power` for the lockstep check (`gate check --base`, the check the
+//! pull-request workflow runs): how often it fails unchanged code, and how
+//! small a slowdown it catches, measured on this machine.
+//!
+//! How (and why):
+//!
+//! 1. A/A pairs: every selected id runs again and again as a lockstep pair
+//!    of the *same* executables (`lockstep::run_pair` with one checkout on
+//!    both sides), the ids interleaved pass after pass, until the budget is
+//!    spent. Each pair gives its per-sample log ratios `d_i`, whose true
+//!    centre is 0.
+//! 2. A replicate of a check draws `rounds` distinct pairs (the check's
+//!    `rounds`), and `rounds` more distinct pairs per confirmation (a
+//!    confirmation measures fresh pairs of both sides, as `gate check
+//!    --base` does), resamples each pair's `d_i` with replacement, and
+//!    decides each check as `verdict::decide` does for a paired row:
+//!    signed-rank p-value below alpha and the random-effects interval's
+//!    lower bound above `ln(1 + tolerance)`. It is a false alarm when the
+//!    check and every confirmation regress.
+//! 3. A slowdown `x` adds `ln(1 + x)` to every `d_i` of the head: the
+//!    interval moves by exactly that (the pooled shift is equivariant), so
+//!    the smallest detected `x` per check comes from the lower bound
+//!    directly; the p-value is recomputed on the 0.5% grid from there. The
+//!    check detects `x` when it and every confirmation flag it;
+//!    `min_detectable` is the smallest grid `x` detected in 95% of
+//!    replicates. Detection uses `alpha / m` (Bonferroni over the `m` rows
+//!    of a check: a lower bound of Holm's power); false alarms use `alpha`
+//!    (an upper bound of the rate inside a check).
+//!
+//! The between-pair part of the variation comes only from the pairs
+//! measured; resampling within a pair adds sampling noise on top of the
+//! noise already there, so both figures err on the pessimistic side.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::{DETECTION, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, lower_bound, upper_bound};
+use crate::config::Config;
+use crate::lockstep::{self, Settings};
+use crate::run::Prepared;
+use crate::stats;
+
+/// Replicates per bench and setting.
+pub const REPLICATES: usize = 1000;
+/// Tolerances tried on the same pairs.
+pub const TOLERANCES: [f64; 5] = [0.0, 0.01, 0.02, 0.03, 0.05];
+
+/// The A/A pairs of one id.
+pub struct IdPairs {
+    pub id: String,
+    /// Per pair: the per-sample log ratios.
+    pub pairs: Vec<Vec<f64>>,
+    /// Per pair: the base side's median (ns/op), for the report.
+    pub medians_ns: Vec<f64>,
+}
+
+/// One decision setting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Setting {
+    pub tolerance: f64,
+    pub confirm: u32,
+    pub rounds: u32,
+}
+
+/// The figures of one id at one setting.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub id: String,
+    pub false_alarm_rate: f64,
+    /// Smallest slowdown detected in 95% of replicates (0.05 is 5%); `None`
+    /// when 50% is not.
+    pub min_detectable: Option<f64>,
+    /// Samples per side of one check (`rounds x lockstep.samples`).
+    pub samples: usize,
+    pub false_alarm_upper: f64,
+    pub false_alarms: usize,
+    pub replicates: usize,
+    /// Share detected at `min_detectable` (at 50% when `None`), and its
+    /// 95% lower bound.
+    pub detected: f64,
+    pub detected_lower: f64,
+    /// A/A pairs measured.
+    pub pairs: usize,
+    /// Standard deviation of the pairs' median log ratios: how far two
+    /// pairs of processes of the same code land apart.
+    pub between_pair_spread: f64,
+    pub median_ns: f64,
+}
+
+/// One check of a replicate: the pooled shift's lower bound, the p-value
+/// and the differences (to recompute the p-value under a slowdown).
+struct Check {
+    lower: f64,
+    p: f64,
+    all: Vec<f64>,
+}
+
+/// Draws one replicate: `1 + confirm` checks of `rounds` distinct pairs
+/// each, every pair resampled with replacement.
+fn draw(rng: &mut ChaCha8Rng, pairs: &[Vec<f64>], rounds: usize, checks: usize, alpha: f64) -> Vec<Check> {
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    for i in 0..checks * rounds {
+        let j = rng.random_range(i..order.len());
+        order.swap(i, j);
+    }
+    (0..checks)
+        .map(|c| {
+            let drawn: Vec<Vec<f64>> = order[c * rounds..(c + 1) * rounds]
+                .iter()
+                .map(|&k| {
+                    let src = &pairs[k];
+                    (0..src.len())
+                        .map(|_| src[rng.random_range(0..src.len())])
+                        .collect()
+                })
+                .collect();
+            let lower = stats::pooled_shift(&drawn, 1.0 - alpha).map_or(f64::NEG_INFINITY, |s| s.lower);
+            let all: Vec<f64> = drawn.into_iter().flatten().collect();
+            let p = stats::signed_rank(&all).map_or(1.0, |t| t.p_value);
+            Check { lower, p, all }
+        })
+        .collect()
+}
+
+/// A replicate's outcome at a tolerance: false alarm, and the smallest grid
+/// step at which every check flags (`MAX_STEPS + 1` when none).
+fn outcome(checks: &[Check], tolerance: f64, alpha: f64, family: usize) -> (bool, usize) {
+    let limit = tolerance.ln_1p();
+    let alarm = checks.iter().all(|c| c.lower > limit && c.p < alpha);
+    let mut needed = 0usize;
+    for c in checks {
+        let mut k = 0usize;
+        while k <= MAX_STEPS {
+            let x = (k as f64 * STEP).ln_1p();
+            if c.lower + x > limit {
+                let p = if k == 0 {
+                    c.p
+                } else {
+                    let shifted: Vec<f64> = c.all.iter().map(|d| d + x).collect();
+                    stats::signed_rank(&shifted).map_or(1.0, |t| t.p_value)
+                };
+                if p * (family as f64) < alpha {
+                    break;
+                }
+            }
+            k += 1;
+        }
+        needed = needed.max(k);
+    }
+    (alarm, needed)
+}
+
+/// Figures of one id at every tolerance of `tolerances`, for `rounds`
+/// pairs per check and `confirm` confirmations; empty when too few pairs
+/// were measured (`rounds x (1 + confirm)` distinct pairs are needed).
+pub fn analyse(
+    b: &IdPairs,
+    rounds: u32,
+    confirm: u32,
+    tolerances: &[f64],
+    alpha: f64,
+    family: usize,
+    samples: usize,
+) -> Vec<(Setting, Row)> {
+    let checks = 1 + confirm as usize;
+    if rounds == 0 || b.pairs.len() < rounds as usize * checks {
+        return Vec::new();
+    }
+    let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in b.id.bytes() {
+        seed = (seed ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((confirm as u64) << 8) ^ rounds as u64);
+    let replicates: Vec<Vec<Check>> = (0..REPLICATES)
+        .map(|_| draw(&mut rng, &b.pairs, rounds as usize, checks, alpha))
+        .collect();
+    let medians: Vec<f64> = b.pairs.iter().filter_map(|p| stats::median(p)).collect();
+    let mean = medians.iter().sum::<f64>() / medians.len().max(1) as f64;
+    let spread = if medians.len() > 1 {
+        (medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (medians.len() - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    tolerances
+        .iter()
+        .map(|&tolerance| {
+            let mut alarms = 0usize;
+            let mut steps: Vec<usize> = replicates
+                .iter()
+                .map(|r| {
+                    let (alarm, step) = outcome(r, tolerance, alpha, family);
+                    alarms += alarm as usize;
+                    step
+                })
+                .collect();
+            steps.sort_unstable();
+            let at = ((DETECTION * REPLICATES as f64).ceil() as usize).clamp(1, REPLICATES) - 1;
+            let step = steps[at];
+            let (min_detectable, at_step) = if step <= MAX_STEPS {
+                (Some(step as f64 * STEP), step)
+            } else {
+                (None, MAX_STEPS)
+            };
+            let detected = steps.iter().filter(|&&k| k <= at_step).count();
+            let setting = Setting {
+                tolerance,
+                confirm,
+                rounds,
+            };
+            let row = Row {
+                id: b.id.clone(),
+                false_alarm_rate: alarms as f64 / REPLICATES as f64,
+                min_detectable,
+                samples: rounds as usize * samples,
+                false_alarm_upper: upper_bound(alarms, REPLICATES, 0.95),
+                false_alarms: alarms,
+                replicates: REPLICATES,
+                detected: detected as f64 / REPLICATES as f64,
+                detected_lower: lower_bound(detected, REPLICATES, 0.95),
+                pairs: b.pairs.len(),
+                between_pair_spread: spread,
+                median_ns: stats::median(&b.medians_ns).unwrap_or(f64::NAN),
+            };
+            (setting, row)
+        })
+        .collect()
+}
+
+/// A setting tried on the same pairs, with the worst figures over the ids.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    #[serde(flatten)]
+    pub setting: Setting,
+    pub worst_false_alarm_rate: f64,
+    pub worst_false_alarm_upper: f64,
+    /// Worst `min_detectable` over the secret and key-cache ids (all ids
+    /// when the selection has none); `None` when one is not detected.
+    pub worst_min_detectable: Option<f64>,
+    /// Both figures of the issue met: every false-alarm upper bound at most
+    /// 1%, every subject `min_detectable` at most 5%.
+    pub meets: bool,
+    /// Each bench's figures at this setting.
+    pub benches: Vec<CandidateBench>,
+}
+
+/// One bench's figures at a candidate setting.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateBench {
+    pub id: String,
+    pub false_alarm_rate: f64,
+    pub false_alarm_upper: f64,
+    pub min_detectable: Option<f64>,
+}
+
+/// Whether a set of rows meets both figures.
+pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
+    let fa = rows.iter().map(|r| r.false_alarm_rate).fold(0.0, f64::max);
+    let fa_up = rows.iter().map(|r| r.false_alarm_upper).fold(0.0, f64::max);
+    let subject: Vec<&Row> = if rows.iter().any(|r| is_subject(&r.id)) {
+        rows.iter().filter(|r| is_subject(&r.id)).collect()
+    } else {
+        rows.iter().collect()
+    };
+    let worst = subject.iter().try_fold(0.0f64, |acc, r| r.min_detectable.map(|m| acc.max(m)));
+    let meets = !rows.is_empty()
+        && fa_up <= TARGET_FALSE_ALARM + 1e-12
+        && worst.is_some_and(|w| w <= TARGET_SLOWDOWN + 1e-9);
+    Candidate {
+        setting,
+        worst_false_alarm_rate: fa,
+        worst_false_alarm_upper: fa_up,
+        worst_min_detectable: worst,
+        meets,
+        benches: rows
+            .iter()
+            .map(|r| CandidateBench {
+                id: r.id.clone(),
+                false_alarm_rate: r.false_alarm_rate,
+                false_alarm_upper: r.false_alarm_upper,
+                min_detectable: r.min_detectable,
+            })
+            .collect(),
+    }
+}
+
+/// Measures A/A lockstep pairs of every id of `prepared` until `budget`
+/// seconds are spent (at least `min_pairs` passes; the error says what
+/// budget those need).
+pub fn measure(
+    prepared: &Prepared,
+    settings: &Settings,
+    budget: f64,
+    min_pairs: usize,
+) -> Result<(Vec<IdPairs>, f64)> {
+    let ids = prepared.ids();
+    let mut out: BTreeMap<String, IdPairs> = ids
+        .iter()
+        .map(|id| {
+            (
+                id.clone(),
+                IdPairs {
+                    id: id.clone(),
+                    pairs: Vec::new(),
+                    medians_ns: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let mut longest = 0.0f64;
+    let mut pass = 0usize;
+    loop {
+        let t0 = Instant::now();
+        for (i, id) in ids.iter().enumerate() {
+            let pair = lockstep::run_pair(prepared, prepared, id, (pass + i) % 2 == 0, settings)?;
+            let slot = out.get_mut(id).expect("every id has a slot");
+            slot.pairs.push(pair.log_ratios());
+            if let Some(m) = stats::median(&pair.base.samples) {
+                slot.medians_ns.push(m);
+            }
+        }
+        pass += 1;
+        let took = t0.elapsed().as_secs_f64();
+        longest = longest.max(took);
+        let spent = started.elapsed().as_secs_f64();
+        eprintln!(
+            "gate power: pass {pass}: {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
+            ids.len()
+        );
+        if pass == 1 && min_pairs as f64 * took > budget * 1.1 {
+            bail!(
+                "a budget of {budget:.0} s is too small: {min_pairs} lockstep passes of {} bench(es) take about {:.0} s; \
+                 raise --budget or narrow --filter",
+                ids.len(),
+                min_pairs as f64 * took
+            );
+        }
+        if spent + longest > budget && pass >= min_pairs {
+            break;
+        }
+        if pass >= super::MAX_RUNS {
+            break;
+        }
+    }
+    Ok((out.into_values().collect(), started.elapsed().as_secs_f64()))
+}
+
+/// What `gate power --json` writes for the lockstep check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    /// `lockstep`: the check of `gate check --base`.
+    pub kind: &'static str,
+    pub settings: ReportSettings,
+    /// Figures at the configured tolerance, confirm and rounds.
+    pub rows: Vec<Row>,
+    /// Every setting the pairs allow, with the worst figures over the ids.
+    pub candidates: Vec<Candidate>,
+    /// The issue's figures met with the configured setting.
+    pub figures_met: bool,
+    pub notes: Vec<String>,
+}
+
+/// How the pairs were measured and decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportSettings {
+    pub lockstep: Settings,
+    pub tolerance: f64,
+    pub alpha: f64,
+    pub confirm: u32,
+    pub rounds: u32,
+    pub family: usize,
+    pub replicates: usize,
+    pub budget_secs: u64,
+    pub build_secs: f64,
+    pub elapsed_secs: f64,
+    pub pairs: usize,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The terminal table and conclusions.
+pub fn render(r: &Report) -> String {
+    use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header([
+            "bench",
+            "median",
+            "pairs x samples",
+            "between pairs (sd)",
+            "false alarms [95% upper]",
+            "min detectable (P detect)",
+        ]);
+    for row in &r.rows {
+        let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
+        t.add_row(vec![
+            Cell::new(&row.id),
+            right(crate::report::fmt_ns(row.median_ns)),
+            right(format!("{} x {}", row.pairs, r.settings.lockstep.samples)),
+            right(pct(row.between_pair_spread)),
+            right(format!("{} [{}]", pct(row.false_alarm_rate), pct(row.false_alarm_upper))),
+            right(match row.min_detectable {
+                Some(m) => format!("{} ({})", pct(m), pct(row.detected)),
+                None => format!("> 50.0% ({})", pct(row.detected)),
+            }),
+        ]);
+    }
+    let mut c = Table::new();
+    c.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "tolerance",
+        "rounds",
+        "confirm",
+        "worst false alarms [upper]",
+        "worst min detectable",
+        "meets both",
+    ]);
+    for k in &r.candidates {
+        c.add_row(vec![
+            pct(k.setting.tolerance),
+            k.setting.rounds.to_string(),
+            k.setting.confirm.to_string(),
+            format!("{} [{}]", pct(k.worst_false_alarm_rate), pct(k.worst_false_alarm_upper)),
+            k.worst_min_detectable.map_or("> 50%".into(), pct),
+            if k.meets { "yes".into() } else { "no".into() },
+        ]);
+    }
+    let mut out = format!(
+        "lockstep check (gate check --base): tolerance {}, rounds {}, confirm {}, {} samples of {} ms per side\n{t}\n\nsettings tried on the same pairs (worst bench):\n{c}\n",
+        pct(r.settings.tolerance),
+        r.settings.rounds,
+        r.settings.confirm,
+        r.settings.lockstep.samples,
+        r.settings.lockstep.sample_ms
+    );
+    for n in &r.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    out
+}
+
+/// `gate power --kind lockstep`.
+pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
+    let config = Config::load(&args.config)?;
+    let check_args = crate::cli::CheckArgs {
+        config: args.config.clone(),
+        quick: false,
+        filter: args.filter.clone(),
+        json: None,
+        no_run: false,
+        github: false,
+        base: None,
+        no_mlock: false,
+    };
+    let mut plan = crate::check::plan_for(&config, &check_args)?;
+    let home = tempfile::Builder::new()
+        .prefix("gate-power-")
+        .tempdir()
+        .map_err(|e| anyhow::anyhow!("creating a temporary criterion home: {e}"))?;
+    plan.criterion_home = home.path().join("criterion");
+    if plan.progress == crate::run::ProgressMode::Auto {
+        plan.progress = crate::run::ProgressMode::Lines;
+    }
+    let build_started = Instant::now();
+    let prepared = crate::run::prepare(&plan)?;
+    let build_secs = build_started.elapsed().as_secs_f64();
+    let ids = prepared.ids();
+    let family = super::family_size(&config, &ids);
+    let min_pairs = (config.rounds as usize * (1 + config.confirm as usize)).max(2);
+    // The analysis runs after the measurements: keep a tenth of the budget.
+    let budget = args.budget as f64;
+    eprintln!(
+        "gate power: lockstep A/A pairs of {} bench(es) for {:.0}s (build and list took {build_secs:.1}s, not counted)",
+        ids.len(),
+        budget * 0.9
+    );
+    let (pairs, measured_secs) = measure(&prepared, &config.lockstep, budget * 0.9, min_pairs)?;
+    let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
+    let samples = config.lockstep.samples as usize;
+    let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
+    let mut tolerances: Vec<f64> = TOLERANCES.to_vec();
+    if !tolerances.iter().any(|t| (t - tolerance).abs() < 1e-12) {
+        tolerances.push(tolerance);
+        tolerances.sort_by(f64::total_cmp);
+    }
+    let mut combos: Vec<(u32, u32)> = Vec::new();
+    for rounds in 2..=5u32.max(config.rounds) {
+        for confirm in 0..=1u32.max(config.confirm) {
+            if (rounds * (1 + confirm)) as usize <= n_pairs {
+                combos.push((rounds, confirm));
+            }
+        }
+    }
+    if !combos.contains(&(config.rounds, config.confirm)) {
+        combos.push((config.rounds, config.confirm));
+    }
+    // Every (id, rounds, confirm) on all cores.
+    let jobs: Vec<(usize, u32, u32)> = (0..pairs.len())
+        .flat_map(|i| combos.iter().map(move |&(r, c)| (i, r, c)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(i, r, c)) = jobs.get(k) else { break };
+                    let got = analyse(&pairs[i], r, c, &tolerances, config.alpha, family, samples);
+                    results.lock().expect("no panics while held").extend(got);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().expect("threads joined");
+    let mut by_setting: BTreeMap<(u64, u32, u32), Vec<Row>> = BTreeMap::new();
+    for (s, row) in results {
+        by_setting
+            .entry(((s.tolerance * 1e6).round() as u64, s.rounds, s.confirm))
+            .or_default()
+            .push(row);
+    }
+    let mut candidates: Vec<Candidate> = by_setting
+        .iter()
+        .map(|(&(t, r, c), rows)| {
+            summarise(
+                Setting {
+                    tolerance: t as f64 / 1e6,
+                    rounds: r,
+                    confirm: c,
+                },
+                rows,
+            )
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        (a.setting.rounds, a.setting.confirm)
+            .cmp(&(b.setting.rounds, b.setting.confirm))
+            .then(a.setting.tolerance.total_cmp(&b.setting.tolerance))
+    });
+    let key = (
+        (tolerance * 1e6).round() as u64,
+        config.rounds,
+        config.confirm,
+    );
+    let mut rows = by_setting.remove(&key).unwrap_or_default();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    let configured = candidates.iter().find(|c| {
+        (c.setting.tolerance - tolerance).abs() < 1e-9
+            && c.setting.rounds == config.rounds
+            && c.setting.confirm == config.confirm
+    });
+    let figures_met = configured.is_some_and(|c| c.meets);
+    let mut notes = vec![format!(
+        "{n_pairs} A/A lockstep pairs per bench measured in {measured_secs:.0}s; {REPLICATES} replicates per bench and setting; \
+         false alarms at alpha {} per bench (no Holm: an upper bound), detection with alpha/{family} (Bonferroni: a lower bound)",
+        config.alpha
+    )];
+    match configured {
+        Some(c) => notes.push(format!(
+            "configured setting (tolerance {}, rounds {}, confirm {}): worst false-alarm upper bound {} (target <= 1%), \
+             worst min detectable {} (target <= 5%): {}",
+            pct(c.setting.tolerance),
+            c.setting.rounds,
+            c.setting.confirm,
+            pct(c.worst_false_alarm_upper),
+            c.worst_min_detectable.map_or("> 50%".into(), pct),
+            if c.meets { "both figures met" } else { "NOT met" }
+        )),
+        None => notes.push(format!(
+            "too few pairs ({n_pairs}) for the configured rounds {} x (1 + confirm {}): raise --budget",
+            config.rounds, config.confirm
+        )),
+    }
+    let failing: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.false_alarm_upper > TARGET_FALSE_ALARM || (is_subject(&r.id) && r.min_detectable.is_none_or(|m| m > TARGET_SLOWDOWN)))
+        .map(|r| r.id.as_str())
+        .collect();
+    if !failing.is_empty() {
+        notes.push(format!("benches short of a figure at the configured setting: {}", failing.join(", ")));
+    }
+    let report = Report {
+        schema: 1,
+        kind: "lockstep",
+        settings: ReportSettings {
+            lockstep: config.lockstep.clone(),
+            tolerance,
+            alpha: config.alpha,
+            confirm: config.confirm,
+            rounds: config.rounds,
+            family,
+            replicates: REPLICATES,
+            budget_secs: args.budget,
+            build_secs,
+            elapsed_secs: build_started.elapsed().as_secs_f64() - build_secs,
+            pairs: n_pairs,
+        },
+        rows,
+        candidates,
+        figures_met,
+        notes,
+    };
+    print!("{}", render(&report));
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        crate::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
+        eprintln!("power report written to {}", path.display());
+    }
+    Ok(crate::cli::EXIT_PASS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noisy_pairs(n: usize, sd: f64, seed: u64) -> Vec<Vec<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                let offset: f64 = (rng.random::<f64>() - 0.5) * sd;
+                (0..30)
+                    .map(|_| offset + (rng.random::<f64>() - 0.5) * 4.0 * sd)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Quiet pairs (0.5% noise) meet both figures at tolerance 1%; pairs
+    /// with 20% noise detect nothing within 5% and say so.
+    #[test]
+    fn quiet_pairs_detect_five_percent_and_noisy_ones_do_not() {
+        let s = Setting {
+            tolerance: 0.01,
+            confirm: 1,
+            rounds: 3,
+        };
+        let quiet = IdPairs {
+            id: "secret/with_bytes/sequential".into(),
+            pairs: noisy_pairs(8, 0.005, 1),
+            medians_ns: vec![1000.0; 8],
+        };
+        let row = analyse(&quiet, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30).remove(0).1;
+        assert!(row.false_alarm_rate <= 0.01, "{row:?}");
+        assert!(row.min_detectable.unwrap() <= 0.05, "{row:?}");
+        let noisy = IdPairs {
+            id: "secret/with_bytes/sequential".into(),
+            pairs: noisy_pairs(8, 0.2, 2),
+            medians_ns: vec![1000.0; 8],
+        };
+        let row = analyse(&noisy, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30).remove(0).1;
+        assert!(row.min_detectable.is_none_or(|m| m > 0.05), "{row:?}");
+        assert!(!summarise(s, &[row]).meets);
+    }
+
+    /// A true 8% slowdown in every pair is a false alarm at tolerance 2%:
+    /// the A/A model fires when the two sides really differ.
+    #[test]
+    fn a_real_difference_is_counted_as_an_alarm() {
+        let s = Setting {
+            tolerance: 0.02,
+            confirm: 1,
+            rounds: 3,
+        };
+        let mut pairs = noisy_pairs(8, 0.005, 3);
+        for p in &mut pairs {
+            for d in p.iter_mut() {
+                *d += 0.08f64.ln_1p();
+            }
+        }
+        let b = IdPairs {
+            id: "x/y/sequential".into(),
+            pairs,
+            medians_ns: vec![1.0; 8],
+        };
+        let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30).remove(0).1;
+        assert!(row.false_alarm_rate > 0.9, "{row:?}");
+        assert_eq!(row.min_detectable, Some(0.0));
+    }
+
+    #[test]
+    fn too_few_pairs_give_no_row() {
+        let b = IdPairs {
+            id: "x/y/sequential".into(),
+            pairs: noisy_pairs(3, 0.01, 4),
+            medians_ns: vec![1.0; 3],
+        };
+        let s = Setting {
+            tolerance: 0.02,
+            confirm: 1,
+            rounds: 2,
+        };
+        assert!(analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30).is_empty());
+    }
+}
