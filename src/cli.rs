@@ -191,6 +191,10 @@ pub struct PowerArgs {
     /// pull-request check) or `stored` (`gate check` against baselines/).
     #[arg(long, value_enum, default_value_t = PowerKind::Lockstep)]
     pub kind: PowerKind,
+    /// Lockstep: decide the A/A pairs saved in this `--json` report again
+    /// (with the current gate.yaml) instead of measuring.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
 }
 
 /// The check `gate power` measures.

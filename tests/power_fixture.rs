@@ -37,7 +37,7 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
     let budget = 30u64;
     let out = Command::cargo_bin("gate")
         .unwrap()
-        .args(["power", "--config"])
+        .args(["power", "--kind", "stored", "--config"])
         .arg(&config)
         .args(["--budget", &budget.to_string(), "--json"])
         .arg(&json)
@@ -114,7 +114,7 @@ fn a_budget_too_small_for_three_runs_is_refused() {
     let config = write_config(dir.path());
     let out = Command::cargo_bin("gate")
         .unwrap()
-        .args(["power", "--config"])
+        .args(["power", "--kind", "stored", "--config"])
         .arg(&config)
         .args(["--budget", "5"])
         .env("CARGO_TARGET_DIR", target_dir())
@@ -126,4 +126,90 @@ fn a_budget_too_small_for_three_runs_is_refused() {
         stderr.contains("too small") && stderr.contains("--budget"),
         "{stderr}"
     );
+}
+
+fn write_lockstep_config(dir: &Path) -> PathBuf {
+    let path = dir.join("gate-lockstep.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "schema: 1\ncargo:\n  workspace: {}\n  package: fixture-bench\n  benches: [fixture]\n\
+             require_baseline: false\ntolerance: 0.05\nalpha: 0.05\nconfirm: 1\nrounds: 2\n\
+             lockstep: {{tolerance: 0.02, samples: 8, sample_ms: 5, warm_up_ms: 20}}\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The default kind measures the lockstep check (`gate check --base`):
+/// A/A pairs of the fixture, decided as paired rows, with the contract's
+/// row fields and a settings sweep.
+#[test]
+fn lockstep_power_on_the_fixture_writes_sound_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_lockstep_config(dir.path());
+    let json = dir.path().join("power.json");
+    let out = Command::cargo_bin("gate")
+        .unwrap()
+        .args(["power", "--config"])
+        .arg(&config)
+        .args(["--budget", "20", "--json"])
+        .arg(&json)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("lockstep check") && stdout.contains(SPIN), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["kind"], "lockstep");
+    let settings = &report["settings"];
+    assert_eq!(settings["tolerance"], 0.02, "the lockstep tolerance decides: {settings}");
+    let pairs = settings["pairs"].as_u64().unwrap();
+    assert!(pairs >= 4, "rounds 2 x (1 + confirm 1) pairs at least: {settings}");
+    let rows = report["rows"].as_array().unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [SLEEPLESS, SPIN]);
+    for r in rows {
+        for key in ["id", "false_alarm_rate", "min_detectable", "samples"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert_eq!(r["samples"], 16, "2 pairs x 8 samples per side: {r}");
+        let rate = r["false_alarm_rate"].as_f64().unwrap();
+        assert!(rate <= r["false_alarm_upper"].as_f64().unwrap(), "{r}");
+        // The fixture measures thread CPU time: A/A pairs of it agree.
+        assert!(rate <= 0.2, "{r}");
+        if let Some(m) = r["min_detectable"].as_f64() {
+            assert!((0.0..=0.5).contains(&m), "{r}");
+        }
+        assert!(r["pairs"].as_u64().unwrap() >= pairs, "{r}");
+    }
+    let cands = report["candidates"].as_array().unwrap();
+    assert!(
+        cands.iter().any(|c| c["tolerance"] == 0.02 && c["rounds"] == 2 && c["confirm"] == 1),
+        "{cands:?}"
+    );
+}
+
+#[test]
+fn a_budget_too_small_for_the_lockstep_pairs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_lockstep_config(dir.path());
+    let out = Command::cargo_bin("gate")
+        .unwrap()
+        .args(["power", "--config"])
+        .arg(&config)
+        .args(["--budget", "1"])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("too small") && stderr.contains("--budget"), "{stderr}");
 }

@@ -51,6 +51,7 @@ pub const REPLICATES: usize = 1000;
 pub const TOLERANCES: [f64; 5] = [0.0, 0.01, 0.02, 0.03, 0.05];
 
 /// The A/A pairs of one id.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct IdPairs {
     pub id: String,
     /// Per pair: the per-sample log ratios.
@@ -364,6 +365,16 @@ pub struct Report {
     /// The figures met with the configured setting.
     pub figures_met: bool,
     pub notes: Vec<String>,
+    /// The A/A pairs measured, so that `--from` can decide them again with
+    /// other settings without measuring.
+    pub measurements: Vec<IdPairs>,
+}
+
+/// The measurements of a report written by `--json`.
+#[derive(serde::Deserialize)]
+struct Saved {
+    kind: String,
+    measurements: Vec<IdPairs>,
 }
 
 /// How the pairs were measured and decided.
@@ -482,7 +493,20 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
         ids.len(),
         budget * 0.9
     );
-    let (pairs, measured_secs) = measure(&prepared, &config.lockstep, budget * 0.9, min_pairs)?;
+    let (pairs, measured_secs) = match &args.from {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let saved: Saved = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: not a `gate power --json` report: {e}", path.display()))?;
+            if saved.kind != "lockstep" {
+                bail!("{}: a `{}` power report has no lockstep pairs", path.display(), saved.kind);
+            }
+            eprintln!("gate power: deciding the pairs saved in {} again", path.display());
+            (saved.measurements, 0.0)
+        }
+        None => measure(&prepared, &config.lockstep, budget * 0.9, min_pairs)?,
+    };
     let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
     let samples = config.lockstep.samples as usize;
     let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
@@ -589,6 +613,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     if !failing.is_empty() {
         notes.push(format!("benches short of a figure at the configured setting: {}", failing.join(", ")));
     }
+    let measurements = pairs.clone();
     let report = Report {
         schema: 1,
         kind: "lockstep",
@@ -609,6 +634,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
         candidates,
         figures_met,
         notes,
+        measurements,
     };
     print!("{}", render(&report));
     if let Some(path) = &args.json {
