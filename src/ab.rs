@@ -154,7 +154,8 @@ impl LockstepPairs {
     pub fn measure(&self, ids: &[String]) -> Result<(ResultSet, ResultSet)> {
         let total = self.rounds as u64 * ids.len() as u64;
         let per_pair = std::time::Duration::from_secs_f64(
-            2.0 * (self.settings.warm_up_ms + self.settings.samples as f64 * self.settings.sample_ms)
+            2.0 * (self.settings.warm_up_ms
+                + self.settings.samples as f64 * self.settings.sample_ms)
                 / 1e3
                 + 0.3,
         );
@@ -166,7 +167,13 @@ impl LockstepPairs {
             for id in ids {
                 progress.start(k, id);
                 let t0 = std::time::Instant::now();
-                let pair = lockstep::run_pair(&self.base, &self.head, id, k % 2 == 0, &self.settings);
+                let pair = lockstep::run_pair(
+                    &self.base,
+                    &self.head,
+                    id,
+                    k.is_multiple_of(2),
+                    &self.settings,
+                );
                 progress.finish(k, id, t0.elapsed(), pair.is_ok());
                 let pair = pair?;
                 let ratios = pair.log_ratios();

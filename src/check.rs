@@ -215,6 +215,9 @@ pub fn read_rust_results(plan: &RunPlan, filter: Option<&Regex>) -> Result<Resul
     Ok(set)
 }
 
+/// Measures flagged ids again: (fresh new side, fresh base side for `--base`).
+pub type Remeasure<'a> = dyn FnMut(&[String]) -> Result<(ResultSet, Option<ResultSet>)> + 'a;
+
 /// Confirmation runs: a benchmark flagged `regressed` is measured again in a
 /// fresh process, up to `config.confirm` times, and fails the check only if
 /// every measurement regressed. One slow run (a noisy neighbour, a page
@@ -232,7 +235,7 @@ pub fn confirm(
     live_go: Option<&ResultSet>,
     report: &mut Report,
     filter: Option<&Regex>,
-    remeasure: &mut dyn FnMut(&[String]) -> Result<(ResultSet, Option<ResultSet>)>,
+    remeasure: &mut Remeasure<'_>,
 ) -> Result<()> {
     for round in 1..=config.confirm {
         let mut flagged: Vec<String> = report

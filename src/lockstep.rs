@@ -130,10 +130,16 @@ impl Settings {
             bail!("lockstep.tolerance`: {t} is not a fraction in [0, 1) (0.02 means 2%)");
         }
         if self.samples < 6 {
-            bail!("lockstep.samples`: {} (at least 6: a pair needs an interval of its median)", self.samples);
+            bail!(
+                "lockstep.samples`: {} (at least 6: a pair needs an interval of its median)",
+                self.samples
+            );
         }
         if !(self.sample_ms > 0.0 && self.sample_ms.is_finite()) {
-            bail!("lockstep.sample_ms`: {} (a positive number)", self.sample_ms);
+            bail!(
+                "lockstep.sample_ms`: {} (a positive number)",
+                self.sample_ms
+            );
         }
         if !(self.warm_up_ms >= 0.0 && self.warm_up_ms.is_finite()) {
             bail!("lockstep.warm_up_ms`: {} (zero or more)", self.warm_up_ms);
@@ -285,7 +291,11 @@ fn read_side(side: &Prepared, id: &str, out: &Path) -> Result<Benchmark> {
     let o: Output = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a lockstep samples file", out.display()))?;
     if o.schema != 1 {
-        bail!("{}: lockstep schema {} (this gate reads 1)", out.display(), o.schema);
+        bail!(
+            "{}: lockstep schema {} (this gate reads 1)",
+            out.display(),
+            o.schema
+        );
     }
     if o.id != id {
         bail!("{}: samples of `{}`, expected `{id}`", out.display(), o.id);

@@ -48,8 +48,15 @@ fn fixture_repo(dir: &Path) -> PathBuf {
     copy_dir(&root.join("lockstep"), &repo.join("lockstep"));
     let manifest = repo.join("fixture/Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(text.contains("\"../../lockstep\""), "the fixture's lockstep path moved");
-    std::fs::write(&manifest, text.replace("\"../../lockstep\"", "\"../lockstep\"")).unwrap();
+    assert!(
+        text.contains("\"../../lockstep\""),
+        "the fixture's lockstep path moved"
+    );
+    std::fs::write(
+        &manifest,
+        text.replace("\"../../lockstep\"", "\"../lockstep\""),
+    )
+    .unwrap();
     std::fs::write(
         repo.join("Cargo.toml"),
         "[workspace]\nmembers = [\"fixture\", \"lockstep\"]\nresolver = \"3\"\n\n[workspace.package]\n\
@@ -144,7 +151,9 @@ fn base_and_head_on_the_same_runner() {
     // and the report keeps the first measurement in `earlier`.
     assert_eq!(spin["old"]["n"], 16, "{spin}");
     assert!(
-        spin["warnings"].to_string().contains("paired: 2 lockstep pair(s) x 8 samples"),
+        spin["warnings"]
+            .to_string()
+            .contains("paired: 2 lockstep pair(s) x 8 samples"),
         "{spin}"
     );
     let first = spin["earlier"]

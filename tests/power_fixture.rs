@@ -164,14 +164,23 @@ fn lockstep_power_on_the_fixture_writes_sound_rows() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("lockstep check") && stdout.contains(SPIN), "{stdout}");
+    assert!(
+        stdout.contains("lockstep check") && stdout.contains(SPIN),
+        "{stdout}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["kind"], "lockstep");
     let settings = &report["settings"];
-    assert_eq!(settings["tolerance"], 0.02, "the lockstep tolerance decides: {settings}");
+    assert_eq!(
+        settings["tolerance"], 0.02,
+        "the lockstep tolerance decides: {settings}"
+    );
     let pairs = settings["pairs"].as_u64().unwrap();
-    assert!(pairs >= 4, "rounds 2 x (1 + confirm 1) pairs at least: {settings}");
+    assert!(
+        pairs >= 4,
+        "rounds 2 x (1 + confirm 1) pairs at least: {settings}"
+    );
     let rows = report["rows"].as_array().unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [SLEEPLESS, SPIN]);
@@ -191,7 +200,9 @@ fn lockstep_power_on_the_fixture_writes_sound_rows() {
     }
     let cands = report["candidates"].as_array().unwrap();
     assert!(
-        cands.iter().any(|c| c["tolerance"] == 0.02 && c["rounds"] == 2 && c["confirm"] == 1),
+        cands
+            .iter()
+            .any(|c| c["tolerance"] == 0.02 && c["rounds"] == 2 && c["confirm"] == 1),
         "{cands:?}"
     );
 }
@@ -211,5 +222,8 @@ fn a_budget_too_small_for_the_lockstep_pairs_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("too small") && stderr.contains("--budget"), "{stderr}");
+    assert!(
+        stderr.contains("too small") && stderr.contains("--budget"),
+        "{stderr}"
+    );
 }

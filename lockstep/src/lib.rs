@@ -86,9 +86,14 @@ impl Lockstep {
         let (r, w) = fds
             .split_once(',')
             .and_then(|(r, w)| Some((r.parse::<i32>().ok()?, w.parse::<i32>().ok()?)))
-            .unwrap_or_else(|| panic!("lockstep: GATE_LOCKSTEP_FDS=`{fds}` is not `<read>,<write>`"));
+            .unwrap_or_else(|| {
+                panic!("lockstep: GATE_LOCKSTEP_FDS=`{fds}` is not `<read>,<write>`")
+            });
         let samples: usize = number("GATE_LOCKSTEP_SAMPLES");
-        assert!(samples > 0, "lockstep: GATE_LOCKSTEP_SAMPLES must be at least 1");
+        assert!(
+            samples > 0,
+            "lockstep: GATE_LOCKSTEP_SAMPLES must be at least 1"
+        );
         let sample_ms: f64 = number("GATE_LOCKSTEP_SAMPLE_MS");
         let warm_up_ms: f64 = number("GATE_LOCKSTEP_WARMUP_MS");
         assert!(
@@ -130,7 +135,11 @@ impl Lockstep {
     /// timed sample per turn; writes the samples and returns them (ns/op).
     /// `routine(iters)` runs `iters` operations and returns their time, as
     /// criterion's `iter_custom` expects.
-    pub fn run(mut self, setup: impl FnOnce(), mut routine: impl FnMut(u64) -> Duration) -> Vec<f64> {
+    pub fn run(
+        mut self,
+        setup: impl FnOnce(),
+        mut routine: impl FnMut(u64) -> Duration,
+    ) -> Vec<f64> {
         self.wait_turn();
         setup();
         let (mut iters, mut spent, mut done) = (1u64, Duration::ZERO, 0u64);
@@ -168,7 +177,13 @@ impl Lockstep {
         let tmp = self.out.with_extension("tmp");
         std::fs::write(&tmp, json)
             .and_then(|()| std::fs::rename(&tmp, &self.out))
-            .unwrap_or_else(|e| panic!("lockstep {}: cannot write {}: {e}", self.id, self.out.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "lockstep {}: cannot write {}: {e}",
+                    self.id,
+                    self.out.display()
+                )
+            });
         samples
     }
 }

@@ -39,7 +39,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::{DETECTION, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, lower_bound, upper_bound};
+use super::{
+    DETECTION, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, lower_bound,
+    upper_bound,
+};
 use crate::config::Config;
 use crate::lockstep::{self, Settings};
 use crate::run::Prepared;
@@ -103,7 +106,13 @@ struct Check {
 
 /// Draws one replicate: `1 + confirm` checks of `rounds` distinct pairs
 /// each, every pair resampled with replacement.
-fn draw(rng: &mut ChaCha8Rng, pairs: &[Vec<f64>], rounds: usize, checks: usize, alpha: f64) -> Vec<Check> {
+fn draw(
+    rng: &mut ChaCha8Rng,
+    pairs: &[Vec<f64>],
+    rounds: usize,
+    checks: usize,
+    alpha: f64,
+) -> Vec<Check> {
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     for i in 0..checks * rounds {
         let j = rng.random_range(i..order.len());
@@ -120,7 +129,8 @@ fn draw(rng: &mut ChaCha8Rng, pairs: &[Vec<f64>], rounds: usize, checks: usize, 
                         .collect()
                 })
                 .collect();
-            let lower = stats::pooled_shift(&drawn, 1.0 - alpha).map_or(f64::NEG_INFINITY, |s| s.lower);
+            let lower =
+                stats::pooled_shift(&drawn, 1.0 - alpha).map_or(f64::NEG_INFINITY, |s| s.lower);
             let all: Vec<f64> = drawn.into_iter().flatten().collect();
             let p = stats::signed_rank(&all).map_or(1.0, |t| t.p_value);
             Check { lower, p, all }
@@ -183,7 +193,8 @@ pub fn analyse(
     let medians: Vec<f64> = b.pairs.iter().filter_map(|p| stats::median(p)).collect();
     let mean = medians.iter().sum::<f64>() / medians.len().max(1) as f64;
     let spread = if medians.len() > 1 {
-        (medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (medians.len() - 1) as f64).sqrt()
+        (medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (medians.len() - 1) as f64)
+            .sqrt()
     } else {
         0.0
     };
@@ -267,7 +278,9 @@ pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
     } else {
         rows.iter().collect()
     };
-    let worst = subject.iter().try_fold(0.0f64, |acc, r| r.min_detectable.map(|m| acc.max(m)));
+    let worst = subject
+        .iter()
+        .try_fold(0.0f64, |acc, r| r.min_detectable.map(|m| acc.max(m)));
     let meets = !rows.is_empty()
         && fa_up <= TARGET_FALSE_ALARM + 1e-12
         && worst.is_some_and(|w| w <= TARGET_SLOWDOWN + 1e-9);
@@ -318,7 +331,13 @@ pub fn measure(
     loop {
         let t0 = Instant::now();
         for (i, id) in ids.iter().enumerate() {
-            let pair = lockstep::run_pair(prepared, prepared, id, (pass + i) % 2 == 0, settings)?;
+            let pair = lockstep::run_pair(
+                prepared,
+                prepared,
+                id,
+                (pass + i).is_multiple_of(2),
+                settings,
+            )?;
             let slot = out.get_mut(id).expect("every id has a slot");
             slot.pairs.push(pair.log_ratios());
             if let Some(m) = stats::median(&pair.base.samples) {
@@ -399,7 +418,9 @@ fn pct(x: f64) -> String {
 
 /// The terminal table and conclusions.
 pub fn render(r: &Report) -> String {
-    use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    use comfy_table::{
+        Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
+    };
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
@@ -418,7 +439,11 @@ pub fn render(r: &Report) -> String {
             right(crate::report::fmt_ns(row.median_ns)),
             right(format!("{} x {}", row.pairs, r.settings.lockstep.samples)),
             right(pct(row.between_pair_spread)),
-            right(format!("{} [{}]", pct(row.false_alarm_rate), pct(row.false_alarm_upper))),
+            right(format!(
+                "{} [{}]",
+                pct(row.false_alarm_rate),
+                pct(row.false_alarm_upper)
+            )),
             right(match row.min_detectable {
                 Some(m) => format!("{} ({})", pct(m), pct(row.detected)),
                 None => format!("> 50.0% ({})", pct(row.detected)),
@@ -439,7 +464,11 @@ pub fn render(r: &Report) -> String {
             pct(k.setting.tolerance),
             k.setting.rounds.to_string(),
             k.setting.confirm.to_string(),
-            format!("{} [{}]", pct(k.worst_false_alarm_rate), pct(k.worst_false_alarm_upper)),
+            format!(
+                "{} [{}]",
+                pct(k.worst_false_alarm_rate),
+                pct(k.worst_false_alarm_upper)
+            ),
             k.worst_min_detectable.map_or("> 50%".into(), pct),
             if k.meets { "yes".into() } else { "no".into() },
         ]);
@@ -486,26 +515,35 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     let ids = prepared.ids();
     let family = super::family_size(&config, &ids);
     let min_pairs = (config.rounds as usize * (1 + config.confirm as usize)).max(2);
-    // The analysis runs after the measurements: keep a tenth of the budget.
+    // The analysis runs after the measurements: keep a twentieth of the
+    // budget (8 s for the 28 subject ids on 2 cores).
     let budget = args.budget as f64;
     eprintln!(
         "gate power: lockstep A/A pairs of {} bench(es) for {:.0}s (build and list took {build_secs:.1}s, not counted)",
         ids.len(),
-        budget * 0.9
+        budget * 0.95
     );
     let (pairs, measured_secs) = match &args.from {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let saved: Saved = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: not a `gate power --json` report: {e}", path.display()))?;
+            let saved: Saved = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("{}: not a `gate power --json` report: {e}", path.display())
+            })?;
             if saved.kind != "lockstep" {
-                bail!("{}: a `{}` power report has no lockstep pairs", path.display(), saved.kind);
+                bail!(
+                    "{}: a `{}` power report has no lockstep pairs",
+                    path.display(),
+                    saved.kind
+                );
             }
-            eprintln!("gate power: deciding the pairs saved in {} again", path.display());
+            eprintln!(
+                "gate power: deciding the pairs saved in {} again",
+                path.display()
+            );
             (saved.measurements, 0.0)
         }
-        None => measure(&prepared, &config.lockstep, budget * 0.9, min_pairs)?,
+        None => measure(&prepared, &config.lockstep, budget * 0.95, min_pairs)?,
     };
     let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
     let samples = config.lockstep.samples as usize;
@@ -607,11 +645,17 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     }
     let failing: Vec<&str> = rows
         .iter()
-        .filter(|r| r.false_alarm_upper > TARGET_FALSE_ALARM || (is_subject(&r.id) && r.min_detectable.is_none_or(|m| m > TARGET_SLOWDOWN)))
+        .filter(|r| {
+            r.false_alarm_upper > TARGET_FALSE_ALARM
+                || (is_subject(&r.id) && r.min_detectable.is_none_or(|m| m > TARGET_SLOWDOWN))
+        })
         .map(|r| r.id.as_str())
         .collect();
     if !failing.is_empty() {
-        notes.push(format!("benches short of a figure at the configured setting: {}", failing.join(", ")));
+        notes.push(format!(
+            "benches short of a figure at the configured setting: {}",
+            failing.join(", ")
+        ));
     }
     let measurements = pairs.clone();
     let report = Report {
@@ -675,7 +719,9 @@ mod tests {
             pairs: noisy_pairs(8, 0.005, 1),
             medians_ns: vec![1000.0; 8],
         };
-        let row = analyse(&quiet, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30).remove(0).1;
+        let row = analyse(&quiet, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
+            .remove(0)
+            .1;
         assert!(row.false_alarm_rate <= 0.01, "{row:?}");
         assert!(row.min_detectable.unwrap() <= 0.05, "{row:?}");
         let noisy = IdPairs {
@@ -683,7 +729,9 @@ mod tests {
             pairs: noisy_pairs(8, 0.2, 2),
             medians_ns: vec![1000.0; 8],
         };
-        let row = analyse(&noisy, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30).remove(0).1;
+        let row = analyse(&noisy, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
+            .remove(0)
+            .1;
         assert!(row.min_detectable.is_none_or(|m| m > 0.05), "{row:?}");
         assert!(!summarise(s, &[row]).meets);
     }
@@ -708,7 +756,9 @@ mod tests {
             pairs,
             medians_ns: vec![1.0; 8],
         };
-        let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30).remove(0).1;
+        let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30)
+            .remove(0)
+            .1;
         assert!(row.false_alarm_rate > 0.9, "{row:?}");
         assert_eq!(row.min_detectable, Some(0.0));
     }

@@ -40,12 +40,12 @@ fn bench(c: &mut Criterion, knobs: &Knobs, once: &Once, operation: &str, id: &st
         // Criterion calls this closure only for a bench that runs (not for
         // `--list` nor for benches its filter skips), so the counters file
         // is written for exactly the benches that ran, once per process.
-        once.call_once(&setup);
+        once.call_once(setup);
         // Thread CPU time, not wall time: the fixture stands in for a real
         // bench in the gate's own tests, which run on shared, loaded
         // machines; its figures must move with its work, not with the
         // neighbours' (the real benches measure wall time).
-        b.iter_custom(&routine);
+        b.iter_custom(routine);
     });
     group.finish();
 }
