@@ -239,15 +239,8 @@ fn command(
         .target_of(id)
         .ok_or_else(|| anyhow!("bench `{id}` is not offered by {}", side.plan().package))?;
     let (r, w) = (read.as_raw_fd(), write.as_raw_fd());
-    let mut cmd = Command::new(&target.executable);
-    cmd.arg("--bench")
-        .arg("--exact")
-        .arg(id)
-        .arg("--noplot")
-        .args(["--color", "never"])
-        .current_dir(&target.package_dir)
-        .envs(side.plan().bench_env(side.criterion_home()))
-        .env(ID_ENV, id)
+    let mut cmd = side.bench_command(id, target);
+    cmd.env(ID_ENV, id)
         .env("GATE_LOCKSTEP_FDS", format!("{r},{w}"))
         .env("GATE_LOCKSTEP_OUT", out)
         .env("GATE_LOCKSTEP_SAMPLES", settings.samples.to_string())

@@ -516,17 +516,24 @@ impl Prepared {
         describe_offer(&self.plan.package, &self.targets)
     }
 
-    /// Runs one id in its own process and returns its result folder.
-    fn run_one(&self, id: &str, target: &BenchTarget) -> Result<PathBuf> {
+    /// The command that runs bench `id` of `target` alone, in the package
+    /// folder, with the bench environment (criterion settings not added).
+    pub(crate) fn bench_command(&self, id: &str, target: &BenchTarget) -> Command {
         let mut cmd = Command::new(&target.executable);
         cmd.arg("--bench")
             .arg("--exact")
             .arg(id)
             .arg("--noplot")
             .args(["--color", "never"])
-            .args(self.plan.settings().args())
             .current_dir(&target.package_dir)
             .envs(self.plan.bench_env(&self.criterion_home));
+        cmd
+    }
+
+    /// Runs one id in its own process and returns its result folder.
+    fn run_one(&self, id: &str, target: &BenchTarget) -> Result<PathBuf> {
+        let mut cmd = self.bench_command(id, target);
+        cmd.args(self.plan.settings().args());
         let shown = show_command(&cmd);
         let bench_err = |status: String, tail: String| RunError::Bench {
             id: id.to_string(),

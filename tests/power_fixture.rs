@@ -15,18 +15,23 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).unwrap().to_path_buf()
 }
 
-fn write_config(dir: &Path) -> PathBuf {
-    let path = dir.join("gate.yaml");
+/// A config for the fixture package, `extra` appended.
+fn write_config_named(dir: &Path, name: &str, extra: &str) -> PathBuf {
+    let path = dir.join(name);
     std::fs::write(
         &path,
         format!(
             "schema: 1\ncargo:\n  workspace: {}\n  package: fixture-bench\n  benches: [fixture]\n\
-             require_baseline: false\ntolerance: 0.05\nalpha: 0.05\nconfirm: 1\n",
+             require_baseline: false\ntolerance: 0.05\nalpha: 0.05\nconfirm: 1\n{extra}",
             env!("CARGO_MANIFEST_DIR")
         ),
     )
     .unwrap();
     path
+}
+
+fn write_config(dir: &Path) -> PathBuf {
+    write_config_named(dir, "gate.yaml", "")
 }
 
 #[test]
@@ -129,18 +134,11 @@ fn a_budget_too_small_for_three_runs_is_refused() {
 }
 
 fn write_lockstep_config(dir: &Path) -> PathBuf {
-    let path = dir.join("gate-lockstep.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "schema: 1\ncargo:\n  workspace: {}\n  package: fixture-bench\n  benches: [fixture]\n\
-             require_baseline: false\ntolerance: 0.05\nalpha: 0.05\nconfirm: 1\nrounds: 2\n\
-             lockstep: {{tolerance: 0.02, samples: 8, sample_ms: 5, warm_up_ms: 20}}\n",
-            env!("CARGO_MANIFEST_DIR")
-        ),
+    write_config_named(
+        dir,
+        "gate-lockstep.yaml",
+        "rounds: 2\nlockstep: {tolerance: 0.02, samples: 8, sample_ms: 5, warm_up_ms: 20}\n",
     )
-    .unwrap();
-    path
 }
 
 /// The default kind measures the lockstep check (`gate check --base`):
