@@ -387,6 +387,13 @@ pub fn build_report(
         .as_ref()
         .map(|bl| normalise_by_floor(bl, new, &mut notes))
         .unwrap_or_default();
+    if base.is_none()
+        && let Some(note) = rust_bl
+            .as_ref()
+            .and_then(|bl| floor_drift_note(bl, new, config.tolerance))
+    {
+        notes.push(note);
+    }
     let mut pairings: Vec<Pairing<'_>> = Vec::new();
 
     for b in new.benchmarks.iter().filter(|b| b.lang == Lang::Rust) {
@@ -638,6 +645,39 @@ fn normalise_by_floor(
         .collect()
 }
 
+/// The floor benches measure the machine, not our code: a raw `mprotect`
+/// pair and a plain syscall cannot get slower by a code change. When they
+/// moved by more than the tolerance against a stored baseline of the *same*
+/// machine kind, the host under the VM is not the one that measured the
+/// baseline (cloud machines share a generic CPU model string), and rows
+/// against it may show the machine rather than the code. Says so, with the
+/// figures and what to do; verdicts are not changed.
+fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<String> {
+    let set = bl.sets.first()?;
+    if set.environment.same_machine_kind(&new.environment).0 != Some(true) {
+        return None;
+    }
+    let moved: Vec<String> = [FLOOR_ID, crate::env::FLOOR_SYSCALL]
+        .iter()
+        .filter_map(|id| {
+            let there = crate::stats::median(&set.find(Lang::Rust, id, 1)?.samples)?;
+            let here = crate::stats::median(&new.find(Lang::Rust, id, 1)?.samples)?;
+            let r = here / there;
+            ((r - 1.0).abs() > tolerance).then(|| format!("`{id}` {:+.0}%", (r - 1.0) * 100.0))
+        })
+        .collect();
+    if moved.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "this runner's floor benches moved against the Rust baseline ({}) although the machine kind is the \
+         same: the host is not the one that measured it, so differences against baselines/ may be the \
+         machine's, not the code's; compare on one runner with `gate check --base REF` (lockstep) or \
+         refresh the baseline here with `gate baseline update`",
+        moved.join(", ")
+    ))
+}
+
 /// Says whether a baseline was measured on the same kind of machine as this
 /// run; ratios across machine kinds are not comparable without normalisation.
 fn machine_note(
@@ -866,6 +906,27 @@ mod tests {
         );
         assert!(
             !r.notes.iter().any(|n| n.contains("normalised")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    /// Same fingerprint, but the mprotect floor doubled: the report says the
+    /// host changed (the floor is the machine, not the code); an unchanged
+    /// floor says nothing.
+    #[test]
+    fn a_floor_that_moved_on_the_same_machine_kind_is_reported() {
+        let r = report(set("cpu", 1000.0, 1100.0), &set("cpu", 2000.0, 2200.0));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("floor benches moved") && n.contains("+100%")),
+            "{:?}",
+            r.notes
+        );
+        let r = report(set("cpu", 1000.0, 1100.0), &set("cpu", 1001.0, 1100.0));
+        assert!(
+            !r.notes.iter().any(|n| n.contains("floor benches moved")),
             "{:?}",
             r.notes
         );
