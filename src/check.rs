@@ -648,8 +648,10 @@ fn normalise_by_floor(
 /// The floor benches measure the machine, not our code: a raw `mprotect`
 /// pair and a plain syscall cannot get slower by a code change. When they
 /// moved by more than the tolerance against a stored baseline of the *same*
-/// machine kind, the host under the VM is not the one that measured the
-/// baseline (cloud machines share a generic CPU model string), and rows
+/// machine kind, the machine is not in the state that measured the baseline
+/// (another host under the VM, since cloud machines share a generic CPU
+/// model string, or the host's load: measured here, the mprotect floor
+/// moved 27% within ten minutes), and rows
 /// against it may show the machine rather than the code. Says so, with the
 /// figures and what to do; verdicts are not changed.
 fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<String> {
@@ -671,9 +673,9 @@ fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<St
     }
     Some(format!(
         "this runner's floor benches moved against the Rust baseline ({}) although the machine kind is the \
-         same: the host is not the one that measured it, so differences against baselines/ may be the \
-         machine's, not the code's; compare on one runner with `gate check --base REF` (lockstep) or \
-         refresh the baseline here with `gate baseline update`",
+         same: the machine is not in the state that measured the baseline (another host under the VM, or \
+         its load), so differences against baselines/ may be the machine's, not the code's; compare on one \
+         runner with `gate check --base REF` (lockstep) or refresh the baseline with `gate baseline update`",
         moved.join(", ")
     ))
 }
