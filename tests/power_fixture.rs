@@ -34,22 +34,48 @@ fn write_config(dir: &Path) -> PathBuf {
     write_config_named(dir, "gate.yaml", "")
 }
 
+/// Runs `gate power --config CONFIG ARGS...` on the fixture.
+fn power(config: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::cargo_bin("gate")
+        .unwrap()
+        .args(["power", "--config"])
+        .arg(config)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .timeout(std::time::Duration::from_secs(600))
+        .output()
+        .unwrap()
+}
+
+/// A budget too small for the minimum number of runs or pairs is refused
+/// with exit 2 and says to raise it.
+fn assert_budget_refused(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("too small") && stderr.contains("--budget"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let json = dir.path().join("power.json");
     let budget = 30u64;
-    let out = Command::cargo_bin("gate")
-        .unwrap()
-        .args(["power", "--kind", "stored", "--config"])
-        .arg(&config)
-        .args(["--budget", &budget.to_string(), "--json"])
-        .arg(&json)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .timeout(std::time::Duration::from_secs(600))
-        .output()
-        .unwrap();
+    let budget_text = budget.to_string();
+    let out = power(
+        &config,
+        &[
+            "--kind".as_ref(),
+            "stored".as_ref(),
+            "--budget".as_ref(),
+            budget_text.as_ref(),
+            "--json".as_ref(),
+            json.as_os_str(),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -117,20 +143,16 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
 fn a_budget_too_small_for_three_runs_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let out = Command::cargo_bin("gate")
-        .unwrap()
-        .args(["power", "--kind", "stored", "--config"])
-        .arg(&config)
-        .args(["--budget", "5"])
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("too small") && stderr.contains("--budget"),
-        "{stderr}"
+    let out = power(
+        &config,
+        &[
+            "--kind".as_ref(),
+            "stored".as_ref(),
+            "--budget".as_ref(),
+            "5".as_ref(),
+        ],
     );
+    assert_budget_refused(&out);
 }
 
 fn write_lockstep_config(dir: &Path) -> PathBuf {
@@ -149,16 +171,15 @@ fn lockstep_power_on_the_fixture_writes_sound_rows() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_lockstep_config(dir.path());
     let json = dir.path().join("power.json");
-    let out = Command::cargo_bin("gate")
-        .unwrap()
-        .args(["power", "--config"])
-        .arg(&config)
-        .args(["--budget", "20", "--json"])
-        .arg(&json)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .timeout(std::time::Duration::from_secs(600))
-        .output()
-        .unwrap();
+    let out = power(
+        &config,
+        &[
+            "--budget".as_ref(),
+            "20".as_ref(),
+            "--json".as_ref(),
+            json.as_os_str(),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -209,19 +230,6 @@ fn lockstep_power_on_the_fixture_writes_sound_rows() {
 fn a_budget_too_small_for_the_lockstep_pairs_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_lockstep_config(dir.path());
-    let out = Command::cargo_bin("gate")
-        .unwrap()
-        .args(["power", "--config"])
-        .arg(&config)
-        .args(["--budget", "1"])
-        .env("CARGO_TARGET_DIR", target_dir())
-        .timeout(std::time::Duration::from_secs(600))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("too small") && stderr.contains("--budget"),
-        "{stderr}"
-    );
+    let out = power(&config, &["--budget".as_ref(), "1".as_ref()]);
+    assert_budget_refused(&out);
 }
