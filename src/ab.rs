@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::lockstep;
-use crate::model::{Benchmark, ResultSet};
+use crate::model::ResultSet;
 use crate::run::{self, RunPlan};
 use crate::verdict;
 
@@ -94,9 +94,9 @@ fn note_run_median(b: &mut crate::model::Benchmark, samples: &[f64]) {
     }
 }
 
-/// Appends every sample of `from` to the matching benchmark of `into`
-/// (or adds the benchmark): rounds pool into one sample per bench, and each
-/// round's median is kept in the run medians.
+/// Appends every sample (and per-sample metric) of `from` to the matching
+/// benchmark of `into` (or adds the benchmark): rounds pool into one sample
+/// per bench, and each round's median is kept in the run medians.
 pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
     for b in &mut from.benchmarks {
         if !b.metrics.contains_key(crate::verdict::RUN_MEDIANS) {
@@ -116,6 +116,13 @@ pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
                     Some(a) => {
                         note_run_median(a, &b.samples);
                         a.samples.extend(b.samples);
+                        // Per-sample metrics (lockstep's paired ratios) follow
+                        // their samples; run medians were noted above.
+                        for (name, values) in b.metrics {
+                            if name != crate::verdict::RUN_MEDIANS {
+                                a.metrics.entry(name).or_default().extend(values);
+                            }
+                        }
                         // Counters are deterministic; the latest is as good as any.
                         a.counters = b.counters;
                     }
@@ -160,8 +167,7 @@ impl LockstepPairs {
                 + 0.3,
         );
         let progress = run::Progress::new(self.head.plan().progress, total, per_pair);
-        let mut base: Vec<Benchmark> = Vec::new();
-        let mut head: Vec<Benchmark> = Vec::new();
+        let (mut base, mut head) = (None, None);
         let mut k = 0usize;
         for round in 0..self.rounds {
             for id in ids {
@@ -177,40 +183,29 @@ impl LockstepPairs {
                 progress.finish(k, id, t0.elapsed(), pair.is_ok());
                 let pair = pair?;
                 let ratios = pair.log_ratios();
-                for (side, b) in [(&mut base, pair.base), (&mut head, pair.head)] {
-                    let slot = match side.iter().position(|x| x.id == b.id) {
-                        Some(i) => &mut side[i],
-                        None => {
-                            let mut fresh = b.clone();
-                            fresh.samples.clear();
-                            side.push(fresh);
-                            side.last_mut().expect("just pushed")
-                        }
-                    };
-                    note_run_median(slot, &b.samples);
-                    slot.samples.extend(&b.samples);
-                    slot.counters = b.counters;
-                    slot.metrics
-                        .entry(verdict::PAIRED_LOG_RATIO.to_string())
-                        .or_default()
-                        .extend(&ratios);
-                    slot.metrics
-                        .entry(verdict::PAIRED_ROUND.to_string())
-                        .or_default()
-                        .extend(std::iter::repeat_n(round as f64, ratios.len()));
+                let rounds = vec![round as f64; ratios.len()];
+                for (side, mut b) in [(&mut base, pair.base), (&mut head, pair.head)] {
+                    b.metrics
+                        .insert(verdict::PAIRED_LOG_RATIO.to_string(), ratios.clone());
+                    b.metrics
+                        .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());
+                    pool(
+                        side,
+                        ResultSet {
+                            benchmarks: vec![b],
+                            ..ResultSet::default()
+                        },
+                    );
                 }
                 k += 1;
             }
         }
         progress.clear();
-        let set = |benchmarks: Vec<Benchmark>, plan: &RunPlan| {
-            let mut env = crate::env::detect();
-            env.features = plan.effective_features();
-            ResultSet {
-                benchmarks,
-                environment: env,
-                ..ResultSet::default()
-            }
+        let set = |pooled: Option<ResultSet>, plan: &RunPlan| {
+            let mut set = pooled.unwrap_or_default();
+            set.environment = crate::env::detect();
+            set.environment.features = plan.effective_features();
+            set
         };
         Ok((set(base, self.base.plan()), set(head, self.head.plan())))
     }

@@ -111,7 +111,7 @@ impl Pool {
             epoch: Instant::now(),
         });
         if threads > 1 {
-            pin_thread(0);
+            gate_lockstep::pin_thread(0);
         }
         let workers = (1..threads)
             .map(|index| {
@@ -284,40 +284,9 @@ impl Shared {
     }
 }
 
-/// Pins the calling thread to the `index`-th CPU this process may use
-/// (modulo their number) when `GATE_BENCH_PIN=1`: the gate asks for it in
-/// lockstep runs of parallel benches, so that thread `i` of the base and
-/// thread `i` of the head run on the same CPU instead of wherever the
-/// scheduler puts them. Linux only; elsewhere a no-op.
-pub fn pin_thread(index: usize) {
-    if std::env::var("GATE_BENCH_PIN").as_deref() != Ok("1") {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: zeroed cpu_set_t values are valid empty sets; the calls only
-    // read and write these local sets.
-    unsafe {
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
-            return;
-        }
-        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &allowed))
-            .collect();
-        if cpus.is_empty() {
-            return;
-        }
-        let mut one: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpus[index % cpus.len()], &mut one);
-        libc::sched_setaffinity(0, size, &one);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = index;
-}
-
 fn worker(shared: &Shared, index: usize) {
-    pin_thread(index);
+    // Thread i on CPU i when the gate asks (lockstep pairs of parallel benches).
+    gate_lockstep::pin_thread(index);
     let mut seen = 0u64;
     shared.lock().ready += 1;
     shared.finished.notify_all();

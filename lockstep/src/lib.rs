@@ -28,6 +28,7 @@
 //! | `GATE_LOCKSTEP_SAMPLES` | timed samples (turns after the first) |
 //! | `GATE_LOCKSTEP_SAMPLE_MS` | target duration of one sample |
 //! | `GATE_LOCKSTEP_WARMUP_MS` | warm-up in the first turn |
+//! | `GATE_BENCH_PIN` | `1`: bench thread pools pin thread `i` to CPU `i` ([`pin_thread`]) |
 //!
 //! The first turn runs the bench's setup, then warms up (doubling the
 //! iteration count until the warm-up time is spent) and fixes the iteration
@@ -51,6 +52,42 @@ use std::time::Duration;
 
 /// The variable naming the id to run in lockstep.
 pub const ID_ENV: &str = "GATE_LOCKSTEP";
+
+/// The variable asking bench thread pools to pin their threads.
+pub const PIN_ENV: &str = "GATE_BENCH_PIN";
+
+/// Pins the calling thread to the `index`-th CPU this process may use
+/// (modulo their number) when `GATE_BENCH_PIN=1`: the gate asks for it in
+/// lockstep runs of parallel benches (`lockstep.pin_threads`), so that
+/// thread `i` of the base and thread `i` of the head run on the same CPU
+/// instead of wherever the scheduler puts them. A bench's thread pool calls
+/// it from each of its threads. Linux only; elsewhere a no-op.
+pub fn pin_thread(index: usize) {
+    if std::env::var(PIN_ENV).as_deref() != Ok("1") {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: zeroed cpu_set_t values are valid empty sets; the calls only
+    // read and write these local sets.
+    unsafe {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return;
+        }
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &allowed))
+            .collect();
+        if cpus.is_empty() {
+            return;
+        }
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpus[index % cpus.len()], &mut one);
+        libc::sched_setaffinity(0, size, &one);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = index;
+}
 
 /// One lockstep session of one bench id, ready to run.
 pub struct Lockstep {

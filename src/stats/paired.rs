@@ -25,7 +25,7 @@
 use anyhow::{Result, bail};
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::{check_sample, median, median_ci};
+use super::{check_sample, median_ci};
 
 /// The result of a Wilcoxon signed-rank test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,7 +163,7 @@ pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift>
         let ci = median_ci(r, 0.95).expect("non-empty");
         let z = normal.inverse_cdf(0.5 + ci.coverage / 2.0);
         let se = ((ci.upper - ci.lower) / (2.0 * z)).max(1e-9);
-        m.push(median(r).expect("non-empty"));
+        m.push(ci.median);
         v.push(se * se);
     }
     let w: Vec<f64> = v.iter().map(|x| 1.0 / x).collect();
