@@ -40,7 +40,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::{
-    DETECTION, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, lower_bound,
+    DETECTION, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, lower_bound, pct,
     upper_bound,
 };
 use crate::config::Config;
@@ -410,10 +410,6 @@ pub struct ReportSettings {
     pub build_secs: f64,
     pub elapsed_secs: f64,
     pub pairs: usize,
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
 }
 
 /// The terminal table and conclusions.
