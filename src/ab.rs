@@ -178,6 +178,7 @@ impl LockstepPairs {
                     &self.head,
                     id,
                     k.is_multiple_of(2),
+                    round == 0,
                     &self.settings,
                 );
                 progress.finish(k, id, t0.elapsed(), pair.is_ok());

@@ -306,11 +306,20 @@ fn read_side(side: &Prepared, id: &str, out: &Path) -> Result<Benchmark> {
 /// Runs one lockstep pair of `id`: `base` and `head` at the same time,
 /// taking turns; `base_first` says who takes the first turn (alternate it
 /// between pairs so that neither side always goes first).
+///
+/// `setup`: whether the benches run their setup, the counting pass that
+/// writes their counters file (`GATE_LOCKSTEP_SETUP`). Its counts are the
+/// same in every pair, so callers ask for it in the first pair of an id
+/// only; later pairs read the file that pair wrote and spend their time on
+/// samples instead (a counting pass of `secret/create_random` takes longer
+/// than the pair's samples). With `setup`, the old counters files are
+/// removed first, so what is read was written by this pair.
 pub fn run_pair(
     base: &Prepared,
     head: &Prepared,
     id: &str,
     base_first: bool,
+    setup: bool,
     settings: &Settings,
 ) -> Result<Pair> {
     let settings = &settings.for_id(id);
@@ -328,10 +337,24 @@ pub fn run_pair(
         }
         let _ = std::fs::remove_file(o);
     }
+    if setup {
+        for side in [base, head] {
+            let counters = crate::run::counters_path(side.criterion_home(), id);
+            match std::fs::remove_file(&counters) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot remove {}", counters.display()));
+                }
+                _ => {}
+            }
+        }
+    }
     let (mut base_cmd, base_target) =
         command(base, id, settings, &to_base_r, &to_head_w, &outs[0], cpu)?;
     let (mut head_cmd, head_target) =
         command(head, id, settings, &to_head_r, &to_base_w, &outs[1], cpu)?;
+    for cmd in [&mut base_cmd, &mut head_cmd] {
+        cmd.env("GATE_LOCKSTEP_SETUP", if setup { "1" } else { "0" });
+    }
     let shown = [show_command(&base_cmd), show_command(&head_cmd)];
     let base_run = spawn_captured(&mut base_cmd)
         .with_context(|| format!("cannot start the base bench `{id}`: `{}`", shown[0]))?;

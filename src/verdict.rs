@@ -509,7 +509,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                     row.ratio = Some(shift.centre.exp());
                     row.ratio_ci = Some([shift.lower.exp(), shift.upper.exp()]);
                     row.warnings.push(format!(
-                        "paired: {} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}",
+                        "paired: {} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}{}",
                         rounds.len(),
                         all.len() / rounds.len().max(1),
                         shift.tau * 100.0,
@@ -517,6 +517,18 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                             " (one pair: not known)"
                         } else {
                             ""
+                        },
+                        match shift.set_aside {
+                            0 => String::new(),
+                            n => format!(
+                                "; {n} pair(s) left out of the interval as lone outliers (pair medians {})",
+                                shift
+                                    .round_medians
+                                    .iter()
+                                    .map(|m| format!("{:+.1}%", m.exp_m1() * 100.0))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         }
                     ));
                     tested.push((rows.len(), t.p_value));

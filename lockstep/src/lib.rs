@@ -28,9 +28,13 @@
 //! | `GATE_LOCKSTEP_SAMPLES` | timed samples (turns after the first) |
 //! | `GATE_LOCKSTEP_SAMPLE_MS` | target duration of one sample |
 //! | `GATE_LOCKSTEP_WARMUP_MS` | warm-up in the first turn |
+//! | `GATE_LOCKSTEP_SETUP` | `0`: skip the bench's setup (the gate has its output from an earlier pair); unset or `1`: run it |
 //! | `GATE_BENCH_PIN` | `1`: bench thread pools pin thread `i` to CPU `i` ([`pin_thread`]) |
 //!
-//! The first turn runs the bench's setup, then warms up (doubling the
+//! The first turn runs the bench's setup (unless `GATE_LOCKSTEP_SETUP=0`:
+//! the subject benches' setup is a counting pass, whose counts are the same
+//! in every pair, so the gate asks for it in the first pair of an id only),
+//! then warms up (doubling the
 //! iteration count until the warm-up time is spent) and fixes the iteration
 //! count of every sample from the warm-up's speed. Each later turn times one
 //! sample. A last turn only waits for the other process to finish its
@@ -100,6 +104,8 @@ pub struct Lockstep {
     samples: usize,
     sample: Duration,
     warm_up: Duration,
+    /// Whether to run the bench's setup in the first turn.
+    setup: bool,
 }
 
 fn var(name: &str) -> String {
@@ -139,6 +145,11 @@ impl Lockstep {
             sample_ms > 0.0 && warm_up_ms >= 0.0,
             "lockstep: sample and warm-up times must be positive"
         );
+        let setup = match std::env::var("GATE_LOCKSTEP_SETUP").as_deref() {
+            Err(_) | Ok("1") => true,
+            Ok("0") => false,
+            Ok(other) => panic!("lockstep: GATE_LOCKSTEP_SETUP=`{other}` is not 0 or 1"),
+        };
         // SAFETY: the gate passes two open pipe ends under these numbers and
         // nothing else in the process owns them.
         let (read, write) = unsafe { (File::from_raw_fd(r), File::from_raw_fd(w)) };
@@ -150,6 +161,7 @@ impl Lockstep {
             samples,
             sample: Duration::from_secs_f64(sample_ms / 1e3),
             warm_up: Duration::from_secs_f64(warm_up_ms / 1e3),
+            setup,
         })
     }
 
@@ -184,7 +196,7 @@ impl Lockstep {
         self.pass_turn();
     }
 
-    /// Runs the session: `setup` and the warm-up in the first turn, then one
+    /// Runs the session: `setup` (when asked for) and the warm-up in the first turn, then one
     /// timed sample per turn; writes the samples and returns them (ns/op).
     /// `routine(iters)` runs `iters` operations and returns their time, as
     /// criterion's `iter_custom` expects.
@@ -194,7 +206,9 @@ impl Lockstep {
         mut routine: impl FnMut(u64) -> Duration,
     ) -> Vec<f64> {
         self.wait_turn();
-        setup();
+        if self.setup {
+            setup();
+        }
         let (mut iters, mut spent, mut done) = (1u64, Duration::ZERO, 0u64);
         loop {
             spent += routine(iters);
@@ -267,6 +281,7 @@ mod tests {
             samples: 5,
             sample: Duration::from_micros(200),
             warm_up: Duration::from_micros(500),
+            setup: true,
         }
     }
 

@@ -336,6 +336,7 @@ pub fn measure(
                 prepared,
                 id,
                 (pass + i).is_multiple_of(2),
+                pass == 0,
                 settings,
             )?;
             let slot = out.get_mut(id).expect("every id has a slot");
@@ -542,7 +543,6 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
         None => measure(&prepared, &config.lockstep, budget * 0.95, min_pairs)?,
     };
     let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
-    let samples = config.lockstep.samples as usize;
     let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
     let mut tolerances: Vec<f64> = TOLERANCES.to_vec();
     if !tolerances.iter().any(|t| (t - tolerance).abs() < 1e-12) {
@@ -573,6 +573,8 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(&(i, r, c)) = jobs.get(k) else { break };
+                    // Per id: `lockstep.overrides` may set other sample counts.
+                    let samples = pairs[i].pairs.first().map_or(0, Vec::len);
                     let got = analyse(&pairs[i], r, c, &tolerances, config.alpha, family, samples);
                     results.lock().expect("no panics while held").extend(got);
                 }
