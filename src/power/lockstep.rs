@@ -434,7 +434,12 @@ pub fn render(r: &Report) -> String {
         t.add_row(vec![
             Cell::new(&row.id),
             right(crate::report::fmt_ns(row.median_ns)),
-            right(format!("{} x {}", row.pairs, r.settings.lockstep.samples)),
+            // Per id: `lockstep.overrides` may set another sample count.
+            right(format!(
+                "{} x {}",
+                row.pairs,
+                row.samples / r.settings.rounds.max(1) as usize
+            )),
             right(pct(row.between_pair_spread)),
             right(format!(
                 "{} [{}]",
