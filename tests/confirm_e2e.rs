@@ -57,11 +57,15 @@ fn spin_row(report: &Path) -> serde_json::Value {
 fn a_one_off_slow_run_passes_and_a_steady_slowdown_fails() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // The slowdown is 4x; a 50% tolerance keeps the unslowed confirmation
+    // clear of the runner's run-to-run noise (a quick run of the fixture
+    // came out 8% slower than its baseline once, under CI's load), so this
+    // test decides the confirmation logic, not the gate's sensitivity.
     std::fs::write(
         d.join("gate.yaml"),
         format!(
             "cargo:\n  workspace: {}\n  package: fixture-bench\n  benches: [fixture]\n  ids: [fixture/spin/sequential]\n\
-             baselines:\n  rust: rust.yaml\n  go: go.yaml\nconfirm: 1\n",
+             baselines:\n  rust: rust.yaml\n  go: go.yaml\nconfirm: 1\ntolerance: 0.5\n",
             env!("CARGO_MANIFEST_DIR")
         ),
     )

@@ -21,6 +21,8 @@
 //!   `tau^2` rests on a few rounds only, so the interval uses Student's t
 //!   with Welch-Satterthwaite degrees of freedom: near normal when the
 //!   rounds agree, near `R - 1` degrees of freedom when `tau^2` dominates.
+//!   A lone outlier round (at most one in eight) is left out of the pool
+//!   first (`lone_outliers`).
 
 use anyhow::{Result, bail};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -196,6 +198,8 @@ pub struct PooledShift {
 /// interval of the median (`(upper - lower) / (2 z)` at that interval's
 /// exact coverage), so it needs no assumption about the shape of the
 /// differences. With one round, `tau` cannot be estimated and is 0.
+/// Lone outlier rounds are left out first (`lone_outliers`; counted in
+/// `set_aside`, while `round_medians` keeps every round).
 pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift> {
     if rounds.is_empty() {
         bail!("no paired rounds");
