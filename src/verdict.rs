@@ -377,6 +377,19 @@ fn compare_counters(
             continue;
         }
         let (Some(&o), Some(&n)) = (old.counters.get(name), new.counters.get(name)) else {
+            // Said to be exact but without a value (a counters file lost):
+            // say so rather than pass it silently.
+            let side = match (
+                old.counters.contains_key(name),
+                new.counters.contains_key(name),
+            ) {
+                (true, _) => "the new side",
+                (false, true) => "the old side",
+                (false, false) => "either side",
+            };
+            warnings.push(format!(
+                "exact counter {name} has no value on {side}: not compared"
+            ));
             continue;
         };
         // Counters are ratios of integer counts over a fixed op count; allow
@@ -807,6 +820,32 @@ mod tests {
         );
         let (rows, _) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
         assert_eq!(rows[0].verdict, RowVerdict::Unchanged);
+    }
+
+    /// A counter both sides call exact but one side has no value for (a
+    /// counters file lost) is named in the row, not passed silently.
+    #[test]
+    fn an_exact_counter_without_a_value_is_named() {
+        let mut old = bench("a/b/sequential", noisy(1000.0, 50, 0));
+        let mut new = bench("a/b/sequential", noisy(1000.0, 50, 1));
+        for b in [&mut old, &mut new] {
+            b.labels
+                .insert(EXACT_LABEL.into(), "mprotect_per_op".into());
+        }
+        old.counters.insert("mprotect_per_op".into(), 2.0);
+        let (rows, _) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        assert!(
+            rows[0]
+                .warnings
+                .iter()
+                .any(|w| w
+                    == "exact counter mprotect_per_op has no value on the new side: not compared"),
+            "{:?}",
+            rows[0].warnings
+        );
     }
 
     #[test]
