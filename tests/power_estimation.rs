@@ -49,9 +49,9 @@ fn identically_distributed_runs_rarely_false_alarm() {
     let b = runs(1, 20, 0.02, &[0.0; 5]);
     let p = analyse(&b, &analysis(0.05, 1, 200)).unwrap();
     let e = &p.estimates[0];
-    assert_eq!((p.runs, p.samples, e.replicates), (5, 20, 200));
-    assert!(e.false_alarm_rate <= 0.01, "{e:?}");
-    assert!(e.false_alarm_upper < 0.02, "{e:?}");
+    assert_eq!((p.runs, p.samples, e.figures.replicates), (5, 20, 200));
+    assert!(e.figures.false_alarm_rate <= 0.01, "{e:?}");
+    assert!(e.figures.false_alarm_upper < 0.02, "{e:?}");
     assert_eq!(
         e.run_tuples, 60,
         "5 * 4 * 3 ordered (old, new, confirmation)"
@@ -69,12 +69,12 @@ fn between_run_offsets_are_what_false_alarms_come_from() {
     let strict = analyse(&b, &analysis(0.0, 1, 150)).unwrap();
     let loose = analyse(&b, &analysis(0.10, 1, 150)).unwrap();
     assert!(
-        strict.estimates[0].false_alarm_rate > 0.10,
+        strict.estimates[0].figures.false_alarm_rate > 0.10,
         "{:?}",
         strict.estimates[0]
     );
     assert_eq!(
-        loose.estimates[0].false_alarms, 0,
+        loose.estimates[0].figures.false_alarms, 0,
         "{:?}",
         loose.estimates[0]
     );
@@ -96,7 +96,7 @@ fn a_confirmation_run_cuts_false_alarms() {
     let p = analyse(&b, &a).unwrap();
     let (none, one) = (p.at(0.01, 0).unwrap(), p.at(0.01, 1).unwrap());
     assert!(
-        one.false_alarm_rate < none.false_alarm_rate,
+        one.figures.false_alarm_rate < none.figures.false_alarm_rate,
         "{none:?} {one:?}"
     );
 }
@@ -106,11 +106,11 @@ fn a_20_percent_slowdown_is_detected() {
     let b = runs(4, 20, 0.02, &[0.0, 0.005, -0.005, 0.0]);
     let p = analyse(&b, &analysis(0.05, 1, 100)).unwrap();
     let e = &p.estimates[0];
-    let md = e.min_detectable.expect("detected within 50%");
+    let md = e.figures.min_detectable.expect("detected within 50%");
     assert!(md <= 0.20, "{e:?}");
     // The interval must clear 1.05, so nothing below the tolerance is "detected".
     assert!(md > 0.05, "{e:?}");
-    assert!(e.detected >= 0.95, "{e:?}");
+    assert!(e.figures.detected >= 0.95, "{e:?}");
     // And the gate's own decision flags one run scaled by 1.2 against another.
     let slow: Vec<f64> = b.runs[1].iter().map(|v| v * 1.2).collect();
     let (v, _, _) = decide_pair(ID, &b.runs[0], &slow, 0.05, 0.05);
@@ -122,8 +122,12 @@ fn min_detectable_grows_with_noise() {
     let quiet = runs(5, 20, 0.01, &[0.0; 4]);
     let noisy = runs(5, 20, 0.08, &[0.0; 4]);
     let a = analysis(0.02, 1, 100);
-    let q = analyse(&quiet, &a).unwrap().estimates[0].min_detectable;
-    let n = analyse(&noisy, &a).unwrap().estimates[0].min_detectable;
+    let q = analyse(&quiet, &a).unwrap().estimates[0]
+        .figures
+        .min_detectable;
+    let n = analyse(&noisy, &a).unwrap().estimates[0]
+        .figures
+        .min_detectable;
     let (q, n) = (q.expect("quiet bench detected"), n.unwrap_or(f64::INFINITY));
     assert!(q < n, "quiet {q} noisy {n}");
     assert!(n - q >= 0.03, "quiet {q} noisy {n}");
@@ -158,7 +162,7 @@ fn pooling_interleaved_rounds_cuts_false_alarms_from_between_run_offsets() {
         p.at_rounds(0.02, 1, 2).unwrap(),
     );
     assert!(
-        pooled.false_alarm_rate < single.false_alarm_rate,
+        pooled.figures.false_alarm_rate < single.figures.false_alarm_rate,
         "{single:?} {pooled:?}"
     );
     assert_eq!(

@@ -40,8 +40,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::{
-    DETECTION, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, lower_bound, pct,
-    upper_bound,
+    DETECTION, Figures, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, pct,
 };
 use crate::config::Config;
 use crate::lockstep::{self, Settings};
@@ -75,19 +74,10 @@ pub struct Setting {
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub id: String,
-    pub false_alarm_rate: f64,
-    /// Smallest slowdown detected in 95% of replicates (0.05 is 5%); `None`
-    /// when 50% is not.
-    pub min_detectable: Option<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
     /// Samples per side of one check (`rounds x lockstep.samples`).
     pub samples: usize,
-    pub false_alarm_upper: f64,
-    pub false_alarms: usize,
-    pub replicates: usize,
-    /// Share detected at `min_detectable` (at 50% when `None`), and its
-    /// 95% lower bound.
-    pub detected: f64,
-    pub detected_lower: f64,
     /// A/A pairs measured.
     pub pairs: usize,
     /// Standard deviation of the pairs' median log ratios: how far two
@@ -226,14 +216,8 @@ pub fn analyse(
             };
             let row = Row {
                 id: b.id.clone(),
-                false_alarm_rate: alarms as f64 / REPLICATES as f64,
-                min_detectable,
+                figures: Figures::new(alarms, detected, REPLICATES, min_detectable),
                 samples: rounds as usize * samples,
-                false_alarm_upper: upper_bound(alarms, REPLICATES, 0.95),
-                false_alarms: alarms,
-                replicates: REPLICATES,
-                detected: detected as f64 / REPLICATES as f64,
-                detected_lower: lower_bound(detected, REPLICATES, 0.95),
                 pairs: b.pairs.len(),
                 between_pair_spread: spread,
                 median_ns: stats::median(&b.medians_ns).unwrap_or(f64::NAN),
@@ -271,16 +255,22 @@ pub struct CandidateBench {
 
 /// Whether a set of rows meets both figures.
 pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
-    let fa = rows.iter().map(|r| r.false_alarm_rate).fold(0.0, f64::max);
-    let fa_up = rows.iter().map(|r| r.false_alarm_upper).fold(0.0, f64::max);
+    let fa = rows
+        .iter()
+        .map(|r| r.figures.false_alarm_rate)
+        .fold(0.0, f64::max);
+    let fa_up = rows
+        .iter()
+        .map(|r| r.figures.false_alarm_upper)
+        .fold(0.0, f64::max);
     let subject: Vec<&Row> = if rows.iter().any(|r| is_subject(&r.id)) {
         rows.iter().filter(|r| is_subject(&r.id)).collect()
     } else {
         rows.iter().collect()
     };
-    let worst = subject
-        .iter()
-        .try_fold(0.0f64, |acc, r| r.min_detectable.map(|m| acc.max(m)));
+    let worst = subject.iter().try_fold(0.0f64, |acc, r| {
+        r.figures.min_detectable.map(|m| acc.max(m))
+    });
     let meets = !rows.is_empty()
         && fa_up <= TARGET_FALSE_ALARM + 1e-12
         && worst.is_some_and(|w| w <= TARGET_SLOWDOWN + 1e-9);
@@ -294,9 +284,9 @@ pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
             .iter()
             .map(|r| CandidateBench {
                 id: r.id.clone(),
-                false_alarm_rate: r.false_alarm_rate,
-                false_alarm_upper: r.false_alarm_upper,
-                min_detectable: r.min_detectable,
+                false_alarm_rate: r.figures.false_alarm_rate,
+                false_alarm_upper: r.figures.false_alarm_upper,
+                min_detectable: r.figures.min_detectable,
             })
             .collect(),
     }
@@ -415,24 +405,18 @@ pub struct ReportSettings {
 
 /// The terminal table and conclusions.
 pub fn render(r: &Report) -> String {
-    use comfy_table::{
-        Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
-    };
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
-            "bench",
-            "median",
-            "pairs x samples",
-            "between pairs (sd)",
-            "false alarms [95% upper]",
-            "min detectable (P detect)",
-        ]);
+    use crate::report::table::{new_table, right};
+    let mut t = new_table([
+        "bench",
+        "median",
+        "pairs x samples",
+        "between pairs (sd)",
+        "false alarms [95% upper]",
+        "min detectable (P detect)",
+    ]);
     for row in &r.rows {
-        let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
         t.add_row(vec![
-            Cell::new(&row.id),
+            comfy_table::Cell::new(&row.id),
             right(crate::report::fmt_ns(row.median_ns)),
             // Per id: `lockstep.overrides` may set another sample count.
             right(format!(
@@ -441,19 +425,11 @@ pub fn render(r: &Report) -> String {
                 row.samples / r.settings.rounds.max(1) as usize
             )),
             right(pct(row.between_pair_spread)),
-            right(format!(
-                "{} [{}]",
-                pct(row.false_alarm_rate),
-                pct(row.false_alarm_upper)
-            )),
-            right(match row.min_detectable {
-                Some(m) => format!("{} ({})", pct(m), pct(row.detected)),
-                None => format!("> 50.0% ({})", pct(row.detected)),
-            }),
+            right(row.figures.false_alarm_text()),
+            right(row.figures.detection_text()),
         ]);
     }
-    let mut c = Table::new();
-    c.load_preset(UTF8_FULL_CONDENSED).set_header([
+    let mut c = new_table([
         "tolerance",
         "rounds",
         "confirm",
@@ -471,7 +447,7 @@ pub fn render(r: &Report) -> String {
                 pct(k.worst_false_alarm_rate),
                 pct(k.worst_false_alarm_upper)
             ),
-            k.worst_min_detectable.map_or("> 50%".into(), pct),
+            super::md_text(k.worst_min_detectable),
             if k.meets { "yes".into() } else { "no".into() },
         ]);
     }
@@ -638,7 +614,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
             c.setting.rounds,
             c.setting.confirm,
             pct(c.worst_false_alarm_upper),
-            c.worst_min_detectable.map_or("> 50%".into(), pct),
+            super::md_text(c.worst_min_detectable),
             if c.meets { "both figures met" } else { "NOT met" }
         )),
         None => notes.push(format!(
@@ -649,8 +625,9 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     let failing: Vec<&str> = rows
         .iter()
         .filter(|r| {
-            r.false_alarm_upper > TARGET_FALSE_ALARM
-                || (is_subject(&r.id) && r.min_detectable.is_none_or(|m| m > TARGET_SLOWDOWN))
+            r.figures.false_alarm_upper > TARGET_FALSE_ALARM
+                || (is_subject(&r.id)
+                    && r.figures.min_detectable.is_none_or(|m| m > TARGET_SLOWDOWN))
         })
         .map(|r| r.id.as_str())
         .collect();
@@ -717,25 +694,24 @@ mod tests {
             confirm: 1,
             rounds: 3,
         };
-        let quiet = IdPairs {
-            id: "secret/with_bytes/sequential".into(),
-            pairs: noisy_pairs(8, 0.005, 1),
-            medians_ns: vec![1000.0; 8],
+        let row_of = |noise: f64, seed: u64| {
+            let pairs = IdPairs {
+                id: "secret/with_bytes/sequential".into(),
+                pairs: noisy_pairs(8, noise, seed),
+                medians_ns: vec![1000.0; 8],
+            };
+            analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
+                .remove(0)
+                .1
         };
-        let row = analyse(&quiet, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
-            .remove(0)
-            .1;
-        assert!(row.false_alarm_rate <= 0.01, "{row:?}");
-        assert!(row.min_detectable.unwrap() <= 0.05, "{row:?}");
-        let noisy = IdPairs {
-            id: "secret/with_bytes/sequential".into(),
-            pairs: noisy_pairs(8, 0.2, 2),
-            medians_ns: vec![1000.0; 8],
-        };
-        let row = analyse(&noisy, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
-            .remove(0)
-            .1;
-        assert!(row.min_detectable.is_none_or(|m| m > 0.05), "{row:?}");
+        let row = row_of(0.005, 1);
+        assert!(row.figures.false_alarm_rate <= 0.01, "{row:?}");
+        assert!(row.figures.min_detectable.unwrap() <= 0.05, "{row:?}");
+        let row = row_of(0.2, 2);
+        assert!(
+            row.figures.min_detectable.is_none_or(|m| m > 0.05),
+            "{row:?}"
+        );
         assert!(!summarise(s, &[row]).meets);
     }
 
@@ -762,8 +738,8 @@ mod tests {
         let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30)
             .remove(0)
             .1;
-        assert!(row.false_alarm_rate > 0.9, "{row:?}");
-        assert_eq!(row.min_detectable, Some(0.0));
+        assert!(row.figures.false_alarm_rate > 0.9, "{row:?}");
+        assert_eq!(row.figures.min_detectable, Some(0.0));
     }
 
     #[test]

@@ -54,7 +54,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::Cell;
+
+use crate::report::table::{new_table, right};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -142,12 +144,11 @@ impl Analysis {
 }
 
 /// One bench's figures under one decision setting.
+/// The figures of one decision on one bench, from its replicates: what
+/// every kind of `gate power` reports per bench (flattened into the JSON
+/// rows, so the contract's field names are written once).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    pub tolerance: f64,
-    pub confirm: u32,
-    /// Runs pooled per side (1: stored baseline; 2 or more: `--base` rounds).
-    pub rounds: u32,
+pub struct Figures {
     /// Replicates that were false alarms.
     pub false_alarms: usize,
     pub replicates: usize,
@@ -157,12 +158,57 @@ pub struct Estimate {
     /// error only: the finite number of runs is not in it).
     pub false_alarm_upper: f64,
     /// Smallest slowdown on the 0.5% grid detected in at least 95% of the
-    /// replicates; `None` when even 50% is not.
+    /// replicates (0.05 is 5%); `None` when even 50% is not.
     pub min_detectable: Option<f64>,
     /// Share of replicates detected at `min_detectable` (at 50% when `None`).
     pub detected: f64,
     /// One-sided 95% Clopper-Pearson lower bound of `detected`.
     pub detected_lower: f64,
+}
+
+impl Figures {
+    /// `rate [upper bound]`, as the tables show false alarms.
+    pub fn false_alarm_text(&self) -> String {
+        format!(
+            "{} [{}]",
+            pct(self.false_alarm_rate),
+            pct(self.false_alarm_upper)
+        )
+    }
+
+    /// `min detectable (share detected)`, as the tables show detection.
+    pub fn detection_text(&self) -> String {
+        format!("{} ({})", md_text(self.min_detectable), pct(self.detected))
+    }
+
+    /// The rates and their bounds from the counts.
+    pub fn new(
+        false_alarms: usize,
+        detected: usize,
+        replicates: usize,
+        min_detectable: Option<f64>,
+    ) -> Figures {
+        let n = replicates.max(1) as f64;
+        Figures {
+            false_alarms,
+            replicates,
+            false_alarm_rate: false_alarms as f64 / n,
+            false_alarm_upper: upper_bound(false_alarms, replicates, BOUND_CONFIDENCE),
+            min_detectable,
+            detected: detected as f64 / n,
+            detected_lower: lower_bound(detected, replicates, BOUND_CONFIDENCE),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub tolerance: f64,
+    pub confirm: u32,
+    /// Runs pooled per side (1: stored baseline; 2 or more: `--base` rounds).
+    pub rounds: u32,
+    #[serde(flatten)]
+    pub figures: Figures,
     /// Ordered tuples of distinct real runs (old, new, confirmations...),
     /// decided on their intact samples, and how many were false alarms.
     pub run_tuples: usize,
@@ -546,13 +592,7 @@ pub fn analyse(b: &BenchRuns, a: &Analysis) -> Result<BenchPower> {
                     tolerance: t,
                     confirm: c,
                     rounds,
-                    false_alarms,
-                    replicates: n,
-                    false_alarm_rate: false_alarms as f64 / n.max(1) as f64,
-                    false_alarm_upper: upper_bound(false_alarms, n, BOUND_CONFIDENCE),
-                    min_detectable,
-                    detected: detected as f64 / n.max(1) as f64,
-                    detected_lower: lower_bound(detected, n, BOUND_CONFIDENCE),
+                    figures: Figures::new(false_alarms, detected, n, min_detectable),
                     run_tuples,
                     plain_false_alarms,
                 });
@@ -643,18 +683,18 @@ pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
                 }
                 let worst_rate = ests
                     .iter()
-                    .map(|(_, e)| e.false_alarm_rate)
+                    .map(|(_, e)| e.figures.false_alarm_rate)
                     .fold(0.0, f64::max);
                 let worst_upper = ests
                     .iter()
-                    .map(|(_, e)| e.false_alarm_upper)
+                    .map(|(_, e)| e.figures.false_alarm_upper)
                     .fold(0.0, f64::max);
                 let mut worst_md = Some(0.0f64);
                 for (p, e) in &ests {
                     if any_subject && !is_subject(&p.id) {
                         continue;
                     }
-                    worst_md = match (worst_md, e.min_detectable) {
+                    worst_md = match (worst_md, e.figures.min_detectable) {
                         (Some(w), Some(m)) => Some(w.max(m)),
                         _ => None,
                     };
@@ -680,17 +720,10 @@ pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PowerRow {
     pub id: String,
-    pub false_alarm_rate: f64,
-    /// Smallest slowdown detected with 95% probability (0.05 is 5%); `null`
-    /// when not detected within 50%.
-    pub min_detectable: Option<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
     /// Samples per run, i.e. per side of each simulated check.
     pub samples: usize,
-    pub false_alarm_upper: f64,
-    pub false_alarms: usize,
-    pub replicates: usize,
-    pub detected: f64,
-    pub detected_lower: f64,
     pub runs: usize,
     /// Distinct pairs of runs, `runs (runs - 1) / 2`.
     pub pairs: usize,
@@ -741,14 +774,8 @@ pub fn rows_at(powers: &[BenchPower], tolerance: f64, confirm: u32) -> Vec<Power
             let e = p.at(tolerance, confirm)?;
             Some(PowerRow {
                 id: p.id.clone(),
-                false_alarm_rate: e.false_alarm_rate,
-                min_detectable: e.min_detectable,
+                figures: e.figures.clone(),
                 samples: p.samples,
-                false_alarm_upper: e.false_alarm_upper,
-                false_alarms: e.false_alarms,
-                replicates: e.replicates,
-                detected: e.detected,
-                detected_lower: e.detected_lower,
                 runs: p.runs,
                 pairs: p.runs * p.runs.saturating_sub(1) / 2,
                 run_tuples: e.run_tuples,
@@ -789,54 +816,37 @@ pub fn render(report: &PowerReport) -> String {
         s.confirm,
         s.family
     ));
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "bench",
-            "median",
-            "runs x samples",
-            "between runs (sd)",
-            "false alarms [95% upper]",
-            "on real runs",
-            "min detectable (P detect)",
-        ]);
+    let mut t = new_table(vec![
+        "bench",
+        "median",
+        "runs x samples",
+        "between runs (sd)",
+        "false alarms [95% upper]",
+        "on real runs",
+        "min detectable (P detect)",
+    ]);
     for r in &report.rows {
         t.add_row(vec![
             Cell::new(&r.id),
-            Cell::new(fmt_ns(r.median_ns)).set_alignment(CellAlignment::Right),
-            Cell::new(format!("{} x {}", r.runs, r.samples)).set_alignment(CellAlignment::Right),
-            Cell::new(pct(r.between_run_spread)).set_alignment(CellAlignment::Right),
-            Cell::new(format!(
-                "{} [{}]",
-                pct(r.false_alarm_rate),
-                pct(r.false_alarm_upper)
-            ))
-            .set_alignment(CellAlignment::Right),
-            Cell::new(format!("{}/{}", r.plain_false_alarms, r.run_tuples))
-                .set_alignment(CellAlignment::Right),
-            Cell::new(format!(
-                "{} ({})",
-                md_text(r.min_detectable),
-                pct(r.detected)
-            ))
-            .set_alignment(CellAlignment::Right),
+            right(fmt_ns(r.median_ns)),
+            right(format!("{} x {}", r.runs, r.samples)),
+            right(pct(r.between_run_spread)),
+            right(r.figures.false_alarm_text()),
+            right(format!("{}/{}", r.plain_false_alarms, r.run_tuples)),
+            right(r.figures.detection_text()),
         ]);
     }
     out.push_str(&t.to_string());
     out.push('\n');
 
-    let mut c = Table::new();
-    c.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "check",
-            "tolerance",
-            "confirm",
-            "worst false alarms [upper]",
-            "worst min detectable",
-            "issue figures",
-        ]);
+    let mut c = new_table(vec![
+        "check",
+        "tolerance",
+        "confirm",
+        "worst false alarms [upper]",
+        "worst min detectable",
+        "issue figures",
+    ]);
     for cand in &report.candidates {
         let configured = (cand.tolerance - s.tolerance).abs() < 1e-12
             && cand.confirm == s.confirm
@@ -853,13 +863,12 @@ pub fn render(report: &PowerReport) -> String {
                 if configured { " (config)" } else { "" }
             )),
             Cell::new(cand.confirm),
-            Cell::new(format!(
+            right(format!(
                 "{} [{}]",
                 pct(cand.worst_false_alarm_rate),
                 pct(cand.worst_false_alarm_upper)
-            ))
-            .set_alignment(CellAlignment::Right),
-            Cell::new(md_text(cand.worst_min_detectable)).set_alignment(CellAlignment::Right),
+            )),
+            right(md_text(cand.worst_min_detectable)),
             Cell::new(if cand.meets { "met" } else { "-" }),
         ]);
     }

@@ -76,20 +76,32 @@ fn fmt_count(v: f64) -> String {
     }
 }
 
-/// Renders the report as a terminal table followed by notes and warnings.
-pub fn render(report: &Report) -> String {
+/// A terminal table in the gate's one style (condensed UTF-8 borders,
+/// columns fitted to the terminal), with `header`.
+pub fn new_table<T: Into<comfy_table::Row>>(header: T) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "bench",
-            "against",
-            "old",
-            "new",
-            "change [CI]",
-            "p (Holm)",
-            "verdict",
-        ]);
+        .set_header(header);
+    t
+}
+
+/// A right-aligned cell (numbers).
+pub fn right(text: impl ToString) -> Cell {
+    Cell::new(text.to_string()).set_alignment(CellAlignment::Right)
+}
+
+/// Renders the report as a terminal table followed by notes and warnings.
+pub fn render(report: &Report) -> String {
+    let mut t = new_table(vec![
+        "bench",
+        "against",
+        "old",
+        "new",
+        "change [CI]",
+        "p (Holm)",
+        "verdict",
+    ]);
     for row in &report.rows {
         let limit = match (row.kind, row.max_ratio) {
             (RowKind::RustVsGo, Some(m)) => format!(" (max {m:.2}x)"),

@@ -286,6 +286,14 @@ pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift>
 mod tests {
     use super::*;
 
+    /// A round of `n` differences spread evenly (pseudo-randomly ordered)
+    /// over `centre ± width / 2`.
+    fn spread_round(centre: f64, seed: u64, n: u64, width: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| centre + width * (((i * 2654435761 + seed) % 1000) as f64 / 1000.0 - 0.5))
+            .collect()
+    }
+
     #[test]
     fn signed_rank_matches_scipy() {
         // R's `wilcox.test(x, y, paired = TRUE)` example (Hollander & Wolfe's
@@ -313,11 +321,7 @@ mod tests {
 
     #[test]
     fn pooled_shift_finds_the_shift_and_widens_for_rounds_that_disagree() {
-        let round = |c: f64, seed: u64| -> Vec<f64> {
-            (0..30)
-                .map(|i| c + 0.01 * (((i as u64 * 2654435761 + seed) % 1000) as f64 / 1000.0 - 0.5))
-                .collect()
-        };
+        let round = |c: f64, seed: u64| spread_round(c, seed, 30, 0.01);
         let agree: Vec<Vec<f64>> = (0..4).map(|j| round(0.05, j)).collect();
         let a = pooled_shift(&agree, 0.95).unwrap();
         assert!((a.centre - 0.05).abs() < 0.002, "{a:?}");
@@ -338,11 +342,7 @@ mod tests {
     /// lose one.
     #[test]
     fn a_lone_outlier_pair_is_left_out_and_a_shared_shift_is_not() {
-        let round = |c: f64, seed: u64| -> Vec<f64> {
-            (0..20)
-                .map(|i| c + 0.02 * (((i as u64 * 2654435761 + seed) % 1000) as f64 / 1000.0 - 0.5))
-                .collect()
-        };
+        let round = |c: f64, seed: u64| spread_round(c, seed, 20, 0.02);
         let centres = [0.001, -0.004, 0.003, 0.0, -0.002, 0.004, -0.001, 0.25];
         let rounds: Vec<Vec<f64>> = centres
             .iter()
