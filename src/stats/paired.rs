@@ -200,7 +200,7 @@ pub struct PooledShift {
 /// differences. With one round, `tau` cannot be estimated and is 0.
 /// Lone outlier rounds are left out first (`lone_outliers`; counted in
 /// `set_aside`, while `round_medians` keeps every round).
-pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift> {
+pub fn pooled_shift<R: AsRef<[f64]>>(rounds: &[R], confidence: f64) -> Result<PooledShift> {
     if rounds.is_empty() {
         bail!("no paired rounds");
     }
@@ -208,6 +208,7 @@ pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift>
     let mut m = Vec::with_capacity(rounds.len());
     let mut v = Vec::with_capacity(rounds.len());
     for (j, r) in rounds.iter().enumerate() {
+        let r = r.as_ref();
         check_sample(&format!("round {} paired difference", j + 1), r)?;
         if r.len() < 6 {
             bail!(
@@ -259,7 +260,7 @@ pub fn pooled_shift(rounds: &[Vec<f64>], confidence: f64) -> Result<PooledShift>
     let within = v.iter().sum::<f64>() / k;
     let df_within = rounds
         .iter()
-        .map(Vec::len)
+        .map(|r| r.as_ref().len())
         .min()
         .unwrap_or(2)
         .saturating_sub(1)
@@ -377,6 +378,6 @@ mod tests {
     #[test]
     fn too_short_rounds_are_refused() {
         assert!(pooled_shift(&[vec![0.1, 0.2, 0.3]], 0.95).is_err());
-        assert!(pooled_shift(&[], 0.95).is_err());
+        assert!(pooled_shift::<Vec<f64>>(&[], 0.95).is_err());
     }
 }
