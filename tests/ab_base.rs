@@ -2,17 +2,12 @@
 //! commit makes the spin bench slower is built twice (head, and the base in
 //! a worktree), measured in interleaved rounds on this machine, compared.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-
-/// The target folder this test binary was built into, so the fixture repo's
-/// builds reuse the compiled dependencies (criterion) of the workspace.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
 
 fn git(repo: &Path, args: &[&str]) {
     let st = Command::new("git")
@@ -84,7 +79,7 @@ fn check_base(repo: &Path, base: &str, json: &Path) -> (i32, serde_json::Value, 
         .args(["check", "--quick", "--base", base, "--json"])
         .arg(json)
         .current_dir(repo)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", common::target_dir())
         .env_remove("GITHUB_ACTIONS")
         .output()
         .unwrap();
@@ -198,7 +193,7 @@ fn a_lockstep_side_that_dies_is_a_clear_error() {
         .args(["check", "--quick", "--base", "HEAD", "--json"])
         .arg(dir.path().join("dead.json"))
         .current_dir(&repo)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", common::target_dir())
         .env("GATE_FIXTURE_PANIC", "fixture/spin/sequential")
         .env_remove("GITHUB_ACTIONS")
         .output()

@@ -28,7 +28,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use common::*;
 use serde_json::Value;
@@ -38,20 +37,6 @@ const SLEEPLESS: &str = "fixture/sleepless/sequential";
 const GO_NAME: &str = "BenchmarkMemguardSecret_WithBytes";
 /// Measurements of a timing case before it fails (see the module doc).
 const ATTEMPTS: usize = 3;
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// The target folder this test binary was built into
-/// (`<target>/debug/deps/check_e2e-*`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
-
-/// Holds the lock for a case; a failed case does not poison the others.
-fn exclusive() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A result of another criterion bench in the shared criterion folder, for
 /// as long as the guard lives: `gate` must neither report it nor record it.

@@ -2,27 +2,18 @@
 //! measured again in a fresh process before the check fails. A one-off slow
 //! run (the fixture's first process only) passes; a steady slowdown fails.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use assert_cmd::Command;
-
-/// The target folder this test binary was built into: the fixture's build
-/// reuses the workspace's compiled dependencies.
-fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .ancestors()
-        .nth(3)
-        .unwrap()
-        .to_path_buf()
-}
 
 fn gate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let mut cmd = Command::cargo_bin("gate").unwrap();
     cmd.args(args)
         .arg("--config")
         .arg(dir.join("gate.yaml"))
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", common::target_dir())
         .env("CRITERION_HOME", dir.join("criterion"))
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GATE_FIXTURE_SLOWDOWN")

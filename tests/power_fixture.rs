@@ -1,30 +1,14 @@
 //! `gate power` for real on the fixture bench package, with a small budget:
 //! the runs, the analysis and the JSON rows' shape and ranges.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use assert_cmd::Command;
 
-/// One `gate power` at a time: the cases measure real benches and time
-/// their own analysis, so two at once on a 2-core runner slow each other
-/// past their budgets (a CI run refused the 30 s budget that way).
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// Holds the lock for a case; a failed case does not poison the others.
-fn exclusive() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 const SPIN: &str = "fixture/spin/sequential";
 const SLEEPLESS: &str = "fixture/sleepless/sequential";
-
-/// The target folder this test binary was built into, so the fixture's
-/// build reuses it.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
 
 /// A config for the fixture package, `extra` appended.
 fn write_config_named(dir: &Path, name: &str, extra: &str) -> PathBuf {
@@ -47,13 +31,14 @@ fn write_config(dir: &Path) -> PathBuf {
 
 /// Runs `gate power --config CONFIG ARGS...` on the fixture.
 fn power(config: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    let _one = exclusive();
+    // Two at once on a 2-core runner pushed a case past its budget in CI.
+    let _one = common::exclusive();
     Command::cargo_bin("gate")
         .unwrap()
         .args(["power", "--config"])
         .arg(config)
         .args(args)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", common::target_dir())
         .timeout(std::time::Duration::from_secs(600))
         .output()
         .unwrap()

@@ -2,8 +2,10 @@
 //! `gate::run` with the quick settings, a temporary criterion home and this
 //! workspace's target folder, then checks what was written.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gate::run::{ProgressMode, RunError, RunPlan, counters_path, prepare, run};
 use regex::Regex;
@@ -11,19 +13,12 @@ use regex::Regex;
 const SPIN: &str = "fixture/spin/sequential";
 const SLEEPLESS: &str = "fixture/sleepless/sequential";
 
-/// The target folder this test binary was built into
-/// (`<target>/debug/deps/run_fixture-*`), so the fixture's build reuses it.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
-
 fn plan(home: &Path) -> RunPlan {
     let mut plan = RunPlan::new(env!("CARGO_MANIFEST_DIR"), "fixture-bench");
     plan.benches = vec!["fixture".into()];
     plan.quick = true;
     plan.criterion_home = home.to_path_buf();
-    plan.target_dir = Some(target_dir());
+    plan.target_dir = Some(common::target_dir());
     plan.progress = ProgressMode::Quiet;
     plan
 }

@@ -6,8 +6,26 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::{Mutex, MutexGuard};
 
 use assert_cmd::Command;
+
+/// The target folder this test binary was built into
+/// (`<target>/debug/deps/<test>-*`), so that fixture builds reuse it.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_path_buf()
+}
+
+/// One measuring case at a time within a test binary: cases that time real
+/// benches (or their own analysis against a budget) slow each other down
+/// on a 2-core runner.
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Holds the lock for a case; a failed case does not poison the others.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The repository root (the gate package's folder).
 pub fn repo() -> PathBuf {
