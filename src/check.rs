@@ -595,41 +595,55 @@ pub const NORMALISED_LABEL: &str = "normalised";
 /// baseline was measured on another kind of machine, its secret samples are
 /// scaled by (floor here / floor there), both floors measured in their own
 /// run. Nothing is widened: the scaled samples go through the same test.
-/// Returns the scaled copies (empty when the machines match, or when a
-/// floor is missing, which a note then says).
+///
+/// Per set: a filtered `gate baseline update` keeps the benches it did not
+/// measure in a set of their own, so a bench's floor is the one of *its*
+/// set (the run that measured it), never another run's. Returns the scaled
+/// copies of the figures the check uses (empty when the machines match, or
+/// when a set lacks the floor, which a note then says).
 fn normalise_by_floor(
     bl: &Baseline,
     new: &ResultSet,
     notes: &mut Vec<String>,
 ) -> Vec<crate::model::Benchmark> {
-    let Some(set) = bl.sets.first() else {
-        return Vec::new();
-    };
-    if set.environment.same_machine_kind(&new.environment).0 != Some(false) {
-        return Vec::new();
-    }
     let floor = |s: &ResultSet| {
         s.find(Lang::Rust, FLOOR_ID, 1)
             .and_then(|b| crate::stats::median(&b.samples))
     };
-    let (Some(there), Some(here)) = (floor(set), floor(new)) else {
+    let mut out = Vec::new();
+    for set in &bl.sets {
+        if set.environment.same_machine_kind(&new.environment).0 != Some(false) {
+            continue;
+        }
+        // The sequential secret figures of this set that the check uses.
+        let used: Vec<&crate::model::Benchmark> = set
+            .benchmarks
+            .iter()
+            .filter(|b| b.id.starts_with("secret/") && b.mode == crate::model::Mode::Sequential)
+            .filter(|b| {
+                bl.find(Lang::Rust, &b.id, b.threads)
+                    .is_some_and(|f| std::ptr::eq(f.benchmark, *b))
+            })
+            .collect();
+        if used.is_empty() {
+            continue;
+        }
+        let (Some(there), Some(here)) = (floor(set), floor(new)) else {
+            notes.push(format!(
+                "the Rust baseline comes from another machine kind but `{FLOOR_ID}` is not in both runs \
+                 (this run and the baseline run `{}`): its secret benches are compared without normalisation",
+                set.provenance.as_deref().unwrap_or("unknown provenance")
+            ));
+            continue;
+        };
+        let factor = here / there;
         notes.push(format!(
-            "the Rust baseline comes from another machine kind but `{FLOOR_ID}` is not in both runs: \
-             secret benches are compared without normalisation"
+            "the Rust baseline comes from another machine kind: sequential secret benches were normalised by the \
+             mprotect floor ({} here, {} there, factor {factor:.3}); other benches are compared directly",
+            crate::report::fmt_ns(here),
+            crate::report::fmt_ns(there)
         ));
-        return Vec::new();
-    };
-    let factor = here / there;
-    notes.push(format!(
-        "the Rust baseline comes from another machine kind: sequential secret benches were normalised by the \
-         mprotect floor ({} here, {} there, factor {factor:.3}); other benches are compared directly",
-        crate::report::fmt_ns(here),
-        crate::report::fmt_ns(there)
-    ));
-    set.benchmarks
-        .iter()
-        .filter(|b| b.id.starts_with("secret/") && b.mode == crate::model::Mode::Sequential)
-        .map(|b| {
+        out.extend(used.into_iter().map(|b| {
             let mut n = b.clone();
             n.samples.iter_mut().for_each(|x| *x *= factor);
             n.labels.insert(
@@ -641,8 +655,9 @@ fn normalise_by_floor(
                 ),
             );
             n
-        })
-        .collect()
+        }));
+    }
+    out
 }
 
 /// The floor benches measure the machine, not our code: a raw `mprotect`
@@ -653,16 +668,17 @@ fn normalise_by_floor(
 /// model string, or the host's load: measured here, the mprotect floor
 /// moved 27% within ten minutes), and rows
 /// against it may show the machine rather than the code. Says so, with the
-/// figures and what to do; verdicts are not changed.
+/// figures and what to do; verdicts are not changed. Each floor is taken
+/// from the baseline set that holds it (see [`normalise_by_floor`]).
 fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<String> {
-    let set = bl.sets.first()?;
-    if set.environment.same_machine_kind(&new.environment).0 != Some(true) {
-        return None;
-    }
     let moved: Vec<String> = [FLOOR_ID, crate::env::FLOOR_SYSCALL]
         .iter()
         .filter_map(|id| {
-            let there = crate::stats::median(&set.find(Lang::Rust, id, 1)?.samples)?;
+            let found = bl.find(Lang::Rust, id, 1)?;
+            if found.set.environment.same_machine_kind(&new.environment).0 != Some(true) {
+                return None;
+            }
+            let there = crate::stats::median(&found.benchmark.samples)?;
             let here = crate::stats::median(&new.find(Lang::Rust, id, 1)?.samples)?;
             let r = here / there;
             ((r - 1.0).abs() > tolerance).then(|| format!("`{id}` {:+.0}%", (r - 1.0) * 100.0))
@@ -674,8 +690,9 @@ fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<St
     Some(format!(
         "this runner's floor benches moved against the Rust baseline ({}) although the machine kind is the \
          same: the machine is not in the state that measured the baseline (another host under the VM, or \
-         its load), so differences against baselines/ may be the machine's, not the code's; compare on one \
-         runner with `gate check --base REF` (lockstep) or refresh the baseline with `gate baseline update`",
+         its load), so differences against baselines/ may be the machine's, not the code's; a regression \
+         against it is re-judged on this runner against the baseline's commit (`arbitrate` in gate.yaml), \
+         or refresh the baseline with `gate baseline update`",
         moved.join(", ")
     ))
 }
@@ -861,9 +878,13 @@ mod tests {
     }
 
     fn report(old: ResultSet, new: &ResultSet) -> Report {
+        report_of_sets(vec![old], new)
+    }
+
+    fn report_of_sets(sets: Vec<ResultSet>, new: &ResultSet) -> Report {
         let dir = tempfile::tempdir().unwrap();
         let mut bl = Baseline::new(formats::BaselineKind::Rust);
-        bl.sets.push(old);
+        bl.sets = sets;
         formats::write_baseline(&dir.path().join("rust.yaml"), &bl).unwrap();
         let cfg = Config::parse(
             "baselines:\n  rust: rust.yaml\n  go: go.yaml\n",
@@ -897,6 +918,39 @@ mod tests {
         );
         // The floor itself is compared directly: it did change.
         assert_eq!(verdict_of(&r, FLOOR_ID), RowVerdict::Improved);
+    }
+
+    /// A filtered `gate baseline update` leaves the floor in the second set
+    /// (kept from the previous baseline) and only other benches in the
+    /// first: the secret bench is still normalised, by its own set's floor.
+    #[test]
+    fn the_floor_of_a_benchs_own_set_normalises_it() {
+        let mut parallel = bench("secret/with_bytes/parallel/t2", 100.0);
+        parallel.mode = Mode::Parallel;
+        parallel.threads = 2;
+        let fresh = ResultSet {
+            environment: Environment {
+                cpu_model: Some("slow cpu".into()),
+                ..Default::default()
+            },
+            benchmarks: vec![parallel],
+            provenance: Some("gate baseline update --filter parallel".into()),
+        };
+        let r = report_of_sets(
+            vec![fresh, set("slow cpu", 2000.0, 2200.0)],
+            &set("fast cpu", 1000.0, 1100.0),
+        );
+        assert_eq!(
+            verdict_of(&r, "secret/with_bytes/sequential"),
+            RowVerdict::Unchanged,
+            "{:?}",
+            r.notes
+        );
+        assert!(
+            r.notes.iter().any(|n| n.contains("factor 0.500")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]
