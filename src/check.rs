@@ -819,6 +819,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
             filter.as_ref(),
             &mut |ids| Ok((remeasure_fresh(prepared, ids)?, None)),
         )?;
+        crate::arbitrate::rejudge(&config, &plan, &mut report, args.quick)?;
     } else if report.verdict == Verdict::Regression && config.confirm > 0 {
         report
             .notes

@@ -35,6 +35,12 @@ pub struct Config {
     /// process, before the check fails.
     #[serde(default = "one")]
     pub confirm: u32,
+    /// A regression against the stored baseline that survived its
+    /// confirmation is re-judged on this runner, in lockstep against the
+    /// commit that last wrote the baseline (`src/arbitrate.rs`); only a
+    /// regression there too fails. `false` keeps the stored verdict.
+    #[serde(default = "yes")]
+    pub arbitrate: bool,
     /// Interleaved rounds of base and head for `gate check --base` (2 with `--quick`).
     #[serde(default = "default_rounds")]
     pub rounds: u32,

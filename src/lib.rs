@@ -7,6 +7,7 @@
 //! as processes and reads what they write.
 
 pub mod ab;
+pub mod arbitrate;
 pub mod baseline;
 pub mod check;
 pub mod cli;

@@ -119,7 +119,17 @@ pub struct Attempt {
     pub verdict: RowVerdict,
 }
 
+/// How the warning of a paired (lockstep) row begins: the row compares
+/// base and head measured in lockstep on this runner, not a stored baseline.
+pub const PAIRED_WARNING: &str = "paired: ";
+
 impl Row {
+    /// Whether the row compares lockstep pairs (`gate check --base`, or a
+    /// stored-baseline regression re-judged on this runner).
+    pub fn is_paired(&self) -> bool {
+        self.warnings.iter().any(|w| w.starts_with(PAIRED_WARNING))
+    }
+
     /// The id as shown to people: with the runner in a merged report.
     pub fn display_id(&self) -> String {
         match &self.runner {
@@ -522,7 +532,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                     row.ratio = Some(shift.centre.exp());
                     row.ratio_ci = Some([shift.lower.exp(), shift.upper.exp()]);
                     row.warnings.push(format!(
-                        "paired: {} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}{}",
+                        "{PAIRED_WARNING}{} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}{}",
                         rounds.len(),
                         all.len() / rounds.len().max(1),
                         shift.tau * 100.0,

@@ -4,74 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
-fn git(repo: &Path, args: &[&str]) {
-    let st = Command::new("git")
-        .args(["-c", "user.name=gate", "-c", "user.email=gate@localhost"])
-        .args(args)
-        .current_dir(repo)
-        .status()
-        .unwrap();
-    assert!(st.success(), "git {args:?} failed");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            if p.file_name().unwrap() != "target" {
-                copy_dir(&p, &to.join(e.file_name()));
-            }
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-/// A repository with the fixture bench package at `fixture/`, committed once.
-fn fixture_repo(dir: &Path) -> PathBuf {
-    let repo = dir.join("repo");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&root.join("tests/fixture-bench"), &repo.join("fixture"));
-    // The bench side of the lockstep protocol, which the fixture depends on.
-    copy_dir(&root.join("lockstep"), &repo.join("lockstep"));
-    let manifest = repo.join("fixture/Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    assert!(
-        text.contains("\"../../lockstep\""),
-        "the fixture's lockstep path moved"
-    );
-    std::fs::write(
-        &manifest,
-        text.replace("\"../../lockstep\"", "\"../lockstep\""),
-    )
-    .unwrap();
-    std::fs::write(
-        repo.join("Cargo.toml"),
-        "[workspace]\nmembers = [\"fixture\", \"lockstep\"]\nresolver = \"3\"\n\n[workspace.package]\n\
-         edition = \"2024\"\nlicense = \"MIT\"\nrust-version = \"1.89\"\n",
-    )
-    .unwrap();
-    // The workspace's lock file: same dependency versions, no resolution.
-    std::fs::copy(root.join("Cargo.lock"), repo.join("Cargo.lock")).unwrap();
-    std::fs::write(repo.join(".gitignore"), "target/\n").unwrap();
-    std::fs::write(
-        repo.join("gate.yaml"),
-        "cargo:\n  package: fixture-bench\n  benches: [fixture]\nrequire_baseline: false\nrounds: 2\n\
-         lockstep: {samples: 8, sample_ms: 5, warm_up_ms: 20}\n",
-    )
-    .unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "fixture"]);
-    repo
-}
+const AB_YAML: &str = "cargo:\n  package: fixture-bench\n  benches: [fixture]\nrequire_baseline: false\nrounds: 2\n\
+     lockstep: {samples: 8, sample_ms: 5, warm_up_ms: 20}\n";
 
 fn check_base(repo: &Path, base: &str, json: &Path) -> (i32, serde_json::Value, String) {
     let out = Command::cargo_bin("gate")
@@ -107,7 +46,7 @@ fn row<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 #[test]
 fn base_and_head_on_the_same_runner() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = fixture_repo(dir.path());
+    let repo = common::fixture_repo(dir.path(), AB_YAML);
 
     // Identical code on both sides: no regression.
     let (code, report, text) = check_base(&repo, "HEAD", &dir.path().join("same.json"));
@@ -128,18 +67,8 @@ fn base_and_head_on_the_same_runner() {
     }
 
     // A second commit makes the spin bench do twice the work.
-    let lib = repo.join("fixture/src/lib.rs");
-    let src = std::fs::read_to_string(&lib).unwrap();
-    let slower = src.replace(
-        "pub const SPIN_STEPS: u64 = 16_000;",
-        "pub const SPIN_STEPS: u64 = 32_000;",
-    );
-    assert_ne!(
-        src, slower,
-        "the fixture's SPIN_STEPS line changed; update this test"
-    );
-    std::fs::write(&lib, slower).unwrap();
-    git(&repo, &["commit", "-q", "-am", "slower spin"]);
+    common::double_spin_steps(&repo);
+    common::git(&repo, &["commit", "-q", "-am", "slower spin"]);
 
     let (code, report, text) = check_base(&repo, "HEAD~1", &dir.path().join("slow.json"));
     assert_eq!(code, 1, "a 2x slower head must fail:\n{text}");
@@ -172,7 +101,7 @@ fn base_and_head_on_the_same_runner() {
 #[test]
 fn an_unknown_base_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = fixture_repo(dir.path());
+    let repo = common::fixture_repo(dir.path(), AB_YAML);
     let (code, _, text) = check_base(&repo, "no-such-ref", &dir.path().join("x.json"));
     assert_eq!(code, 2, "{text}");
     assert!(
@@ -187,7 +116,7 @@ fn an_unknown_base_is_a_clear_error() {
 #[test]
 fn a_lockstep_side_that_dies_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = fixture_repo(dir.path());
+    let repo = common::fixture_repo(dir.path(), AB_YAML);
     let out = Command::cargo_bin("gate")
         .unwrap()
         .args(["check", "--quick", "--base", "HEAD", "--json"])

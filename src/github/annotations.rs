@@ -56,6 +56,9 @@ pub fn regression_errors(report: &Report) -> Vec<String> {
         .take(MAX_ERRORS)
         .map(|r| {
             let against = match r.kind {
+                RowKind::RustVsRust if r.is_paired() => {
+                    "the base, measured in lockstep on this runner".to_string()
+                }
                 RowKind::RustVsRust => "the Rust baseline".to_string(),
                 RowKind::RustVsGo => match &r.go {
                     Some(g) => format!("Go ({g})"),

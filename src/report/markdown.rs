@@ -311,8 +311,17 @@ fn bench_views(rows: &[Row]) -> Vec<BenchView> {
                 mode: any.mode.to_string(),
                 threads: any.threads,
                 rust_now: side_time(now),
+                // A paired row's old side is the base measured in lockstep
+                // on this runner, not the stored baseline: say so.
                 rust_baseline: vs_rust
-                    .map(|r| side_time(r.old.as_ref()))
+                    .map(|r| {
+                        let t = side_time(r.old.as_ref());
+                        if r.is_paired() {
+                            format!("{t} (base, lockstep)")
+                        } else {
+                            t
+                        }
+                    })
                     .unwrap_or_else(|| "—".into()),
                 change: vs_rust.map(change).unwrap_or_else(|| "—".into()),
                 go,

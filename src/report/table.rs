@@ -7,6 +7,7 @@ use crate::verdict::{Report, Row, RowKind, RowVerdict, Verdict};
 
 fn kind_label(row: &Row) -> String {
     match row.kind {
+        RowKind::RustVsRust if row.is_paired() => "base, lockstep".into(),
         RowKind::RustVsRust => "rust baseline".into(),
         RowKind::RustVsGo => format!("go {}", row.go.as_deref().unwrap_or("?")),
         RowKind::Compare => "old".into(),

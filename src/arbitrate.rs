@@ -1,0 +1,325 @@
+//! Re-judging a regression against the stored baseline on this runner.
+//!
+//! A stored baseline was measured at another time, maybe on another host
+//! under the same VM kind: measured here, the sequential secret benches
+//! moved by 30% within an hour of unchanged code while the floor benches did
+//! not move with them, and a confirmation in a fresh process cannot tell
+//! that apart from a regression (it meets the same host). What can is the
+//! baseline's *code* measured now, on this runner, in lockstep with the head
+//! (`docs/lockstep.md`): the machine's state then hits both sides alike.
+//!
+//! So a regression confirmed against `baselines/` is measured once more:
+//! the commit that last wrote the Rust baseline file (whose code is the
+//! state the baseline accepted) is built in a worktree, exactly as
+//! `gate check --base` does, and each flagged bench runs `rounds` lockstep
+//! pairs of that commit and the head, with a lockstep confirmation. The row
+//! then shows the lockstep comparison, keeps the stored measurements in
+//! `earlier`, and fails only if the lockstep comparison regressed too, with
+//! the stored check's `tolerance` (the question is the same: slower by more
+//! than the tolerance than the baseline's code).
+//!
+//! Nothing turns a failure into a pass without that evidence: when the
+//! baseline has no commit (not in git, uncommitted changes), or the commit
+//! cannot be built or run, the stored verdict stands and a note says why.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::check::{self, Sources};
+use crate::config::Config;
+use crate::run::RunPlan;
+use crate::verdict::{Report, RowKind, RowVerdict, Verdict};
+
+/// The commit whose code the Rust baseline at `path` measured: the last
+/// commit that wrote the file. `gate baseline update` and the code it
+/// measured are committed together (or the update ran on a clean tree, so
+/// the code is that of the commit before). Errors say why there is none.
+pub fn baseline_commit(path: &Path) -> Result<String> {
+    // git reads a relative path against its working folder: make it absolute.
+    let path =
+        &std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let git = |args: &[&str], with_path: bool| -> Result<String> {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(dir);
+        if with_path {
+            cmd.arg("--").arg(path);
+        }
+        let out = cmd.output().context("cannot run git")?;
+        if !out.status.success() {
+            bail!(
+                "{} is not in a git repository ({})",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    // A shallow clone's oldest commit appears to add every file: `git log`
+    // would name it (often the head itself) and the re-judging would
+    // compare the head with itself.
+    if git(&["rev-parse", "--is-shallow-repository"], false)? == "true" {
+        bail!(
+            "{} is in a shallow clone, so the commit that wrote it may be missing (check out with \
+             `fetch-depth: 0`, or `git fetch --unshallow`)",
+            path.display()
+        );
+    }
+    if !git(&["status", "--porcelain"], true)?.is_empty() {
+        bail!(
+            "{} has uncommitted changes, so the code it measured has no commit",
+            path.display()
+        );
+    }
+    let commit = git(&["log", "-1", "--format=%H"], true)?;
+    if commit.is_empty() {
+        bail!("{} was never committed", path.display());
+    }
+    Ok(commit)
+}
+
+/// The ids of the Rust rows that regressed against the stored baseline.
+fn flagged(report: &Report) -> Vec<String> {
+    let mut ids: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|r| r.kind == RowKind::RustVsRust && r.verdict == RowVerdict::Regressed)
+        .filter(|r| r.new.is_some() && r.old.is_some())
+        .map(|r| r.id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn pct(ratio: Option<f64>) -> String {
+    ratio.map_or_else(
+        || "no ratio".into(),
+        |r| format!("{:+.1}%", (r - 1.0) * 100.0),
+    )
+}
+
+/// Re-judges the Rust rows of `report` that regressed against the stored
+/// baseline (after confirmation) on this runner, in lockstep against the
+/// baseline's commit, and recomputes the verdict. `quick` uses 2 rounds,
+/// as `gate check --base --quick` does.
+pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool) -> Result<()> {
+    if !config.arbitrate || report.verdict != Verdict::Regression {
+        return Ok(());
+    }
+    let ids = flagged(report);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let path = config.resolve(&config.baselines.rust);
+    let stands = |report: &mut Report, why: String| {
+        report.notes.push(format!(
+            "the regression(s) against the stored baseline were not re-judged on this runner ({why}): \
+             the stored verdict stands"
+        ));
+    };
+    let commit = match baseline_commit(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            stands(report, format!("{e:#}"));
+            return Ok(());
+        }
+    };
+    eprintln!(
+        "gate: {} bench(es) regressed against {}; re-judging on this runner in lockstep against {}, \
+         the commit that last wrote it: {}",
+        ids.len(),
+        path.display(),
+        &commit[..12],
+        ids.join(", ")
+    );
+    let mut head_plan = plan.clone();
+    head_plan.only = Some(ids.clone());
+    let rounds = if quick { 2 } else { config.rounds };
+    let ab = match crate::ab::measure(&head_plan, &commit, rounds, config.lockstep.clone()) {
+        Ok(ab) => ab,
+        Err(e) => {
+            stands(
+                report,
+                format!(
+                    "the baseline's commit {} could not be measured: {e:#}",
+                    &commit[..12]
+                ),
+            );
+            return Ok(());
+        }
+    };
+    // The stored check's question, so its tolerance.
+    let mut judge = config.clone();
+    judge.lockstep.tolerance = None;
+    let only = check::ids_regex(&ids);
+    let (mut head, mut base) = (ab.head, ab.base);
+    let mut judged = check::build_report(
+        &judge,
+        &head,
+        Some(&only),
+        Sources {
+            base: Some(&base),
+            live_go: None,
+        },
+    )?;
+    check::confirm(
+        &judge,
+        &mut head,
+        Some(&mut base),
+        None,
+        &mut judged,
+        Some(&only),
+        &mut |ids| {
+            let (b, h) = ab.pairs.measure(ids)?;
+            Ok((h, Some(b)))
+        },
+    )?;
+
+    let (mut code, mut runner) = (0, 0);
+    for row in report.rows.iter_mut() {
+        if row.kind != RowKind::RustVsRust
+            || row.verdict != RowVerdict::Regressed
+            || !ids.contains(&row.id)
+        {
+            continue;
+        }
+        let Some(latest) = judged.rows.iter().find(|r| r.same_pair(row)) else {
+            row.warnings.push(format!(
+                "not measured against the baseline's commit {} (no such bench there): the stored verdict stands",
+                &commit[..12]
+            ));
+            continue;
+        };
+        let stored = pct(row.ratio);
+        let mut earlier = std::mem::take(&mut row.earlier);
+        earlier.push(row.attempt());
+        earlier.extend(latest.earlier.iter().cloned());
+        let mut warnings = std::mem::take(&mut row.warnings);
+        *row = latest.clone();
+        row.earlier = earlier;
+        let lockstep = format!(
+            "against the baseline's commit {} measured now on this runner, in lockstep ({rounds} pair(s)): {}",
+            &commit[..12],
+            pct(row.ratio)
+        );
+        warnings.push(if row.verdict == RowVerdict::Regressed {
+            code += 1;
+            format!(
+                "regressed against the stored baseline ({stored}) and {lockstep}: a regression of the code"
+            )
+        } else {
+            runner += 1;
+            format!(
+                "regressed against the stored baseline ({stored}) but not {lockstep}: this runner is not in \
+                 the state that measured baselines/ (another host, or its load), so not a failure; \
+                 run `gate baseline update` if it persists"
+            )
+        });
+        warnings.append(&mut row.warnings);
+        row.warnings = warnings;
+    }
+    report.notes.push(format!(
+        "re-judged on this runner: {} bench(es) that regressed against the stored baseline were measured \
+         in lockstep against {}, the commit that last wrote {} ({rounds} pair(s) per bench, tolerance {}): \
+         {code} regression(s) of the code, {runner} of the runner (not failures)",
+        ids.len(),
+        &commit[..12],
+        path.display(),
+        config.tolerance
+    ));
+    report.refresh_verdict();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@localhost"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A repository whose second commit writes `baselines/rust.yaml` and
+    /// whose third touches something else.
+    fn repo(dir: &Path) -> (PathBuf, String) {
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(repo.join("baselines")).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(repo.join("code.rs"), "1").unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "code"]);
+        std::fs::write(repo.join("baselines/rust.yaml"), "schema: 1").unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "baseline"]);
+        let wrote = git(&repo, &["rev-parse", "HEAD"]);
+        std::fs::write(repo.join("code.rs"), "2").unwrap();
+        git(&repo, &["commit", "-q", "-am", "later code"]);
+        (repo, wrote)
+    }
+
+    #[test]
+    fn the_commit_that_last_wrote_the_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, wrote) = repo(dir.path());
+        let path = repo.join("baselines/rust.yaml");
+        assert_eq!(baseline_commit(&path).unwrap(), wrote);
+        // A relative path is read against the current folder, not git's.
+        let rel = relative_to_cwd(&path);
+        assert_eq!(baseline_commit(&rel).unwrap(), wrote);
+    }
+
+    /// `p` (absolute) as a path relative to the current folder.
+    fn relative_to_cwd(p: &Path) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap();
+        let mut up = PathBuf::new();
+        for _ in cwd.components().skip(1) {
+            up.push("..");
+        }
+        up.join(p.strip_prefix("/").unwrap())
+    }
+
+    #[test]
+    fn no_commit_is_named_for_a_dirty_shallow_or_untracked_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, _) = repo(dir.path());
+        let path = repo.join("baselines/rust.yaml");
+        std::fs::write(&path, "schema: 1\n# edited").unwrap();
+        let e = baseline_commit(&path).unwrap_err().to_string();
+        assert!(e.contains("uncommitted changes"), "{e}");
+
+        let shallow = dir.path().join("shallow");
+        git(
+            dir.path(),
+            &[
+                "clone",
+                "-q",
+                "--depth",
+                "1",
+                &format!("file://{}", repo.display()),
+                shallow.to_str().unwrap(),
+            ],
+        );
+        let e = baseline_commit(&shallow.join("baselines/rust.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shallow clone"), "{e}");
+
+        let outside = dir.path().join("loose/rust.yaml");
+        std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
+        std::fs::write(&outside, "schema: 1").unwrap();
+        let e = baseline_commit(&outside).unwrap_err().to_string();
+        assert!(e.contains("not in a git repository"), "{e}");
+    }
+}

@@ -1,0 +1,152 @@
+//! A regression against the stored baseline is re-judged on this runner,
+//! in lockstep against the commit that last wrote the baseline
+//! (`src/arbitrate.rs`), for real: a fixture git repository, a baseline
+//! measured and committed, then checks.
+//!
+//! The runner's drift is made real with the fixture's
+//! `GATE_FIXTURE_SLOWDOWN`, set on the gate process: every bench process of
+//! the check inherits it (the first measurement, the confirmation, and both
+//! sides of the lockstep pairs), as every process meets a slower host. The
+//! stored check flags and confirms it; the lockstep comparison of the same
+//! code does not, so the check passes, and with `arbitrate: false` it fails.
+//! A slower *commit* fails either way.
+
+mod common;
+
+use std::path::Path;
+
+const YAML: &str = "cargo:\n  package: fixture-bench\n  benches: [fixture]\n  ids: [fixture/spin/sequential]\n\
+     baselines: {rust: baselines/rust.yaml, go: baselines/go.yaml}\ntolerance: 0.2\nconfirm: 1\nrounds: 2\n\
+     lockstep: {samples: 8, sample_ms: 5, warm_up_ms: 20}\n";
+
+const SPIN: &str = "fixture/spin/sequential";
+
+fn gate(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Ran {
+    let mut cmd = common::gate();
+    cmd.args(args)
+        .current_dir(repo)
+        .env("CARGO_TARGET_DIR", common::target_dir())
+        .env("CRITERION_HOME", repo.join("target/criterion"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    common::run(&mut cmd)
+}
+
+#[test]
+fn the_runners_drift_passes_and_a_slower_commit_fails() {
+    let _one = common::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = common::fixture_repo(dir.path(), YAML);
+    gate(
+        &repo,
+        &["baseline", "update", "--quick", "--runs", "2"],
+        &[],
+    )
+    .expect_code(0);
+    common::git(&repo, &["add", "baselines"]);
+    common::git(&repo, &["commit", "-q", "-m", "baseline"]);
+
+    // The runner is 2x slower for every process: flagged against the stored
+    // baseline, confirmed, then not regressed against the same code in
+    // lockstep. Not a failure.
+    let json = dir.path().join("drift.json");
+    let ran = gate(
+        &repo,
+        &["check", "--quick", "--json", json.to_str().unwrap()],
+        &[("GATE_FIXTURE_SLOWDOWN", "2")],
+    );
+    ran.expect_code(0);
+    let report = common::read_json(&json);
+    common::contract::report(&report);
+    let spin = common::row(&report, SPIN, "rust-vs-rust");
+    assert_ne!(spin["verdict"], "regressed", "{spin:#}");
+    // The stored measurement and its confirmation, both regressed, are kept.
+    let earlier = spin["earlier"].as_array().expect("earlier attempts");
+    assert!(earlier.len() >= 2, "{spin:#}");
+    for e in &earlier[..2] {
+        assert_eq!(e["verdict"], "regressed", "{spin:#}");
+        assert!(e["ratio"].as_f64().unwrap() > 1.5, "{spin:#}");
+    }
+    // The row's own figures are the lockstep pairs: 2 pairs x 8 samples.
+    assert_eq!(spin["old"]["n"], 16, "{spin:#}");
+    assert!(
+        spin["warnings"]
+            .to_string()
+            .contains("but not against the baseline's commit"),
+        "{spin:#}"
+    );
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("re-judged on this runner"),
+        "{report:#}"
+    );
+
+    // Without the re-judging, the same drift fails the check.
+    std::fs::write(
+        repo.join("no-arbitrate.yaml"),
+        format!("{YAML}arbitrate: false\n"),
+    )
+    .unwrap();
+    gate(
+        &repo,
+        &["check", "--quick", "--config", "no-arbitrate.yaml"],
+        &[("GATE_FIXTURE_SLOWDOWN", "2")],
+    )
+    .expect_code(1);
+    std::fs::remove_file(repo.join("no-arbitrate.yaml")).unwrap();
+
+    // A commit that doubles the spin work: regressed against the stored
+    // baseline and against the baseline's commit on this runner.
+    common::double_spin_steps(&repo);
+    common::git(&repo, &["commit", "-q", "-am", "slower spin"]);
+    let json = dir.path().join("slower.json");
+    gate(
+        &repo,
+        &["check", "--quick", "--json", json.to_str().unwrap()],
+        &[],
+    )
+    .expect_code(1);
+    let report = common::read_json(&json);
+    common::contract::report(&report);
+    let spin = common::row(&report, SPIN, "rust-vs-rust");
+    assert_eq!(spin["verdict"], "regressed", "{spin:#}");
+    assert!(spin["ratio"].as_f64().unwrap() > 1.5, "{spin:#}");
+    assert_eq!(spin["old"]["n"], 16, "{spin:#}");
+    assert!(
+        spin["warnings"]
+            .to_string()
+            .contains("a regression of the code"),
+        "{spin:#}"
+    );
+}
+
+/// A baseline with uncommitted changes names no code: the stored verdict
+/// stands and the report says why.
+#[test]
+fn an_uncommitted_baseline_keeps_the_stored_verdict() {
+    let _one = common::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = common::fixture_repo(dir.path(), YAML);
+    gate(
+        &repo,
+        &["baseline", "update", "--quick", "--runs", "2"],
+        &[],
+    )
+    .expect_code(0);
+    let json = dir.path().join("dirty.json");
+    gate(
+        &repo,
+        &["check", "--quick", "--json", json.to_str().unwrap()],
+        &[("GATE_FIXTURE_SLOWDOWN", "2")],
+    )
+    .expect_code(1);
+    let report = common::read_json(&json);
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("not re-judged on this runner"),
+        "{report:#}"
+    );
+}
