@@ -83,7 +83,7 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("figures") && stdout.contains("stored baseline"),
+        stdout.contains("figures") && stdout.contains("baseline runs"),
         "{stdout}"
     );
     assert!(stderr.contains("gate power: run 3"), "progress: {stderr}");
@@ -120,12 +120,20 @@ fn power_on_the_fixture_writes_sound_rows_within_the_budget() {
         assert_eq!(r["samples"], 20, "quick settings: {r}");
         assert_eq!(r["runs"].as_u64().unwrap(), runs, "{r}");
         assert_eq!(r["pairs"].as_u64().unwrap(), runs * (runs - 1) / 2, "{r}");
-        assert_eq!(
-            r["run_tuples"].as_u64().unwrap(),
-            runs * (runs - 1) * (runs - 2),
-            "{r}"
-        );
-        assert!(r["replicates"].as_u64().unwrap() >= 200, "{r}");
+        // The baseline pools the default 3 runs of `gate baseline update`
+        // when 3 + 1 + confirm runs were measured, else 1 run.
+        let set = r["baseline_runs"].as_u64().unwrap();
+        let tuples = if runs >= 5 {
+            assert_eq!(set, 3, "{r}");
+            runs * (runs - 1) * (runs - 2) / 6 * (runs - 3) * (runs - 4)
+        } else {
+            assert_eq!(set, 1, "{r}");
+            runs * (runs - 1) * (runs - 2)
+        };
+        assert_eq!(r["run_tuples"].as_u64().unwrap(), tuples, "{r}");
+        // Every tuple decided once when there are few, else 200 or more drawn.
+        let reps = r["replicates"].as_u64().unwrap();
+        assert!(reps == tuples || reps >= 200, "{r}");
     }
     let cands = report["candidates"].as_array().unwrap();
     assert!(
@@ -228,7 +236,15 @@ fn lockstep_power_on_the_fixture_writes_sound_rows() {
 #[test]
 fn a_budget_too_small_for_the_lockstep_pairs_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_lockstep_config(dir.path());
-    let out = power(&config, &["--budget".as_ref(), "1".as_ref()]);
+    // A check of 30 rounds draws 30 pairs: 30 passes over the two fixture
+    // ids do not fit in 2 s.
+    let config = common::write(
+        dir.path(),
+        "gate-rounds.yaml",
+        &std::fs::read_to_string(write_lockstep_config(dir.path()))
+            .unwrap()
+            .replace("rounds: 2", "rounds: 30"),
+    );
+    let out = power(&config, &["--budget".as_ref(), "2".as_ref()]);
     assert_budget_refused(&out);
 }

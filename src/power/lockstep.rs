@@ -155,9 +155,9 @@ fn outcome(checks: &[Check], tolerance: f64, alpha: f64, family: usize) -> (bool
 }
 
 /// Figures of one id at every tolerance of `tolerances`, for `rounds`
-/// pairs per check and `confirm` confirmations; empty when too few pairs
-/// were measured: at least the `rounds x (1 + confirm)` pairs that one check
-/// and its confirmations measure, or the bootstrap has too few to draw from.
+/// pairs per check and `confirm` confirmations; empty when fewer than
+/// `rounds` pairs were measured (the bootstrap draws a check's pairs with
+/// replacement from the measured ones, see `draw`).
 pub fn analyse(
     b: &IdPairs,
     rounds: u32,
@@ -168,7 +168,7 @@ pub fn analyse(
     samples: usize,
 ) -> Vec<(Setting, Row)> {
     let checks = 1 + confirm as usize;
-    if rounds == 0 || b.pairs.len() < rounds as usize * checks {
+    if rounds == 0 || b.pairs.len() < rounds as usize {
         return Vec::new();
     }
     let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
@@ -491,7 +491,11 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     let build_secs = build_started.elapsed().as_secs_f64();
     let ids = prepared.ids();
     let family = super::family_size(&config, &ids);
-    let min_pairs = (config.rounds as usize * (1 + config.confirm as usize)).max(2);
+    // Pairs are drawn with replacement (`draw`), so a check and its
+    // confirmations need not come from distinct pairs: `rounds` pairs are
+    // the least from which a check's spread can be drawn at all. More pairs
+    // only make the figures tighter; the budget decides how many.
+    let min_pairs = (config.rounds as usize).max(2);
     // The analysis runs after the measurements: keep a twentieth of the
     // budget (8 s for the 28 subject ids on 2 cores).
     let budget = args.budget as f64;
@@ -532,7 +536,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     let mut combos: Vec<(u32, u32)> = Vec::new();
     for rounds in 2..=5u32.max(config.rounds) {
         for confirm in 0..=1u32.max(config.confirm) {
-            if (rounds * (1 + confirm)) as usize <= n_pairs {
+            if rounds as usize <= n_pairs {
                 combos.push((rounds, confirm));
             }
         }
@@ -617,8 +621,8 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
             if c.meets { "both figures met" } else { "NOT met" }
         )),
         None => notes.push(format!(
-            "too few pairs ({n_pairs}) for the configured rounds {} x (1 + confirm {}): raise --budget",
-            config.rounds, config.confirm
+            "too few pairs ({n_pairs}) for the configured rounds {} (a check draws that many): raise --budget",
+            config.rounds
         )),
     }
     let failing: Vec<&str> = rows
@@ -778,6 +782,8 @@ mod tests {
         assert!(corr.abs() < 0.1, "check and confirmation correlate: {corr}");
     }
 
+    /// Fewer pairs than one check's `rounds` give no row; `rounds` pairs
+    /// are enough, the confirmation drawing from the same ones.
     #[test]
     fn too_few_pairs_give_no_row() {
         let b = IdPairs {
@@ -788,8 +794,12 @@ mod tests {
         let s = Setting {
             tolerance: 0.02,
             confirm: 1,
-            rounds: 2,
+            rounds: 4,
         };
         assert!(analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30).is_empty());
+        assert_eq!(
+            analyse(&b, 3, s.confirm, &[s.tolerance], 0.05, 1, 30).len(),
+            1
+        );
     }
 }

@@ -15,19 +15,21 @@
 //!
 //! 1. The configured benches run `R` times within the budget, the whole
 //!    selection per pass, each id in its own process (`run.rs`, the settings
-//!    of `gate check` or of `--quick`, whichever leaves room for at least
-//!    `3 + confirm` passes). Every sample of every run is kept per id.
-//!    Between-run variation (a new process, another page placement, a
-//!    neighbour's load) is what makes gates false-alarm, so the two sides of
-//!    a simulated check always come from *different* runs, never from two
-//!    halves of one.
-//! 2. `R` runs give only `R!/(R-k)!` ordered run tuples (old, new,
-//!    confirmation...), far too few to see a rate near 1%. A replicate
-//!    therefore draws `k = 2 + confirm` distinct runs at random and resamples
-//!    each one's samples with replacement (a bootstrap of the run: same size,
-//!    same shape). The between-run part of the variation comes only from the
-//!    `R` real runs; the resampling adds within-run noise on top of the noise
-//!    already in each run, so both figures err on the pessimistic side.
+//!    of `gate check` or of `--quick`, whichever leaves room for the runs of
+//!    a default baseline, a check and its confirmations). Every sample of
+//!    every run is kept per id. Between-run variation (a new process,
+//!    another page placement, a neighbour's load) is what makes gates
+//!    false-alarm, so the sides of a simulated check always come from
+//!    *different* runs, never from two halves of one.
+//! 2. A replicate is a tuple of distinct runs, each kept whole: `B` runs
+//!    pooled as the baseline (`gate baseline update --runs B`, with each
+//!    run's median, so the decision widens its interval by their spread as
+//!    `gate check` does), one run as the new side, one more per
+//!    confirmation. Runs are not resampled inside: a run's samples already
+//!    carry its within-run noise (resampling them counted it twice, until
+//!    2026-12-02). When the runs allow no more distinct tuples than the
+//!    replicates, every tuple is decided once; otherwise tuples are drawn
+//!    at random.
 //! 3. Each side pair is decided by [`verdict::decide`] itself (a family of
 //!    one row): its Mann-Whitney p-value and its bootstrap interval of the
 //!    ratio of medians, with the config's alpha and the gate's seed. A
@@ -35,18 +37,22 @@
 //!    confirmation pair (same baseline, next run) regress.
 //! 4. The slowdown is a pure multiplicative shift of a measured
 //!    distribution. Scaling the new side by `1 + d` scales the bootstrap
-//!    interval by exactly `1 + d` (same seed, same draws), so the interval
-//!    condition `lower > 1 + tolerance` gives the smallest `d` directly; the
-//!    p-value is recomputed for each `d` on the 0.5% grid (it is monotone in
-//!    `d` where the interval condition holds). This is what makes a sweep of
-//!    tolerances and confirmation counts cheap: one set of replicates
-//!    answers them all. The tests check that the shortcut agrees with
-//!    calling `decide` on the scaled samples.
+//!    interval by exactly `1 + d` (same seed, same draws; the widening
+//!    depends on the baseline's runs only), so the interval condition
+//!    `lower > 1 + tolerance` gives the smallest `d` directly; the p-value
+//!    is recomputed for each `d` on the 0.5% grid (it is monotone in `d`
+//!    where the interval condition holds). One set of replicates answers
+//!    every tolerance and confirmation count. The tests check that the
+//!    shortcut agrees with calling `decide` on the scaled samples.
 //! 5. Holm: in a check, a row's p-value is Holm-adjusted across the `m` rows
 //!    of the check. Holm can only raise a p-value, and never above `m * p`.
 //!    So the false-alarm rate is computed per bench (no correction: an upper
-//!    bound) and detection with `m * p` (Bonferroni: a lower bound). Both
-//!    approximations are pessimistic.
+//!    bound) and detection with `m * p` (Bonferroni: a lower bound).
+//!
+//! What it does not model: the re-judging of a confirmed regression on the
+//! runner (`arbitrate`, `src/arbitrate.rs`), which can only remove false
+//! alarms, and drift of the host over hours, which runs measured within
+//! minutes do not show.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -89,6 +95,8 @@ pub const MIN_REPLICATES: usize = 200;
 /// Most measurement passes (more add little once the between-run spread is
 /// well represented, and the analysis grows with them only slightly).
 pub const MAX_RUNS: usize = 40;
+/// Runs `gate baseline update` pools by default (`--runs`).
+pub const BASELINE_RUNS: u32 = 3;
 /// Tolerances always tried besides the config's.
 pub const SWEEP_TOLERANCES: [f64; 6] = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05];
 /// Confirmation counts always tried besides the config's (when the runs allow).
@@ -119,11 +127,12 @@ pub struct Analysis {
     pub tolerances: Vec<f64>,
     /// Confirmation counts to estimate (sorted, without repeats).
     pub confirms: Vec<u32>,
-    /// Runs pooled per side: 1 is a check against a stored baseline (one
-    /// run per side); `r >= 2` is `gate check --base` with `r` interleaved
-    /// rounds of base and head. Settings needing more runs than measured
-    /// are skipped.
-    pub rounds: Vec<u32>,
+    /// Fresh runs pooled into the stored baseline (`gate baseline update
+    /// --runs`, default [`BASELINE_RUNS`]); each run's median is kept, so
+    /// the decision widens its interval by the spread between them, as
+    /// `gate check` does. Settings needing more runs than measured are
+    /// skipped.
+    pub baseline_runs: Vec<u32>,
     /// Seed of the replicate draws (mixed with the id).
     pub seed: u64,
 }
@@ -137,7 +146,7 @@ impl Analysis {
             replicates: DEFAULT_REPLICATES,
             tolerances: vec![tolerance],
             confirms: vec![confirm],
-            rounds: vec![1],
+            baseline_runs: vec![1],
             seed: 0x9e37_79b9_7f4a_7c15,
         }
     }
@@ -205,14 +214,14 @@ impl Figures {
 pub struct Estimate {
     pub tolerance: f64,
     pub confirm: u32,
-    /// Runs pooled per side (1: stored baseline; 2 or more: `--base` rounds).
-    pub rounds: u32,
+    /// Runs pooled into the baseline.
+    pub baseline_runs: u32,
     #[serde(flatten)]
     pub figures: Figures,
-    /// Ordered tuples of distinct real runs (old, new, confirmations...),
-    /// decided on their intact samples, and how many were false alarms.
-    pub run_tuples: usize,
-    pub plain_false_alarms: usize,
+    /// Distinct tuples of real runs (baseline set, new, confirmations...)
+    /// the measured runs allow; when there are no more than the
+    /// replicates, every one of them was decided once.
+    pub run_tuples: u64,
 }
 
 /// One bench's figures under every setting tried.
@@ -234,15 +243,21 @@ pub struct BenchPower {
 
 impl BenchPower {
     /// The estimate of a check against a stored baseline under this
-    /// setting, if it was tried.
+    /// setting, with the most baseline runs tried.
     pub fn at(&self, tolerance: f64, confirm: u32) -> Option<&Estimate> {
-        self.at_rounds(tolerance, confirm, 1)
+        self.estimates
+            .iter()
+            .filter(|e| e.confirm == confirm && (e.tolerance - tolerance).abs() < 1e-12)
+            .max_by_key(|e| e.baseline_runs)
     }
 
-    /// The estimate under this setting, `rounds` runs pooled per side.
-    pub fn at_rounds(&self, tolerance: f64, confirm: u32, rounds: u32) -> Option<&Estimate> {
+    /// The estimate under this setting, with `baseline_runs` runs pooled
+    /// into the baseline.
+    pub fn at_runs(&self, tolerance: f64, confirm: u32, baseline_runs: u32) -> Option<&Estimate> {
         self.estimates.iter().find(|e| {
-            e.confirm == confirm && e.rounds == rounds && (e.tolerance - tolerance).abs() < 1e-12
+            e.confirm == confirm
+                && e.baseline_runs == baseline_runs
+                && (e.tolerance - tolerance).abs() < 1e-12
         })
     }
 }
@@ -256,24 +271,35 @@ struct PairOutcome {
     lower: f64,
 }
 
-fn benchmark(id: &str, samples: Vec<f64>) -> Benchmark {
+fn benchmark(id: &str, samples: Vec<f64>, run_medians: &[f64]) -> Benchmark {
     let (mode, threads) = BenchId::parse(id)
         .map(|b| (b.mode, b.threads))
         .unwrap_or((Mode::Sequential, 1));
-    Benchmark::new(id, Lang::Rust, mode, threads, samples)
+    let mut b = Benchmark::new(id, Lang::Rust, mode, threads, samples);
+    if run_medians.len() >= 2 {
+        b.metrics
+            .insert(verdict::RUN_MEDIANS.to_string(), run_medians.to_vec());
+    }
+    b
 }
 
-/// Decides `new` against `old` with the gate's own [`verdict::decide`], as a
-/// Rust-vs-Rust row of a family of one. Returns the row's verdict too, for
-/// the tests that check the shortcut.
+/// Decides `new` (one run) against `old` (the samples of the baseline's
+/// runs pooled, with each run's median in `old_run_medians`, as `gate
+/// baseline update` stores them) with the gate's own [`verdict::decide`],
+/// as a Rust-vs-Rust row of a family of one. Returns the row's verdict
+/// too, for the tests that check the shortcut.
 pub fn decide_pair(
     id: &str,
     old: &[f64],
+    old_run_medians: &[f64],
     new: &[f64],
     tolerance: f64,
     alpha: f64,
 ) -> (verdict::RowVerdict, Option<f64>, Option<[f64; 2]>) {
-    let (o, n) = (benchmark(id, old.to_vec()), benchmark(id, new.to_vec()));
+    let (o, n) = (
+        benchmark(id, old.to_vec(), old_run_medians),
+        benchmark(id, new.to_vec(), &[]),
+    );
     let pairing = Pairing {
         id: id.to_string(),
         kind: RowKind::RustVsRust,
@@ -295,9 +321,15 @@ pub fn decide_pair(
     (row.verdict, row.p_value, row.ratio_ci)
 }
 
-fn outcome(id: &str, old: &[f64], new: &[f64], alpha: f64) -> Option<PairOutcome> {
+fn outcome(
+    id: &str,
+    old: &[f64],
+    old_run_medians: &[f64],
+    new: &[f64],
+    alpha: f64,
+) -> Option<PairOutcome> {
     // The tolerance does not change the p-value nor the interval.
-    let (_, p, ci) = decide_pair(id, old, new, 0.0, alpha);
+    let (_, p, ci) = decide_pair(id, old, old_run_medians, new, 0.0, alpha);
     match (p, ci) {
         (Some(p), Some([lower, _])) if p.is_finite() && lower.is_finite() => {
             Some(PairOutcome { p, lower })
@@ -342,10 +374,19 @@ struct Replicate {
     detect_at: Vec<Vec<Option<usize>>>,
 }
 
-/// Decides one replicate: `old` and the new sides (first, then confirmations).
-fn replicate(id: &str, old: &[f64], news: &[Vec<f64>], a: &Analysis) -> Replicate {
-    let pairs: Vec<Option<PairOutcome>> =
-        news.iter().map(|n| outcome(id, old, n, a.alpha)).collect();
+/// Decides one replicate: `old` (with its runs' medians) and the new sides
+/// (first, then confirmations).
+fn replicate(
+    id: &str,
+    old: &[f64],
+    old_run_medians: &[f64],
+    news: &[&[f64]],
+    a: &Analysis,
+) -> Replicate {
+    let pairs: Vec<Option<PairOutcome>> = news
+        .iter()
+        .map(|n| outcome(id, old, old_run_medians, n, a.alpha))
+        .collect();
     // p-values of pair j at grid index i, computed on demand.
     let mut p_cache: Vec<BTreeMap<usize, f64>> = vec![BTreeMap::new(); news.len()];
     let family = a.family.max(1) as f64;
@@ -381,9 +422,7 @@ fn replicate(id: &str, old: &[f64], news: &[Vec<f64>], a: &Analysis) -> Replicat
                 }
                 let d = i as f64 * STEP;
                 let all_significant = (0..=c as usize).all(|j| {
-                    let p = *p_cache[j]
-                        .entry(i)
-                        .or_insert_with(|| p_at(old, &news[j], d));
+                    let p = *p_cache[j].entry(i).or_insert_with(|| p_at(old, news[j], d));
                     family * p < a.alpha
                 });
                 if all_significant {
@@ -408,12 +447,6 @@ fn seed_for(id: &str, seed: u64) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
-}
-
-fn resample(rng: &mut ChaCha8Rng, src: &[f64]) -> Vec<f64> {
-    (0..src.len())
-        .map(|_| src[rng.random_range(0..src.len())])
-        .collect()
 }
 
 /// `k` distinct run indices out of `r`, in random order.
@@ -456,76 +489,111 @@ fn log_sd(values: &[f64]) -> f64 {
     (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (logs.len() - 1) as f64).sqrt()
 }
 
-/// Counts, over every ordered tuple of distinct runs (old, new,
-/// confirmations...), the false alarms of the decision on intact samples.
-fn plain_alarms(b: &BenchRuns, a: &Analysis) -> BTreeMap<(u32, usize), (usize, usize)> {
-    let r = b.runs.len();
-    let mut pair: BTreeMap<(usize, usize), Option<PairOutcome>> = BTreeMap::new();
-    for o in 0..r {
-        for n in 0..r {
-            if o != n {
-                pair.insert((o, n), outcome(&b.id, &b.runs[o], &b.runs[n], a.alpha));
-            }
+/// Distinct tuples of `set` baseline runs (unordered) and `tail` further
+/// runs (ordered: the new side, then confirmations) out of `r` runs:
+/// `C(r, set) * (r - set)! / (r - set - tail)!`.
+fn tuple_count(r: usize, set: usize, tail: usize) -> u64 {
+    if set + tail > r {
+        return 0;
+    }
+    let mut c: u128 = 1;
+    for i in 0..set {
+        // C(r, i + 1) = C(r, i) * (r - i) / (i + 1), exact at every step.
+        c = c * (r - i) as u128 / (i + 1) as u128;
+    }
+    for i in 0..tail {
+        c = c.saturating_mul((r - set - i) as u128);
+    }
+    c.min(u128::from(u64::MAX)) as u64
+}
+
+/// Every increasing `k`-subset of `0..n`.
+fn combinations(n: usize, k: usize, start: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    if cur.len() == k {
+        out.push(cur.clone());
+        return;
+    }
+    for i in start..n {
+        cur.push(i);
+        combinations(n, k, i + 1, cur, out);
+        cur.pop();
+    }
+}
+
+/// Every ordered `k`-tuple of distinct elements of `from`.
+fn arrangements(from: &[usize], k: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    if cur.len() == k {
+        out.push(cur.clone());
+        return;
+    }
+    for &i in from {
+        if !cur.contains(&i) {
+            cur.push(i);
+            arrangements(from, k, cur, out);
+            cur.pop();
         }
     }
-    let mut out = BTreeMap::new();
-    for &c in &a.confirms {
-        let k = 2 + c as usize;
-        let mut tuples = Vec::new();
-        permutations(r, k, &mut Vec::new(), &mut tuples);
-        for (ti, &t) in a.tolerances.iter().enumerate() {
-            let alarms = tuples
-                .iter()
-                .filter(|tuple| {
-                    tuple[1..].iter().all(|&n| {
-                        pair[&(tuple[0], n)].is_some_and(|p| p.p < a.alpha && p.lower - 1.0 > t)
-                    })
-                })
-                .count();
-            out.insert((c, ti), (alarms, tuples.len()));
+}
+
+/// Every tuple of [`tuple_count`]: the baseline set first, then the tail.
+fn every_tuple(r: usize, set: usize, tail: usize) -> Vec<Vec<usize>> {
+    let mut sets = Vec::new();
+    combinations(r, set, 0, &mut Vec::new(), &mut sets);
+    let mut out = Vec::new();
+    for s in sets {
+        let rest: Vec<usize> = (0..r).filter(|i| !s.contains(i)).collect();
+        let mut tails = Vec::new();
+        arrangements(&rest, tail, &mut Vec::new(), &mut tails);
+        for t in tails {
+            let mut v = s.clone();
+            v.extend(t);
+            out.push(v);
         }
     }
     out
 }
 
-fn permutations(r: usize, k: usize, prefix: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-    if prefix.len() == k {
-        out.push(prefix.clone());
-        return;
-    }
-    for i in 0..r {
-        if !prefix.contains(&i) {
-            prefix.push(i);
-            permutations(r, k, prefix, out);
-            prefix.pop();
-        }
-    }
-}
-
 /// Estimates one bench's false-alarm rate and smallest detectable slowdown
-/// under every setting of `a`. Needs at least `2 + max(confirms)` runs;
-/// `rounds` settings that need more runs than there are are skipped.
+/// under every setting of `a`.
+///
+/// A replicate is a tuple of distinct measured runs, each kept whole: the
+/// baseline's runs pooled (with their medians, so the interval is widened
+/// by their spread as in `gate check`), the new run, and one run per
+/// confirmation. Runs are never resampled inside: a run's samples already
+/// carry its noise, and resampling them would count it twice. When the
+/// runs allow no more distinct tuples than `a.replicates`, every tuple is
+/// decided once (the figures are then exact for these runs); otherwise
+/// `a.replicates` tuples are drawn at random. Needs at least
+/// `min(baseline_runs) + 1 + max(confirms)` runs; settings that need more
+/// runs than there are are skipped.
 pub fn analyse(b: &BenchRuns, a: &Analysis) -> Result<BenchPower> {
     let confirm_max = a.confirms.iter().copied().max().unwrap_or(0) as usize;
+    let least_set = a.baseline_runs.iter().copied().min().unwrap_or(1).max(1) as usize;
+    let least = least_set + 1 + confirm_max;
     let r = b.runs.len();
-    if r < 2 + confirm_max {
+    if r < least {
         bail!(
-            "{}: {r} run(s); the decision with {confirm_max} confirmation(s) needs {} distinct runs",
-            b.id,
-            2 + confirm_max
+            "{}: {r} run(s); a baseline of {least_set} run(s), a check and {confirm_max} confirmation(s) \
+             need {least} distinct runs",
+            b.id
         );
     }
     if let Some(i) = b.runs.iter().position(|s| s.is_empty()) {
         bail!("{}: run {} has no samples", b.id, i + 1);
     }
+    let medians: Vec<f64> = b
+        .runs
+        .iter()
+        .map(|s| stats::median(s).unwrap_or(f64::NAN))
+        .collect();
     let mut estimates = Vec::new();
-    for &rounds in &a.rounds {
-        let s = rounds.max(1) as usize;
+    for &set_runs in &a.baseline_runs {
+        let set = set_runs.max(1) as usize;
         let confirms: Vec<u32> = a
             .confirms
             .iter()
             .copied()
-            .filter(|&c| 2 * s + c as usize <= r)
+            .filter(|&c| set + 1 + c as usize <= r)
             .collect();
         let Some(&cmax) = confirms.iter().max() else {
             continue;
@@ -534,44 +602,29 @@ pub fn analyse(b: &BenchRuns, a: &Analysis) -> Result<BenchPower> {
             confirms: confirms.clone(),
             ..a.clone()
         };
-        let k = 2 * s + cmax as usize;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(&b.id, a.seed ^ u64::from(rounds)));
-        let mut reps = Vec::with_capacity(a.replicates);
-        for _ in 0..a.replicates {
-            let runs = pick(&mut rng, r, k);
-            let (old_runs, new_runs) = if s == 1 {
-                (vec![runs[0]], vec![runs[1]])
-            } else {
-                // `gate check --base`: rounds of base and head alternate in
-                // time (A B A B ...), each side pools its rounds' samples.
-                let mut chosen = runs[..2 * s].to_vec();
-                chosen.sort_unstable();
-                let first_is_old = rng.random_bool(0.5);
-                let (mut o, mut n) = (Vec::new(), Vec::new());
-                for (i, run) in chosen.into_iter().enumerate() {
-                    if (i % 2 == 0) == first_is_old {
-                        o.push(run);
-                    } else {
-                        n.push(run);
-                    }
-                }
-                (o, n)
-            };
-            let mut pooled = |which: &[usize]| -> Vec<f64> {
-                which
+        let tail = 1 + cmax as usize;
+        let run_tuples = tuple_count(r, set, tail);
+        let tuples: Vec<Vec<usize>> = if run_tuples <= a.replicates as u64 {
+            every_tuple(r, set, tail)
+        } else {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed_for(&b.id, a.seed ^ u64::from(set_runs)));
+            (0..a.replicates)
+                .map(|_| pick(&mut rng, r, set + tail))
+                .collect()
+        };
+        let reps: Vec<Replicate> = tuples
+            .iter()
+            .map(|t| {
+                let (base, rest) = t.split_at(set);
+                let old: Vec<f64> = base
                     .iter()
-                    .flat_map(|&i| resample(&mut rng, &b.runs[i]))
-                    .collect()
-            };
-            let old = pooled(&old_runs);
-            let mut news = vec![pooled(&new_runs)];
-            // Confirmation: one fresh run of the head against the same base.
-            for &i in &runs[2 * s..] {
-                news.push(pooled(&[i]));
-            }
-            reps.push(replicate(&b.id, &old, &news, &sub));
-        }
-        let plain = (s == 1).then(|| plain_alarms(b, &sub));
+                    .flat_map(|&i| b.runs[i].iter().copied())
+                    .collect();
+                let old_medians: Vec<f64> = base.iter().map(|&i| medians[i]).collect();
+                let news: Vec<&[f64]> = rest.iter().map(|&i| b.runs[i].as_slice()).collect();
+                replicate(&b.id, &old, &old_medians, &news, &sub)
+            })
+            .collect();
         let n = reps.len();
         let need = (DETECTION * n as f64 - 1e-9).ceil() as usize;
         for (ci, &c) in confirms.iter().enumerate() {
@@ -586,27 +639,24 @@ pub fn analyse(b: &BenchRuns, a: &Analysis) -> Result<BenchPower> {
                 let min_detectable = (idx <= MAX_STEPS).then_some(idx as f64 * STEP);
                 let cut = idx.min(MAX_STEPS);
                 let detected = at.iter().filter(|&&i| i <= cut).count();
-                let (plain_false_alarms, run_tuples) =
-                    plain.as_ref().map_or((0, 0), |p| p[&(c, ti)]);
                 estimates.push(Estimate {
                     tolerance: t,
                     confirm: c,
-                    rounds,
+                    baseline_runs: set_runs,
                     figures: Figures::new(false_alarms, detected, n, min_detectable),
                     run_tuples,
-                    plain_false_alarms,
                 });
             }
         }
     }
-    let medians: Vec<f64> = b.runs.iter().filter_map(|s| stats::median(s)).collect();
+    let finite: Vec<f64> = medians.iter().copied().filter(|m| m.is_finite()).collect();
     Ok(BenchPower {
         id: b.id.clone(),
         runs: r,
         samples: b.runs.iter().map(Vec::len).min().unwrap_or(0),
-        median_ns: stats::median(&medians).unwrap_or(f64::NAN),
-        between_run_spread: log_sd(&medians),
-        run_medians_ns: medians,
+        median_ns: stats::median(&finite).unwrap_or(f64::NAN),
+        between_run_spread: log_sd(&finite),
+        run_medians_ns: finite,
         estimates,
     })
 }
@@ -645,9 +695,8 @@ pub fn analyse_all(benches: &[BenchRuns], a: &Analysis) -> Result<Vec<BenchPower
 pub struct Candidate {
     pub tolerance: f64,
     pub confirm: u32,
-    /// Runs pooled per side: 1 is a check against a stored baseline, 2 or
-    /// more `gate check --base` with that many interleaved rounds.
-    pub rounds: u32,
+    /// Runs pooled into the stored baseline.
+    pub baseline_runs: u32,
     /// Highest false-alarm rate of any bench, and its upper bound.
     pub worst_false_alarm_rate: f64,
     pub worst_false_alarm_upper: f64,
@@ -670,12 +719,12 @@ pub fn is_subject(id: &str) -> bool {
 pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
     let any_subject = powers.iter().any(|p| is_subject(&p.id));
     let mut out = Vec::new();
-    for &rounds in &a.rounds {
+    for &set_runs in &a.baseline_runs {
         for &c in &a.confirms {
             for &t in &a.tolerances {
                 let ests: Vec<(&BenchPower, &Estimate)> = powers
                     .iter()
-                    .filter_map(|p| p.at_rounds(t, c, rounds).map(|e| (p, e)))
+                    .filter_map(|p| p.at_runs(t, c, set_runs).map(|e| (p, e)))
                     .collect();
                 if ests.len() < powers.len() {
                     // Not enough runs for this setting.
@@ -704,7 +753,7 @@ pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
                 out.push(Candidate {
                     tolerance: t,
                     confirm: c,
-                    rounds,
+                    baseline_runs: set_runs,
                     worst_false_alarm_rate: worst_rate,
                     worst_false_alarm_upper: worst_upper,
                     worst_min_detectable: worst_md,
@@ -727,8 +776,11 @@ pub struct PowerRow {
     pub runs: usize,
     /// Distinct pairs of runs, `runs (runs - 1) / 2`.
     pub pairs: usize,
-    pub run_tuples: usize,
-    pub plain_false_alarms: usize,
+    /// Runs pooled into the baseline of each simulated check.
+    pub baseline_runs: u32,
+    /// Distinct tuples of runs (baseline set, new, confirmations) decided
+    /// or drawn from (see [`analyse`]).
+    pub run_tuples: u64,
     pub between_run_spread: f64,
     pub median_ns: f64,
     /// Median of each run, in the order measured.
@@ -752,6 +804,10 @@ pub struct PowerSettings {
     pub build_secs: f64,
     pub elapsed_secs: f64,
     pub runs: usize,
+    /// Runs pooled into the baseline of the configured figures (the
+    /// default of `gate baseline update`, or fewer when the budget allowed
+    /// no more runs).
+    pub baseline_runs: u32,
 }
 
 /// What `gate power --json` writes.
@@ -778,8 +834,8 @@ pub fn rows_at(powers: &[BenchPower], tolerance: f64, confirm: u32) -> Vec<Power
                 samples: p.samples,
                 runs: p.runs,
                 pairs: p.runs * p.runs.saturating_sub(1) / 2,
+                baseline_runs: e.baseline_runs,
                 run_tuples: e.run_tuples,
-                plain_false_alarms: e.plain_false_alarms,
                 between_run_spread: p.between_run_spread,
                 median_ns: p.median_ns,
                 run_medians_ns: p.run_medians_ns.clone(),
@@ -821,8 +877,9 @@ pub fn render(report: &PowerReport) -> String {
         "median",
         "runs x samples",
         "between runs (sd)",
+        "baseline runs",
         "false alarms [95% upper]",
-        "on real runs",
+        "run tuples",
         "min detectable (P detect)",
     ]);
     for r in &report.rows {
@@ -831,8 +888,9 @@ pub fn render(report: &PowerReport) -> String {
             right(fmt_ns(r.median_ns)),
             right(format!("{} x {}", r.runs, r.samples)),
             right(pct(r.between_run_spread)),
+            right(r.baseline_runs.to_string()),
             right(r.figures.false_alarm_text()),
-            right(format!("{}/{}", r.plain_false_alarms, r.run_tuples)),
+            right(r.run_tuples.to_string()),
             right(r.figures.detection_text()),
         ]);
     }
@@ -840,7 +898,7 @@ pub fn render(report: &PowerReport) -> String {
     out.push('\n');
 
     let mut c = new_table(vec![
-        "check",
+        "baseline runs",
         "tolerance",
         "confirm",
         "worst false alarms [upper]",
@@ -850,13 +908,9 @@ pub fn render(report: &PowerReport) -> String {
     for cand in &report.candidates {
         let configured = (cand.tolerance - s.tolerance).abs() < 1e-12
             && cand.confirm == s.confirm
-            && cand.rounds == 1;
+            && cand.baseline_runs == s.baseline_runs;
         c.add_row(vec![
-            Cell::new(if cand.rounds == 1 {
-                "stored baseline".to_string()
-            } else {
-                format!("--base, {} rounds", cand.rounds)
-            }),
+            Cell::new(cand.baseline_runs),
             Cell::new(format!(
                 "{}{}",
                 pct(cand.tolerance),
@@ -922,12 +976,8 @@ fn conclusions(report: &PowerReport) -> Vec<String> {
             .filter(|c| c.meets)
             .map(|c| {
                 format!(
-                    "{}tolerance {} with confirm {}",
-                    if c.rounds > 1 {
-                        format!("`gate check --base` with {} rounds, ", c.rounds)
-                    } else {
-                        String::new()
-                    },
+                    "a baseline of {} run(s), tolerance {} with confirm {}",
+                    c.baseline_runs,
                     pct(c.tolerance),
                     c.confirm
                 )
@@ -948,7 +998,9 @@ fn conclusions(report: &PowerReport) -> Vec<String> {
     }
     notes.push(format!(
         "the between-run part of the variation comes from {} real runs only: \
-         the bounds in brackets cover the resampling error, not the choice of runs",
+         the bounds in brackets cover the drawing of tuples, not the choice of runs, \
+         and runs measured within minutes do not show how the host drifts over hours \
+         (which `arbitrate` answers in `gate check`, README)",
         s.runs
     ));
     if s.criterion == "quick" {
@@ -984,7 +1036,7 @@ fn analysis_estimate(first: &BTreeMap<String, Vec<f64>>, alpha: f64, decides: us
         }
         let t = Instant::now();
         for _ in 0..3 {
-            let _ = outcome(id, &s[..half], &s[half..], alpha);
+            let _ = outcome(id, &s[..half], &[], &s[half..], alpha);
         }
         spent += t.elapsed();
         done += 3;
@@ -1033,10 +1085,12 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
     let confirm = config.confirm;
     let need = 2 + confirm as usize;
 
-    // Settings: those of `gate check` when at least one run more than the
-    // minimum fits in 80% of the budget, else the quick ones.
+    // Settings: those of `gate check` when the runs of a default baseline
+    // (`gate baseline update`), a check and its confirmations fit in 80% of
+    // the budget, else the quick ones.
+    let want = BASELINE_RUNS as usize + 1 + confirm as usize;
     let per_run = |s: Settings| s.estimated_per_bench().as_secs_f64() * ids.len() as f64;
-    let quick = (need + 1) as f64 * per_run(Settings::NORMAL) > 0.8 * budget;
+    let quick = want as f64 * per_run(Settings::NORMAL) > 0.8 * budget;
     let settings = if quick {
         Settings::QUICK
     } else {
@@ -1072,15 +1126,15 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
     let mut replicates = DEFAULT_REPLICATES;
     // Expected analysis time with `r` runs: every setting those runs allow.
     let analysis_secs = |r: usize, replicates: usize, unit: f64| -> f64 {
-        let decisions: usize = sweep_rounds(config.rounds, r)
+        let decisions: usize = sweep_baseline_runs(confirm, r)
             .into_iter()
             .map(|s| {
                 let c = sweep_confirms(confirm, r)
                     .into_iter()
-                    .filter(|&c| 2 * s as usize + c as usize <= r)
+                    .filter(|&c| s as usize + 1 + c as usize <= r)
                     .max()
                     .unwrap_or(0);
-                s as usize * (1 + c as usize)
+                1 + c as usize
             })
             .sum();
         unit * (ids.len() * replicates * decisions) as f64
@@ -1156,7 +1210,7 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         replicates,
         tolerances,
         confirms: sweep_confirms(confirm, r),
-        rounds: sweep_rounds(config.rounds, r),
+        baseline_runs: sweep_baseline_runs(confirm, r),
         seed: 0x9e37_79b9_7f4a_7c15,
     };
     eprintln!(
@@ -1172,10 +1226,11 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         })
         .collect();
     let powers = analyse_all(&benches, &analysis)?;
+    let baseline_runs = analysis.baseline_runs.iter().copied().max().unwrap_or(1);
     let candidates = candidates(&powers, &analysis);
     let figures_met = candidates.iter().any(|c| {
         c.meets
-            && c.rounds == 1
+            && c.baseline_runs == baseline_runs
             && c.confirm == confirm
             && (c.tolerance - config.tolerance).abs() < 1e-12
     });
@@ -1195,6 +1250,7 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
             build_secs,
             elapsed_secs: started.elapsed().as_secs_f64(),
             runs: r,
+            baseline_runs,
         },
         rows: rows_at(&powers, config.tolerance, confirm),
         candidates,
@@ -1224,15 +1280,17 @@ fn sweep_confirms(configured: u32, runs: usize) -> Vec<u32> {
     c
 }
 
-/// Runs pooled per side tried: 1 (a check against a stored baseline), and
-/// `gate check --base` with 2 rounds (its `--quick`), 3 and the config's
-/// rounds, those that `runs` runs allow (`2 * rounds` runs at least).
-fn sweep_rounds(configured: u32, runs: usize) -> Vec<u32> {
-    let mut r: Vec<u32> = [1, 2, 3, configured]
+/// Baseline sizes tried: 1 run, and [`BASELINE_RUNS`] (the default of
+/// `gate baseline update`), those that `runs` runs allow with the
+/// configured confirmations (`set + 1 + confirm` distinct runs).
+fn sweep_baseline_runs(confirm: u32, runs: usize) -> Vec<u32> {
+    let mut r: Vec<u32> = [1, BASELINE_RUNS]
         .into_iter()
-        .filter(|&r| r >= 1 && 2 * r as usize <= runs)
+        .filter(|&s| s as usize + 1 + confirm as usize <= runs)
         .collect();
-    r.sort_unstable();
+    if r.is_empty() {
+        r.push(1);
+    }
     r.dedup();
     r
 }
@@ -1289,14 +1347,24 @@ mod tests {
                     .collect()
             };
             let base = [0.0, 0.03, -0.02][case % 3];
-            let old = side(&mut rng, 0.0);
-            let news = vec![side(&mut rng, base), side(&mut rng, base / 2.0)];
-            let rep = replicate(id, &old, &news, &a);
+            // A baseline of three runs pooled, with their medians: the
+            // decision widens its interval by their spread, and the
+            // shortcut must agree with that too.
+            let runs: Vec<Vec<f64>> = [0.0, 0.01, -0.01]
+                .iter()
+                .map(|&o| side(&mut rng, o))
+                .collect();
+            let medians: Vec<f64> = runs.iter().map(|r| stats::median(r).unwrap()).collect();
+            let old: Vec<f64> = runs.concat();
+            let news = [side(&mut rng, base), side(&mut rng, base / 2.0)];
+            let refs: Vec<&[f64]> = news.iter().map(Vec::as_slice).collect();
+            let rep = replicate(id, &old, &medians, &refs, &a);
             for (ci, &c) in a.confirms.iter().enumerate() {
                 for (ti, &t) in a.tolerances.iter().enumerate() {
                     let flags_at = |d: f64, family: f64| {
                         news[..=c as usize].iter().all(|n| {
-                            let (v, p, _) = decide_pair(id, &old, &scaled(n, d), t, a.alpha);
+                            let (v, p, _) =
+                                decide_pair(id, &old, &medians, &scaled(n, d), t, a.alpha);
                             v == verdict::RowVerdict::Regressed
                                 && p.is_some_and(|p| family * p < a.alpha)
                         })
@@ -1327,9 +1395,26 @@ mod tests {
     }
 
     #[test]
-    fn permutations_count() {
-        let mut out = Vec::new();
-        permutations(5, 3, &mut Vec::new(), &mut out);
-        assert_eq!(out.len(), 60);
+    fn every_tuple_is_distinct_and_counted() {
+        for (r, set, tail) in [(5, 1, 2), (6, 3, 2), (7, 3, 3), (4, 3, 2)] {
+            let all = every_tuple(r, set, tail);
+            assert_eq!(
+                all.len() as u64,
+                tuple_count(r, set, tail),
+                "{r} {set} {tail}"
+            );
+            let mut seen = std::collections::BTreeSet::new();
+            for t in &all {
+                let mut runs = t.clone();
+                runs.sort_unstable();
+                runs.dedup();
+                assert_eq!(runs.len(), set + tail, "distinct runs in {t:?}");
+                assert!(t[..set].windows(2).all(|w| w[0] < w[1]), "a set: {t:?}");
+                assert!(seen.insert(t.clone()), "twice: {t:?}");
+            }
+        }
+        // 5 * 4 * 3 ordered (old, new, confirmation); C(6, 3) * 3 * 2.
+        assert_eq!(tuple_count(5, 1, 2), 60);
+        assert_eq!(tuple_count(6, 3, 2), 120);
     }
 }
