@@ -293,7 +293,8 @@ pub const RUN_MEDIANS: &str = "run_median_ns";
 /// allows: the main source of false alarms (measured with `gate power`). The
 /// run medians give the between-run spread `s` (pooled sd of log medians);
 /// the centre of a side pooled from `k` runs varies by `s / sqrt(k)`, so the
-/// interval is widened by `z * s * sqrt(1/k_old + 1/k_new)`. Returns
+/// interval is widened by `t * s * sqrt(1/k_old + 1/k_new)`, `t` the Student
+/// quantile at `1 - alpha/2` with the degrees of freedom of `s`. Returns
 /// (widening, s, runs) or None when no side has two runs.
 pub fn between_run_widening(
     old: &Benchmark,
@@ -324,11 +325,14 @@ pub fn between_run_widening(
     let s = (ss / df as f64).sqrt();
     let k_old = lo.len().max(1) as f64;
     let k_new = ln.len().max(1) as f64;
-    let z = statrs::distribution::ContinuousCDF::inverse_cdf(
-        &statrs::distribution::Normal::standard(),
-        1.0 - alpha / 2.0,
-    );
-    Some((z * s * (1.0 / k_old + 1.0 / k_new).sqrt(), s, runs))
+    // `s` comes from a handful of runs (2 degrees of freedom for a baseline
+    // of 3): Student's t with those degrees of freedom, not the normal
+    // quantile, which would take the estimate for the truth (1.96 against
+    // 4.30 at 2 df) and flag runs that merely landed apart.
+    let t = statrs::distribution::StudentsT::new(0.0, 1.0, df as f64)
+        .map(|d| statrs::distribution::ContinuousCDF::inverse_cdf(&d, 1.0 - alpha / 2.0))
+        .unwrap_or(f64::INFINITY);
+    Some((t * s * (1.0 / k_old + 1.0 / k_new).sqrt(), s, runs))
 }
 
 /// Label under which the readers record which counters are deterministic
@@ -699,6 +703,25 @@ mod tests {
             max_ratio: None,
             warnings: vec![],
         }
+    }
+
+    /// Three baseline runs give the spread 2 degrees of freedom: the
+    /// widening takes Student's quantile (4.30 at 95%), not the normal one.
+    #[test]
+    fn the_between_run_widening_uses_students_t() {
+        let mut old = bench("a/b/sequential", noisy(1000.0, 30, 0));
+        let medians = [1000.0, 1100.0, 950.0];
+        old.metrics
+            .insert(RUN_MEDIANS.to_string(), medians.to_vec());
+        let new = bench("a/b/sequential", noisy(1000.0, 10, 1));
+        let (w, s, runs) = between_run_widening(&old, &new, 0.05).unwrap();
+        let logs: Vec<f64> = medians.iter().map(|m: &f64| m.ln()).collect();
+        let mean = logs.iter().sum::<f64>() / 3.0;
+        let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!((s - sd).abs() < 1e-12, "{s} {sd}");
+        assert_eq!(runs, 3);
+        let t = w / (s * (1.0 / 3.0 + 1.0f64).sqrt());
+        assert!((t - 4.3027).abs() < 1e-3, "quantile {t}");
     }
 
     #[test]

@@ -1057,6 +1057,13 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
     if args.kind == crate::cli::PowerKind::Lockstep {
         return lockstep::cmd(args);
     }
+    if let Some(path) = &args.from {
+        bail!(
+            "--from {}: only `--kind lockstep` decides saved measurements again (its report keeps every \
+             pair's ratios); a `--kind stored` report keeps no samples",
+            path.display()
+        );
+    }
     let config = Config::load(&args.config)?;
     let check_args = CheckArgs {
         config: args.config.clone(),
