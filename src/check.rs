@@ -633,6 +633,11 @@ fn normalise_by_floor(
                     .is_some_and(|f| std::ptr::eq(f.benchmark, *b))
             })
             .partition(|b| floor_bound(b));
+        // Name only those this run measured (a filter may leave them out).
+        let direct: Vec<_> = direct
+            .into_iter()
+            .filter(|b| new.find(Lang::Rust, &b.id, b.threads).is_some())
+            .collect();
         if !direct.is_empty() {
             notes.push(format!(
                 "not normalised by the mprotect floor, since they map or lock memory per op (or record no \
@@ -677,6 +682,46 @@ fn normalise_by_floor(
         }));
     }
     out
+}
+
+/// A filter that leaves the floor out would leave normalisation without
+/// its floor (`--filter secret` against a baseline of another machine
+/// kind). Returns the plan's filter widened to also run the floor when the
+/// Rust baseline has a set of another machine kind holding floor-bound
+/// benches the filter selects, with a note saying so; `None` otherwise.
+pub fn filter_with_floor(
+    filter: &Regex,
+    baseline: &Baseline,
+    here: &crate::model::Environment,
+) -> Option<(Regex, String)> {
+    if filter.is_match(FLOOR_ID) {
+        return None;
+    }
+    let needed = baseline.sets.iter().any(|set| {
+        set.environment.same_machine_kind(here).0 == Some(false)
+            && set.benchmarks.iter().any(|b| {
+                b.id.starts_with("secret/")
+                    && b.mode == crate::model::Mode::Sequential
+                    && floor_bound(b)
+                    && filter.is_match(&b.id)
+            })
+    });
+    if !needed {
+        return None;
+    }
+    let widened = Regex::new(&format!(
+        "(?:{})|^{}$",
+        filter.as_str(),
+        regex::escape(FLOOR_ID)
+    ))
+    .expect("a valid filter and an escaped id form a valid expression");
+    Some((
+        widened,
+        format!(
+            "`{FLOOR_ID}` was measured too, outside --filter: the Rust baseline comes from another machine \
+             kind, and the selected secret benches are normalised by it"
+        ),
+    ))
 }
 
 /// Whether the `mprotect` floor models a bench: its counters show
@@ -772,7 +817,19 @@ pub fn write_error_report(err: &anyhow::Error, path: &Path) {
 fn check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
-    let plan = plan_for(&config, args)?;
+    let mut plan = plan_for(&config, args)?;
+    let mut floor_note = None;
+    if args.base.is_none()
+        && !args.no_run
+        && let Some(f) = &plan.filter
+        && let Some(bl) = load_baseline(&config, &config.baselines.rust, "Rust", false)
+            .ok()
+            .flatten()
+        && let Some((widened, note)) = filter_with_floor(f, &bl, &crate::env::detect())
+    {
+        plan.filter = Some(widened);
+        floor_note = Some(note);
+    }
     let mut live_go = None;
     let mut live_note = None;
     let (mut new, prepared, mut base, lockstep_pairs) = match &args.base {
@@ -803,6 +860,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
         live_go: live_go.as_ref(),
     };
     let mut report = build_report(&config, &new, filter.as_ref(), sources)?;
+    report.notes.extend(floor_note);
     if let Some(reason) = live_note {
         report.notes.push(format!(
             "live Go not measured ({reason}): the stored Go baseline is used"
@@ -1002,6 +1060,34 @@ mod tests {
             "{:?}",
             r.notes
         );
+    }
+
+    /// `--filter secret` against a baseline of another machine kind runs
+    /// the floor too; nothing changes when it is not needed.
+    #[test]
+    fn a_filter_without_the_floor_is_widened_only_when_normalisation_needs_it() {
+        let mut bl = Baseline::new(formats::BaselineKind::Rust);
+        bl.sets.push(set("slow cpu", 2000.0, 2200.0));
+        let elsewhere = Environment {
+            cpu_model: Some("fast cpu".into()),
+            ..Default::default()
+        };
+        let f = |re: &str| Regex::new(re).unwrap();
+        let (widened, note) = filter_with_floor(&f("secret"), &bl, &elsewhere).unwrap();
+        assert!(widened.is_match(FLOOR_ID) && widened.is_match("secret/with_bytes/sequential"));
+        assert!(!widened.is_match("keycache/read_existing_key/sequential"));
+        assert!(note.contains("outside --filter"), "{note}");
+        // Only benches the floor does not model, or none selected, or the
+        // floor already in: no change.
+        assert!(filter_with_floor(&f("lifecycle"), &bl, &elsewhere).is_none());
+        assert!(filter_with_floor(&f("keycache"), &bl, &elsewhere).is_none());
+        assert!(filter_with_floor(&f("secret|floor"), &bl, &elsewhere).is_none());
+        // The same machine kind: compared directly, no floor needed.
+        let same = Environment {
+            cpu_model: Some("slow cpu".into()),
+            ..Default::default()
+        };
+        assert!(filter_with_floor(&f("secret"), &bl, &same).is_none());
     }
 
     #[test]
