@@ -994,6 +994,13 @@ mod tests {
         r.rows.iter().find(|x| x.id == id).unwrap().verdict
     }
 
+    /// Whether a note of `r` holds every fragment.
+    fn has_note(r: &Report, fragments: &[&str]) -> bool {
+        r.notes
+            .iter()
+            .any(|n| fragments.iter().all(|f| n.contains(f)))
+    }
+
     #[test]
     fn another_machine_kind_is_normalised_by_the_floor() {
         // A machine twice as fast at mprotect: the secret bench halves too.
@@ -1006,9 +1013,7 @@ mod tests {
             RowVerdict::Unchanged
         );
         assert!(
-            r.notes
-                .iter()
-                .any(|n| n.contains("normalised by the mprotect floor")),
+            has_note(&r, &["normalised by the mprotect floor"]),
             "{:?}",
             r.notes
         );
@@ -1021,9 +1026,7 @@ mod tests {
             RowVerdict::Improved
         );
         assert!(
-            r.notes
-                .iter()
-                .any(|n| n.contains("not normalised") && n.contains("secret/lifecycle/sequential")),
+            has_note(&r, &["not normalised", "secret/lifecycle/sequential"]),
             "{:?}",
             r.notes
         );
@@ -1055,11 +1058,7 @@ mod tests {
             "{:?}",
             r.notes
         );
-        assert!(
-            r.notes.iter().any(|n| n.contains("factor 0.500")),
-            "{:?}",
-            r.notes
-        );
+        assert!(has_note(&r, &["factor 0.500"]), "{:?}", r.notes);
     }
 
     /// `--filter secret` against a baseline of another machine kind runs
@@ -1097,11 +1096,7 @@ mod tests {
             verdict_of(&r, "secret/with_bytes/sequential"),
             RowVerdict::Improved
         );
-        assert!(
-            !r.notes.iter().any(|n| n.contains("normalised")),
-            "{:?}",
-            r.notes
-        );
+        assert!(!has_note(&r, &["normalised"]), "{:?}", r.notes);
     }
 
     /// Same fingerprint, but the mprotect floor doubled: the report says the
@@ -1111,18 +1106,12 @@ mod tests {
     fn a_floor_that_moved_on_the_same_machine_kind_is_reported() {
         let r = report(set("cpu", 1000.0, 1100.0), &set("cpu", 2000.0, 2200.0));
         assert!(
-            r.notes
-                .iter()
-                .any(|n| n.contains("floor benches moved") && n.contains("+100%")),
+            has_note(&r, &["floor benches moved", "+100%"]),
             "{:?}",
             r.notes
         );
         let r = report(set("cpu", 1000.0, 1100.0), &set("cpu", 1001.0, 1100.0));
-        assert!(
-            !r.notes.iter().any(|n| n.contains("floor benches moved")),
-            "{:?}",
-            r.notes
-        );
+        assert!(!has_note(&r, &["floor benches moved"]), "{:?}", r.notes);
     }
 }
 

@@ -33,17 +33,24 @@ fn gate(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Ran {
     common::run(&mut cmd)
 }
 
-#[test]
-fn the_runners_drift_passes_and_a_slower_commit_fails() {
-    let _one = common::exclusive();
-    let dir = tempfile::tempdir().unwrap();
-    let repo = common::fixture_repo(dir.path(), YAML);
+/// The fixture repository with a Rust baseline measured (2 quick runs),
+/// not yet committed.
+fn repo_with_baseline(dir: &Path) -> std::path::PathBuf {
+    let repo = common::fixture_repo(dir, YAML);
     gate(
         &repo,
         &["baseline", "update", "--quick", "--runs", "2"],
         &[],
     )
     .expect_code(0);
+    repo
+}
+
+#[test]
+fn the_runners_drift_passes_and_a_slower_commit_fails() {
+    let _one = common::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo_with_baseline(dir.path());
     common::git(&repo, &["add", "baselines"]);
     common::git(&repo, &["commit", "-q", "-m", "baseline"]);
 
@@ -128,13 +135,7 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
 fn an_uncommitted_baseline_keeps_the_stored_verdict() {
     let _one = common::exclusive();
     let dir = tempfile::tempdir().unwrap();
-    let repo = common::fixture_repo(dir.path(), YAML);
-    gate(
-        &repo,
-        &["baseline", "update", "--quick", "--runs", "2"],
-        &[],
-    )
-    .expect_code(0);
+    let repo = repo_with_baseline(dir.path());
     let json = dir.path().join("dirty.json");
     gate(
         &repo,
