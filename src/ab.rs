@@ -139,6 +139,8 @@ pub struct AbResults {
     pub head: ResultSet,
     pub commit: String,
     pub rounds: u32,
+    /// How many pairs each bench had ([`LockstepPairs::describe`]).
+    pub pairs_text: String,
     /// Both sides' benches, ready to be measured again (confirmation).
     pub pairs: LockstepPairs,
 }
@@ -149,17 +151,44 @@ pub struct LockstepPairs {
     pub head: run::Prepared,
     pub settings: lockstep::Settings,
     pub rounds: u32,
+    /// `rounds` of `gate.yaml` (`rounds` is 2 with `--quick`): per-id
+    /// `lockstep.overrides[id].rounds` are scaled by `rounds / configured`.
+    pub configured_rounds: u32,
 }
 
 impl LockstepPairs {
-    /// Measures `ids` in `rounds` lockstep pairs each, the ids interleaved
-    /// within a round (so that a slow minute spreads over all of them) and
+    /// Lockstep pairs of `id` in one measurement: `rounds`, or the id's
+    /// `lockstep.overrides[id].rounds` (scaled under `--quick`).
+    pub fn pairs_for(&self, id: &str) -> u32 {
+        self.settings
+            .pairs_for(id, self.rounds, self.configured_rounds)
+    }
+
+    /// "8 pair(s) per bench", with the ids whose `overrides` set another
+    /// count: "8 pair(s) per bench (24 for secret/with_bytes/parallel/t2)".
+    pub fn describe(&self, ids: &[String]) -> String {
+        let own: Vec<String> = ids
+            .iter()
+            .filter(|id| self.pairs_for(id) != self.rounds)
+            .map(|id| format!("{} for {id}", self.pairs_for(id)))
+            .collect();
+        if own.is_empty() {
+            format!("{} pair(s) per bench", self.rounds)
+        } else {
+            format!("{} pair(s) per bench ({})", self.rounds, own.join(", "))
+        }
+    }
+
+    /// Measures `ids` in `rounds` lockstep pairs each (or the id's own
+    /// count, [`Self::pairs_for`]), the ids interleaved within a round (so
+    /// that a slow minute spreads over all of them; an id with more pairs
+    /// than rounds runs its extra ones spread evenly over the rounds) and
     /// the first turn alternating between base and head from pair to pair.
     /// Returns (base, head) with every pair's samples pooled per id, each
     /// pair's median in the run medians and the paired log ratios recorded
     /// on both sides (see [`verdict::PAIRED_LOG_RATIO`]).
     pub fn measure(&self, ids: &[String]) -> Result<(ResultSet, ResultSet)> {
-        let total = self.rounds as u64 * ids.len() as u64;
+        let total: u64 = ids.iter().map(|id| self.pairs_for(id) as u64).sum();
         let per_pair = std::time::Duration::from_secs_f64(
             2.0 * (self.settings.warm_up_ms
                 + self.settings.samples as f64 * self.settings.sample_ms)
@@ -169,36 +198,44 @@ impl LockstepPairs {
         let progress = run::Progress::new(self.head.plan().progress, total, per_pair);
         let (mut base, mut head) = (None, None);
         let mut k = 0usize;
+        // Pairs of each id measured so far: the next pair's index (recorded
+        // in `PAIRED_ROUND`; pair 0 runs the counting pass).
+        let mut done: Vec<u32> = vec![0; ids.len()];
         for round in 0..self.rounds {
-            for id in ids {
-                progress.start(k, id);
-                let t0 = std::time::Instant::now();
-                let pair = lockstep::run_pair(
-                    &self.base,
-                    &self.head,
-                    id,
-                    k.is_multiple_of(2),
-                    round == 0,
-                    &self.settings,
-                );
-                progress.finish(k, id, t0.elapsed(), pair.is_ok());
-                let pair = pair?;
-                let ratios = pair.log_ratios();
-                let rounds = vec![round as f64; ratios.len()];
-                for (side, mut b) in [(&mut base, pair.base), (&mut head, pair.head)] {
-                    b.metrics
-                        .insert(verdict::PAIRED_LOG_RATIO.to_string(), ratios.clone());
-                    b.metrics
-                        .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());
-                    pool(
-                        side,
-                        ResultSet {
-                            benchmarks: vec![b],
-                            ..ResultSet::default()
-                        },
+            for (i, id) in ids.iter().enumerate() {
+                let due = in_round(self.pairs_for(id), round, self.rounds);
+                for _ in 0..due {
+                    let index = done[i];
+                    progress.start(k, id);
+                    let t0 = std::time::Instant::now();
+                    let pair = lockstep::run_pair(
+                        &self.base,
+                        &self.head,
+                        id,
+                        k.is_multiple_of(2),
+                        index == 0,
+                        &self.settings,
                     );
+                    progress.finish(k, id, t0.elapsed(), pair.is_ok());
+                    let pair = pair?;
+                    let ratios = pair.log_ratios();
+                    let rounds = vec![index as f64; ratios.len()];
+                    for (side, mut b) in [(&mut base, pair.base), (&mut head, pair.head)] {
+                        b.metrics
+                            .insert(verdict::PAIRED_LOG_RATIO.to_string(), ratios.clone());
+                        b.metrics
+                            .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());
+                        pool(
+                            side,
+                            ResultSet {
+                                benchmarks: vec![b],
+                                ..ResultSet::default()
+                            },
+                        );
+                    }
+                    k += 1;
+                    done[i] += 1;
                 }
-                k += 1;
             }
         }
         progress.clear();
@@ -212,12 +249,20 @@ impl LockstepPairs {
     }
 }
 
+/// How many of an id's `pairs` run in round `round` of `rounds`: spread
+/// evenly, the first ones from round 0, `pairs` in all.
+pub fn in_round(pairs: u32, round: u32, rounds: u32) -> u32 {
+    let upto = |r: u32| (pairs as u64 * r as u64).div_ceil(rounds.max(1) as u64) as u32;
+    upto(round + 1) - upto(round)
+}
+
 /// Builds REF in a git worktree and measures base and head on this runner:
 /// every id in `rounds` lockstep pairs (`docs/lockstep.md`).
 pub fn measure(
     head_plan: &RunPlan,
     reference: &str,
     rounds: u32,
+    configured_rounds: u32,
     settings: lockstep::Settings,
 ) -> Result<AbResults> {
     let head_ws = std::path::absolute(&head_plan.workspace)
@@ -276,14 +321,16 @@ pub fn measure(
         head,
         settings,
         rounds,
+        configured_rounds,
     };
     let (mut base_set, mut head_set) = pairs.measure(&ids)?;
+    let pairs_text = pairs.describe(&ids);
     base_set.provenance = Some(format!(
-        "base {reference} ({}) measured on this runner, in lockstep with the head, {rounds} pair(s) per bench",
+        "base {reference} ({}) measured on this runner, in lockstep with the head, {pairs_text}",
         &commit[..12]
     ));
     head_set.provenance = Some(format!(
-        "head measured on this runner, in lockstep with base {}, {rounds} pair(s) per bench",
+        "head measured on this runner, in lockstep with base {}, {pairs_text}",
         &commit[..12]
     ));
     Ok(AbResults {
@@ -291,6 +338,33 @@ pub fn measure(
         head: head_set,
         commit,
         rounds,
+        pairs_text,
         pairs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_round;
+
+    /// An id's pairs are spread over the rounds, none lost or added, the
+    /// first in round 0 even when it has fewer pairs than rounds.
+    #[test]
+    fn pairs_are_spread_evenly_over_the_rounds() {
+        for (pairs, rounds) in [(8, 8), (24, 8), (12, 8), (3, 8), (1, 8), (5, 2), (7, 1)] {
+            let per: Vec<u32> = (0..rounds).map(|r| in_round(pairs, r, rounds)).collect();
+            assert_eq!(
+                per.iter().sum::<u32>(),
+                pairs,
+                "{pairs} over {rounds}: {per:?}"
+            );
+            let (lo, hi) = (per.iter().min().unwrap(), per.iter().max().unwrap());
+            assert!(hi - lo <= 1, "{pairs} over {rounds}: {per:?}");
+            assert!(per[0] >= 1, "{pairs} over {rounds}: {per:?}");
+        }
+        assert_eq!(
+            (0..8).map(|r| in_round(24, r, 8)).collect::<Vec<_>>(),
+            [3; 8]
+        );
+    }
 }

@@ -138,7 +138,14 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     let mut head_plan = plan.clone();
     head_plan.only = Some(ids.clone());
     let rounds = if quick { 2 } else { config.rounds };
-    let ab = match crate::ab::measure(&head_plan, &commit, rounds, config.lockstep.clone()) {
+    let measured = crate::ab::measure(
+        &head_plan,
+        &commit,
+        rounds,
+        config.rounds,
+        config.lockstep.clone(),
+    );
+    let ab = match measured {
         Ok(ab) => ab,
         Err(e) => {
             stands(
@@ -201,8 +208,9 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
         *row = latest.clone();
         row.earlier = earlier;
         let lockstep = format!(
-            "against the baseline's commit {} measured now on this runner, in lockstep ({rounds} pair(s)): {}",
+            "against the baseline's commit {} measured now on this runner, in lockstep ({} pair(s)): {}",
             &commit[..12],
+            ab.pairs.pairs_for(&row.id),
             pct(row.ratio)
         );
         warnings.push(if row.verdict == RowVerdict::Regressed {
@@ -223,11 +231,12 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     }
     report.notes.push(format!(
         "re-judged on this runner: {} bench(es) that regressed against the stored baseline were measured \
-         in lockstep against {}, the commit that last wrote {} ({rounds} pair(s) per bench, tolerance {}): \
+         in lockstep against {}, the commit that last wrote {} ({}, tolerance {}): \
          {code} regression(s) of the code, {runner} of the runner (not failures)",
         ids.len(),
         &commit[..12],
         path.display(),
+        ab.pairs_text,
         config.tolerance
     ));
     report.refresh_verdict();

@@ -840,11 +840,17 @@ fn check(args: &CheckArgs) -> Result<i32> {
                 );
             }
             let rounds = if args.quick { 2 } else { config.rounds };
-            let ab = crate::ab::measure(&plan, reference, rounds, config.lockstep.clone())?;
+            let ab = crate::ab::measure(
+                &plan,
+                reference,
+                rounds,
+                config.rounds,
+                config.lockstep.clone(),
+            )?;
             (
                 ab.head,
                 None,
-                Some((ab.base, ab.commit, ab.rounds)),
+                Some((ab.base, ab.commit, ab.pairs_text)),
                 Some(ab.pairs),
             )
         }
@@ -866,13 +872,13 @@ fn check(args: &CheckArgs) -> Result<i32> {
             "live Go not measured ({reason}): the stored Go baseline is used"
         ));
     }
-    if let Some((_, commit, rounds)) = &base {
+    if let Some((_, commit, pairs_text)) = &base {
         let ls = &config.lockstep;
         report.notes.insert(
             0,
             format!(
                 "same-runner A/B: base {} ({}) and head were built and measured on this runner, \
-                 in lockstep ({rounds} pair(s) of processes per bench, taking turns sample by sample: \
+                 in lockstep ({pairs_text} of processes, taking turns sample by sample: \
                  {} samples of {} ms per side); Rust rows compare head with base, not with baselines/",
                 args.base.as_deref().unwrap_or("?"),
                 &commit[..12],

@@ -387,4 +387,25 @@ mod tests {
         .to_string();
         assert!(err.contains("unknown bench id"), "{err}");
     }
+
+    /// A per-id `rounds` gives that id its own pairs per check, scaled with
+    /// `--quick`'s 2 rounds; 0 pairs is refused, naming the id.
+    #[test]
+    fn per_id_rounds_scale_and_zero_is_refused() {
+        let c = parse(
+            "rounds: 8\nlockstep:\n  overrides:\n    secret/with_bytes/parallel/t2: { rounds: 24 }\n",
+        )
+        .unwrap();
+        let ls = &c.lockstep;
+        assert_eq!(ls.pairs_for("secret/with_bytes/parallel/t2", 8, 8), 24);
+        assert_eq!(ls.pairs_for("secret/with_bytes/parallel/t2", 2, 8), 6);
+        assert_eq!(ls.pairs_for("secret/with_bytes/sequential", 8, 8), 8);
+        assert_eq!(ls.pairs_for("secret/with_bytes/sequential", 2, 8), 2);
+        let err =
+            parse("lockstep:\n  overrides:\n    secret/with_bytes/parallel/t2: { rounds: 0 }\n")
+                .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("secret/with_bytes/parallel/t2"), "{text}");
+        assert!(text.contains("rounds"), "{text}");
+    }
 }

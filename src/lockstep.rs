@@ -75,6 +75,13 @@ pub struct PerId {
     pub samples: Option<u32>,
     pub sample_ms: Option<f64>,
     pub warm_up_ms: Option<f64>,
+    /// Lockstep pairs of this id in a check, instead of the top-level
+    /// `rounds`: for benches whose pairs of processes disagree more than the
+    /// others' (the spread between pairs, not the samples of one, limits
+    /// what a check can see; `gate power` shows it), more pairs are the only
+    /// way to a tighter interval. Scaled with `--quick` (see
+    /// [`Settings::pairs_for`]).
+    pub rounds: Option<u32>,
 }
 
 fn default_samples() -> u32 {
@@ -116,8 +123,27 @@ impl Settings {
         s
     }
 
+    /// Lockstep pairs of `id` in a check of `rounds` rounds when `gate.yaml`
+    /// says `configured` (`rounds` is 2 with `--quick`): the id's
+    /// `overrides[id].rounds` scaled by `rounds / configured`, rounded up,
+    /// else `rounds`.
+    pub fn pairs_for(&self, id: &str, rounds: u32, configured: u32) -> u32 {
+        match self.overrides.get(id).and_then(|o| o.rounds) {
+            Some(n) if configured > 0 => {
+                (n as u64 * rounds as u64).div_ceil(configured as u64) as u32
+            }
+            Some(n) => n,
+            None => rounds,
+        }
+    }
+
     /// Checks the values, naming the field.
     pub fn validate(&self) -> Result<()> {
+        for (id, o) in &self.overrides {
+            if o.rounds == Some(0) {
+                bail!("lockstep.overrides[{id}].rounds`: 0 (at least 1 pair)");
+            }
+        }
         for id in self.overrides.keys() {
             crate::model::BenchId::parse(id).map_err(|e| anyhow!("lockstep.overrides`: {e}"))?;
             self.for_id(id)

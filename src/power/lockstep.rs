@@ -77,6 +77,9 @@ pub struct Row {
     pub figures: Figures,
     /// Samples per side of one check (`rounds x lockstep.samples`).
     pub samples: usize,
+    /// Lockstep pairs per check: `rounds`, or the id's
+    /// `lockstep.overrides[id].rounds`.
+    pub rounds: u32,
     /// A/A pairs measured.
     pub pairs: usize,
     /// Standard deviation of the pairs' median log ratios: how far two
@@ -217,6 +220,7 @@ pub fn analyse(
                 id: b.id.clone(),
                 figures: Figures::new(alarms, detected, REPLICATES, min_detectable),
                 samples: rounds as usize * samples,
+                rounds,
                 pairs: b.pairs.len(),
                 between_pair_spread: spread,
                 median_ns: stats::median(&b.medians_ns).unwrap_or(f64::NAN),
@@ -293,12 +297,18 @@ pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
 
 /// Measures A/A lockstep pairs of every id of `prepared` until `budget`
 /// seconds are spent (at least `min_pairs` passes; the error says what
-/// budget those need).
+/// budget those need). An id whose `lockstep.overrides[id].rounds` asks for
+/// more pairs per check than `rounds` gets proportionally more pairs: over
+/// any `rounds` consecutive passes, as many as one check of it takes.
+/// (Passes are the unit of the budget so that every id sees the same
+/// minutes of the machine.)
 pub fn measure(
     prepared: &Prepared,
     settings: &Settings,
+    rounds: u32,
     budget: f64,
     min_pairs: usize,
+    analysis: &dyn Fn(&[IdPairs]) -> f64,
 ) -> Result<(Vec<IdPairs>, f64)> {
     let ids = prepared.ids();
     let mut out: BTreeMap<String, IdPairs> = ids
@@ -317,21 +327,29 @@ pub fn measure(
     let started = Instant::now();
     let mut longest = 0.0f64;
     let mut pass = 0usize;
+    let mut reserve: Option<f64> = None;
     loop {
         let t0 = Instant::now();
+        let mut measured = 0usize;
         for (i, id) in ids.iter().enumerate() {
-            let pair = lockstep::run_pair(
-                prepared,
-                prepared,
-                id,
-                (pass + i).is_multiple_of(2),
-                pass == 0,
-                settings,
-            )?;
-            let slot = out.get_mut(id).expect("every id has a slot");
-            slot.pairs.push(pair.log_ratios());
-            if let Some(m) = stats::median(&pair.base.samples) {
-                slot.medians_ns.push(m);
+            let own = settings.pairs_for(id, rounds, rounds);
+            let due = crate::ab::in_round(own, pass as u32 % rounds.max(1), rounds.max(1));
+            for j in 0..due as usize {
+                let slot = out.get_mut(id).expect("every id has a slot");
+                let first = slot.pairs.is_empty();
+                let pair = lockstep::run_pair(
+                    prepared,
+                    prepared,
+                    id,
+                    (pass + i + j).is_multiple_of(2),
+                    first,
+                    settings,
+                )?;
+                slot.pairs.push(pair.log_ratios());
+                if let Some(m) = stats::median(&pair.base.samples) {
+                    slot.medians_ns.push(m);
+                }
+                measured += 1;
             }
         }
         pass += 1;
@@ -339,7 +357,7 @@ pub fn measure(
         longest = longest.max(took);
         let spent = started.elapsed().as_secs_f64();
         eprintln!(
-            "gate power: pass {pass}: {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
+            "gate power: pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
             ids.len()
         );
         if pass == 1 && min_pairs as f64 * took > budget * 1.1 {
@@ -350,7 +368,18 @@ pub fn measure(
                 min_pairs as f64 * took
             );
         }
-        if spent + longest > budget && pass >= min_pairs {
+        // Once every id has a check's worth of pairs, time part of the
+        // analysis to know how much of the budget to keep for it (until
+        // then, a twentieth).
+        if pass == min_pairs {
+            let now: Vec<IdPairs> = out.values().cloned().collect();
+            let secs = analysis(&now);
+            reserve = Some(secs);
+            eprintln!("gate power: the analysis will take about {secs:.0}s");
+        }
+        let spent = started.elapsed().as_secs_f64();
+        let keep = reserve.unwrap_or(budget * 0.05);
+        if spent + longest + keep > budget && pass >= min_pairs {
             break;
         }
         if pass >= super::MAX_RUNS {
@@ -358,6 +387,110 @@ pub fn measure(
         }
     }
     Ok((out.into_values().collect(), started.elapsed().as_secs_f64()))
+}
+
+/// One analysis job: (index of the id's pairs, rounds, confirm).
+type Job = (usize, u32, u32);
+
+/// The settings tried on the same pairs (rounds 2 up to the configured
+/// rounds, without and with confirmation, as far as the pairs allow) and
+/// the jobs `(id index, rounds, confirm)`: every id at every one of them,
+/// and each id at its own pairs per check (`lockstep.overrides[id].rounds`)
+/// when that is not among them.
+fn plan_jobs(config: &Config, pairs: &[IdPairs]) -> (Vec<(u32, u32)>, Vec<Job>) {
+    let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
+    let mut combos: Vec<(u32, u32)> = Vec::new();
+    for rounds in 2..=5u32.max(config.rounds) {
+        for confirm in 0..=1u32.max(config.confirm) {
+            if rounds as usize <= n_pairs {
+                combos.push((rounds, confirm));
+            }
+        }
+    }
+    if !combos.contains(&(config.rounds, config.confirm)) {
+        combos.push((config.rounds, config.confirm));
+    }
+    let mut jobs: Vec<Job> = (0..pairs.len())
+        .flat_map(|i| combos.iter().map(move |&(r, c)| (i, r, c)))
+        .collect();
+    for (i, p) in pairs.iter().enumerate() {
+        let r = config
+            .lockstep
+            .pairs_for(&p.id, config.rounds, config.rounds);
+        if !combos.contains(&(r, config.confirm)) {
+            jobs.push((i, r, config.confirm));
+        }
+    }
+    (combos, jobs)
+}
+
+/// Runs `jobs` (see [`plan_jobs`]) on `threads` threads.
+fn run_jobs(
+    pairs: &[IdPairs],
+    jobs: &[Job],
+    tolerances: &[f64],
+    alpha: f64,
+    family: usize,
+    threads: usize,
+) -> Vec<(Setting, Row)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(i, r, c)) = jobs.get(k) else { break };
+                    // Per id: `lockstep.overrides` may set other sample counts.
+                    let samples = pairs[i].pairs.first().map_or(0, Vec::len);
+                    let got = analyse(&pairs[i], r, c, tolerances, alpha, family, samples);
+                    results.lock().expect("no panics while held").extend(got);
+                }
+            });
+        }
+    });
+    results.into_inner().expect("threads joined")
+}
+
+/// Seconds the analysis of all of `pairs` will take on `threads` threads,
+/// from timing part of it now: every job of one id without its own
+/// rounds, and the own-rounds job of the id with the most pairs per check
+/// (these cost more: their checks hold more samples), each scaled by the
+/// number of such ids. The analysis costs the same whatever the number of
+/// pairs measured (each replicate draws a check's worth), so once every id
+/// has enough pairs for a check, this holds for the rest of the budget.
+fn analysis_secs(
+    config: &Config,
+    pairs: &[IdPairs],
+    tolerances: &[f64],
+    family: usize,
+    threads: usize,
+) -> f64 {
+    let own = |id: &str| config.lockstep.pairs_for(id, config.rounds, config.rounds);
+    let (_, jobs) = plan_jobs(config, pairs);
+    let timed = |picked: Vec<Job>| {
+        let t0 = Instant::now();
+        run_jobs(pairs, &picked, tolerances, config.alpha, family, 1);
+        t0.elapsed().as_secs_f64()
+    };
+    let plain = pairs.iter().position(|p| own(&p.id) == config.rounds);
+    let per_plain = plain.map_or(0.0, |i| {
+        timed(jobs.iter().copied().filter(|j| j.0 == i).collect())
+    });
+    let overridden: Vec<usize> = (0..pairs.len())
+        .filter(|&i| own(&pairs[i].id) != config.rounds)
+        .collect();
+    // The id with the most pairs per check: all its jobs (the settings
+    // table and its own rounds).
+    let heaviest = overridden
+        .iter()
+        .copied()
+        .max_by_key(|&i| own(&pairs[i].id));
+    let per_heavy = heaviest.map_or(0.0, |i| {
+        timed(jobs.iter().copied().filter(|j| j.0 == i).collect())
+    });
+    let n_plain = (pairs.len() - overridden.len()) as f64;
+    (per_plain * n_plain + per_heavy * overridden.len() as f64) / threads.max(1) as f64
 }
 
 /// What `gate power --json` writes for the lockstep check.
@@ -409,6 +542,7 @@ pub fn render(r: &Report) -> String {
         "bench",
         "median",
         "pairs x samples",
+        "pairs per check",
         "between pairs (sd)",
         "false alarms [95% upper]",
         "min detectable (P detect)",
@@ -417,12 +551,13 @@ pub fn render(r: &Report) -> String {
         t.add_row(vec![
             comfy_table::Cell::new(&row.id),
             right(crate::report::fmt_ns(row.median_ns)),
-            // Per id: `lockstep.overrides` may set another sample count.
+            // Per id: `lockstep.overrides` may set other counts.
             right(format!(
                 "{} x {}",
                 row.pairs,
-                row.samples / r.settings.rounds.max(1) as usize
+                row.samples / row.rounds.max(1) as usize
             )),
+            right(row.rounds.to_string()),
             right(pct(row.between_pair_spread)),
             right(row.figures.false_alarm_text()),
             right(row.figures.detection_text()),
@@ -496,14 +631,21 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     // the least from which a check's spread can be drawn at all. More pairs
     // only make the figures tighter; the budget decides how many.
     let min_pairs = (config.rounds as usize).max(2);
-    // The analysis runs after the measurements: keep a twentieth of the
-    // budget (8 s for the 28 subject ids on 2 cores).
+    // The analysis runs after the measurements, within the budget: `measure`
+    // times part of it and keeps that much (about 30 s for the 28 subject
+    // ids on 2 cores).
     let budget = args.budget as f64;
     eprintln!(
-        "gate power: lockstep A/A pairs of {} bench(es) for {:.0}s (build and list took {build_secs:.1}s, not counted)",
+        "gate power: lockstep A/A pairs of {} bench(es), then their analysis, in {budget:.0}s (build and list took {build_secs:.1}s, not counted)",
         ids.len(),
-        budget * 0.95
     );
+    let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
+    let mut tolerances: Vec<f64> = TOLERANCES.to_vec();
+    if !tolerances.iter().any(|t| (t - tolerance).abs() < 1e-12) {
+        tolerances.push(tolerance);
+        tolerances.sort_by(f64::total_cmp);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (pairs, measured_secs) = match &args.from {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -524,50 +666,35 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
             );
             (saved.measurements, 0.0)
         }
-        None => measure(&prepared, &config.lockstep, budget * 0.95, min_pairs)?,
+        None => measure(
+            &prepared,
+            &config.lockstep,
+            config.rounds,
+            budget,
+            min_pairs,
+            &|now| analysis_secs(&config, now, &tolerances, family, threads),
+        )?,
     };
     let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
-    let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
-    let mut tolerances: Vec<f64> = TOLERANCES.to_vec();
-    if !tolerances.iter().any(|t| (t - tolerance).abs() < 1e-12) {
-        tolerances.push(tolerance);
-        tolerances.sort_by(f64::total_cmp);
-    }
-    let mut combos: Vec<(u32, u32)> = Vec::new();
-    for rounds in 2..=5u32.max(config.rounds) {
-        for confirm in 0..=1u32.max(config.confirm) {
-            if rounds as usize <= n_pairs {
-                combos.push((rounds, confirm));
-            }
-        }
-    }
-    if !combos.contains(&(config.rounds, config.confirm)) {
-        combos.push((config.rounds, config.confirm));
-    }
-    // Every (id, rounds, confirm) on all cores.
-    let jobs: Vec<(usize, u32, u32)> = (0..pairs.len())
-        .flat_map(|i| combos.iter().map(move |&(r, c)| (i, r, c)))
+    let (combos, jobs) = plan_jobs(&config, &pairs);
+    let own = |id: &str| config.lockstep.pairs_for(id, config.rounds, config.rounds);
+    let results = run_jobs(&pairs, &jobs, &tolerances, config.alpha, family, threads);
+    // The configured setting: each id at its own pairs per check.
+    let mut rows: Vec<Row> = results
+        .iter()
+        .filter(|(s, row)| {
+            (s.tolerance - tolerance).abs() < 1e-9
+                && s.rounds == own(&row.id)
+                && s.confirm == config.confirm
+        })
+        .map(|(_, row)| row.clone())
         .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&(i, r, c)) = jobs.get(k) else { break };
-                    // Per id: `lockstep.overrides` may set other sample counts.
-                    let samples = pairs[i].pairs.first().map_or(0, Vec::len);
-                    let got = analyse(&pairs[i], r, c, &tolerances, config.alpha, family, samples);
-                    results.lock().expect("no panics while held").extend(got);
-                }
-            });
-        }
-    });
-    let results = results.into_inner().expect("threads joined");
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
     let mut by_setting: BTreeMap<(u64, u32, u32), Vec<Row>> = BTreeMap::new();
     for (s, row) in results {
+        if !combos.contains(&(s.rounds, s.confirm)) {
+            continue;
+        }
         by_setting
             .entry(((s.tolerance * 1e6).round() as u64, s.rounds, s.confirm))
             .or_default()
@@ -591,30 +718,49 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
             .cmp(&(b.setting.rounds, b.setting.confirm))
             .then(a.setting.tolerance.total_cmp(&b.setting.tolerance))
     });
-    let key = (
-        (tolerance * 1e6).round() as u64,
-        config.rounds,
-        config.confirm,
-    );
-    let mut rows = by_setting.remove(&key).unwrap_or_default();
-    rows.sort_by(|a, b| a.id.cmp(&b.id));
-    let configured = candidates.iter().find(|c| {
-        (c.setting.tolerance - tolerance).abs() < 1e-9
-            && c.setting.rounds == config.rounds
-            && c.setting.confirm == config.confirm
+    let overridden = pairs.iter().any(|p| own(&p.id) != config.rounds);
+    // Without per-id rounds this is the candidate at the configured
+    // setting; with them, the rows above (some ids at their own rounds).
+    let configured = (rows.len() == pairs.len() && !rows.is_empty()).then(|| {
+        summarise(
+            Setting {
+                tolerance,
+                rounds: config.rounds,
+                confirm: config.confirm,
+            },
+            &rows,
+        )
     });
+    let configured = configured.as_ref();
     let figures_met = configured.is_some_and(|c| c.meets);
+    let most = pairs.iter().map(|p| p.pairs.len()).max().unwrap_or(0);
+    let counted = if most > n_pairs {
+        format!(
+            "{n_pairs}-{most} A/A lockstep pairs per bench (more for ids with more pairs per check)"
+        )
+    } else {
+        format!("{n_pairs} A/A lockstep pairs per bench")
+    };
+    let source = match &args.from {
+        Some(path) => format!("saved in {}, decided again", path.display()),
+        None => format!("measured in {measured_secs:.0}s"),
+    };
     let mut notes = vec![format!(
-        "{n_pairs} A/A lockstep pairs per bench measured in {measured_secs:.0}s; {REPLICATES} replicates per bench and setting; \
+        "{counted} {source}; {REPLICATES} replicates per bench and setting; \
          false alarms at alpha {} per bench (no Holm: an upper bound), detection with alpha/{family} (Bonferroni: a lower bound)",
         config.alpha
     )];
     match configured {
         Some(c) => notes.push(format!(
-            "configured setting (tolerance {}, rounds {}, confirm {}): worst false-alarm upper bound {} (target <= 1%), \
+            "configured setting (tolerance {}, rounds {}{}, confirm {}): worst false-alarm upper bound {} (target <= 1%), \
              worst min detectable {} (target <= 5%): {}",
             pct(c.setting.tolerance),
             c.setting.rounds,
+            if overridden {
+                " and the ids' own lockstep.overrides rounds"
+            } else {
+                ""
+            },
             c.setting.confirm,
             pct(c.worst_false_alarm_upper),
             super::md_text(c.worst_min_detectable),
