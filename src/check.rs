@@ -878,7 +878,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
             0,
             format!(
                 "same-runner A/B: base {} ({}) and head were built and measured on this runner, \
-                 in lockstep ({pairs_text} of processes, taking turns sample by sample: \
+                 in lockstep (pairs of processes taking turns sample by sample, {pairs_text}, \
                  {} samples of {} ms per side); Rust rows compare head with base, not with baselines/",
                 args.base.as_deref().unwrap_or("?"),
                 &commit[..12],
