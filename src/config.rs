@@ -68,6 +68,14 @@ pub struct Config {
     pub path: PathBuf,
 }
 
+impl Config {
+    /// Lockstep pairs per check of `id` at the configured `rounds`: the
+    /// id's `lockstep.overrides[id].rounds`, else `rounds`.
+    pub fn pairs_per_check(&self, id: &str) -> u32 {
+        self.lockstep.pairs_for(id, self.rounds, self.rounds)
+    }
+}
+
 fn one() -> u32 {
     1
 }

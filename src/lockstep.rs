@@ -143,8 +143,6 @@ impl Settings {
             if o.rounds == Some(0) {
                 bail!("lockstep.overrides[{id}].rounds`: 0 (at least 1 pair)");
             }
-        }
-        for id in self.overrides.keys() {
             crate::model::BenchId::parse(id).map_err(|e| anyhow!("lockstep.overrides`: {e}"))?;
             self.for_id(id)
                 .validate()

@@ -420,9 +420,7 @@ fn plan_jobs(config: &Config, pairs: &[IdPairs]) -> (Vec<(u32, u32)>, Vec<Job>) 
         .flat_map(|i| combos.iter().map(move |&(r, c)| (i, r, c)))
         .collect();
     for (i, p) in pairs.iter().enumerate() {
-        let r = config
-            .lockstep
-            .pairs_for(&p.id, config.rounds, config.rounds);
+        let r = config.pairs_per_check(&p.id);
         if !combos.contains(&(r, config.confirm)) {
             jobs.push((i, r, config.confirm));
         }
@@ -472,7 +470,7 @@ fn analysis_secs(
     family: usize,
     threads: usize,
 ) -> f64 {
-    let own = |id: &str| config.lockstep.pairs_for(id, config.rounds, config.rounds);
+    let own = |id: &str| config.pairs_per_check(id);
     let (_, jobs) = plan_jobs(config, pairs);
     let timed = |picked: Vec<Job>| {
         let t0 = Instant::now();
@@ -683,7 +681,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     };
     let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
     let (combos, jobs) = plan_jobs(&config, &pairs);
-    let own = |id: &str| config.lockstep.pairs_for(id, config.rounds, config.rounds);
+    let own = |id: &str| config.pairs_per_check(id);
     let results = run_jobs(&pairs, &jobs, &tolerances, config.alpha, family, threads);
     // The configured setting: each id at its own pairs per check.
     let mut rows: Vec<Row> = results

@@ -349,13 +349,16 @@ mod tests {
     /// not left out.
     #[test]
     fn a_lone_outlier_pair_is_left_out_and_a_shared_shift_is_not() {
-        let round = |c: f64, seed: u64| spread_round(c, seed, 20, 0.02);
+        // One pair per centre, 20 samples each.
+        let rounds_of = |centres: &[f64]| -> Vec<Vec<f64>> {
+            centres
+                .iter()
+                .enumerate()
+                .map(|(j, c)| spread_round(*c, j as u64, 20, 0.02))
+                .collect()
+        };
         let centres = [0.001, -0.004, 0.003, 0.0, -0.002, 0.004, -0.001, 0.25];
-        let rounds: Vec<Vec<f64>> = centres
-            .iter()
-            .enumerate()
-            .map(|(j, c)| round(*c, j as u64))
-            .collect();
+        let rounds = rounds_of(&centres);
         let with = pooled_shift(&rounds, 0.95).unwrap();
         assert_eq!(with.set_aside, 1, "{with:?}");
         let clean = pooled_shift(&rounds[..7], 0.95).unwrap();
@@ -370,12 +373,7 @@ mod tests {
         // Two of eight far off, one each way: both left out.
         let mut two = centres;
         two[3] = -0.3;
-        let rounds2: Vec<Vec<f64>> = two
-            .iter()
-            .enumerate()
-            .map(|(j, c)| round(*c, j as u64))
-            .collect();
-        let both = pooled_shift(&rounds2, 0.95).unwrap();
+        let both = pooled_shift(&rounds_of(&two), 0.95).unwrap();
         assert_eq!(both.set_aside, 2, "{both:?}");
         assert!(both.upper - both.lower < 0.02, "{both:?}");
 
@@ -383,12 +381,7 @@ mod tests {
         let mut shared = centres;
         shared[5] = 0.25;
         shared[6] = 0.25;
-        let rounds: Vec<Vec<f64>> = shared
-            .iter()
-            .enumerate()
-            .map(|(j, c)| round(*c, j as u64))
-            .collect();
-        let s = pooled_shift(&rounds, 0.95).unwrap();
+        let s = pooled_shift(&rounds_of(&shared), 0.95).unwrap();
         assert_eq!(s.set_aside, 0, "{s:?}");
         assert!(s.upper - s.lower > 0.1, "{s:?}");
     }
