@@ -219,10 +219,17 @@ impl LockstepPairs {
                     progress.finish(k, id, t0.elapsed(), pair.is_ok());
                     let pair = pair?;
                     let ratios = pair.log_ratios();
+                    let adjusted = pair
+                        .adjusted_log_ratios()
+                        .filter(|_| self.settings.for_id(id).adjust);
                     let rounds = vec![index as f64; ratios.len()];
                     for (side, mut b) in [(&mut base, pair.base), (&mut head, pair.head)] {
                         b.metrics
                             .insert(verdict::PAIRED_LOG_RATIO.to_string(), ratios.clone());
+                        if let Some(a) = &adjusted {
+                            b.metrics
+                                .insert(verdict::PAIRED_LOG_RATIO_ADJUSTED.to_string(), a.clone());
+                        }
                         b.metrics
                             .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());
                         pool(

@@ -78,6 +78,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
             max_ratio: None,
             earlier: Vec::new(),
             runner: None,
+            adjusted: None,
         });
     }
     let mut baseline_environments = std::collections::BTreeMap::new();

@@ -59,6 +59,12 @@ pub struct Settings {
     /// same CPU (`GATE_BENCH_PIN=1`, honoured by the subject's bench pool).
     #[serde(default)]
     pub pin_threads: bool,
+    /// Also decide the ratios at the same rate of the event a bench counts
+    /// per sample (the parallel secret benches count `mprotect`), and flag a
+    /// row when either test flags (`docs/lockstep.md`, "Adjusted for a
+    /// covariate"). Default true; false decides the raw ratios only.
+    #[serde(default = "default_adjust")]
+    pub adjust: bool,
     /// Per-id changes (exact ids), for benches whose untimed set-up per
     /// operation is large: `keycache/write_unique_keys/*` creates a secret
     /// per operation outside the timer, so a 10 ms sample costs about half a
@@ -82,8 +88,12 @@ pub struct PerId {
     /// way to a tighter interval. Scaled with `--quick` (see
     /// [`Settings::pairs_for`]).
     pub rounds: Option<u32>,
+    pub adjust: Option<bool>,
 }
 
+fn default_adjust() -> bool {
+    true
+}
 fn default_samples() -> u32 {
     30
 }
@@ -102,6 +112,7 @@ impl Default for Settings {
             warm_up_ms: default_warm_up_ms(),
             tolerance: None,
             pin_threads: false,
+            adjust: default_adjust(),
             overrides: Default::default(),
         }
     }
@@ -119,6 +130,7 @@ impl Settings {
             s.sample_ms = o.sample_ms.unwrap_or(s.sample_ms);
             s.warm_up_ms = o.warm_up_ms.unwrap_or(s.warm_up_ms);
             s.pin_threads = o.pin_threads.unwrap_or(s.pin_threads);
+            s.adjust = o.adjust.unwrap_or(s.adjust);
         }
         s
     }
@@ -178,12 +190,26 @@ struct Output {
     schema: u32,
     id: String,
     samples_ns: Vec<f64>,
+    /// Events per op of each sample, for benches that count one
+    /// (`Lockstep::run_counted`).
+    #[serde(default)]
+    covariate: Option<Covariate>,
+}
+
+/// A counted event per op, sample by sample.
+#[derive(Deserialize)]
+struct Covariate {
+    name: String,
+    per_op: Vec<f64>,
 }
 
 /// The two sides of one lockstep pair.
 pub struct Pair {
     pub base: Benchmark,
     pub head: Benchmark,
+    /// The name of the event both sides counted per sample, and their
+    /// counts per op (base, head), when the bench counts one.
+    pub covariate: Option<(String, Vec<f64>, Vec<f64>)>,
 }
 
 impl Pair {
@@ -196,6 +222,18 @@ impl Pair {
             .zip(&self.head.samples)
             .map(|(b, h)| (h / b).ln())
             .collect()
+    }
+
+    /// The log ratios at the same rate of the counted event
+    /// ([`stats::adjusted_log_ratios`]): None when the bench counts none,
+    /// Some(raw ratios) when the base side gives no usable line (the pair
+    /// is then decided as it is).
+    pub fn adjusted_log_ratios(&self) -> Option<Vec<f64>> {
+        let (_, bm, hm) = self.covariate.as_ref()?;
+        Some(
+            crate::stats::adjusted_log_ratios(&self.base.samples, bm, &self.head.samples, hm)
+                .unwrap_or_else(|| self.log_ratios()),
+        )
     }
 }
 
@@ -301,8 +339,12 @@ fn out_path(side: &Prepared, id: &str, name: &str) -> PathBuf {
         .join(format!("{}.{name}.json", id.replace('/', "__")))
 }
 
-/// Reads one side's samples and counters.
-fn read_side(side: &Prepared, id: &str, out: &Path) -> Result<Benchmark> {
+/// Reads one side's samples and counters, and its covariate (name, per op).
+fn read_side(
+    side: &Prepared,
+    id: &str,
+    out: &Path,
+) -> Result<(Benchmark, Option<(String, Vec<f64>)>)> {
     let text = std::fs::read_to_string(out)
         .with_context(|| format!("{}: lockstep samples of `{id}` not written", out.display()))?;
     let o: Output = serde_json::from_str(&text)
@@ -320,11 +362,31 @@ fn read_side(side: &Prepared, id: &str, out: &Path) -> Result<Benchmark> {
     if let Some(bad) = o.samples_ns.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
         bail!("{}: sample {bad} is not a positive time", out.display());
     }
+    let covariate = match o.covariate {
+        Some(c) if c.per_op.len() != o.samples_ns.len() => bail!(
+            "{}: covariate `{}` has {} values for {} samples",
+            out.display(),
+            c.name,
+            c.per_op.len(),
+            o.samples_ns.len()
+        ),
+        Some(c) => {
+            if let Some(bad) = c.per_op.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                bail!(
+                    "{}: covariate `{}`: {bad} is not a count per op",
+                    out.display(),
+                    c.name
+                );
+            }
+            Some((c.name, c.per_op))
+        }
+        None => None,
+    };
     let parsed = BenchId::parse(id).map_err(|e| anyhow!("{}: {e}", out.display()))?;
     let mut b = Benchmark::new(id, Lang::Rust, parsed.mode, parsed.threads, o.samples_ns);
     b.source = Some(out.display().to_string());
     crate::formats::criterion::attach_counters_of(side.criterion_home(), &mut b)?;
-    Ok(b)
+    Ok((b, covariate))
 }
 
 /// Runs one lockstep pair of `id`: `base` and `head` at the same time,
@@ -408,9 +470,20 @@ pub fn run_pair(
             .context(format!("lockstep run of `{id}` ({side})")));
         }
     }
+    let (base_b, base_c) =
+        read_side(base, id, &outs[0]).context("the base side of a lockstep pair")?;
+    let (head_b, head_c) =
+        read_side(head, id, &outs[1]).context("the head side of a lockstep pair")?;
+    // Adjusted only when both sides counted the same event (a base from
+    // before the bench counted it is compared raw).
+    let covariate = match (base_c, head_c) {
+        (Some((bn, bm)), Some((hn, hm))) if bn == hn => Some((bn, bm, hm)),
+        _ => None,
+    };
     let pair = Pair {
-        base: read_side(base, id, &outs[0]).context("the base side of a lockstep pair")?,
-        head: read_side(head, id, &outs[1]).context("the head side of a lockstep pair")?,
+        base: base_b,
+        head: head_b,
+        covariate,
     };
     if pair.base.samples.len() != pair.head.samples.len() {
         bail!(

@@ -107,6 +107,25 @@ pub struct Row {
     /// runners by `gate merge` (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runner: Option<String>,
+    /// For a lockstep row whose bench counts a covariate (the parallel
+    /// secret benches count `mprotect`): the same pairs compared at the
+    /// same rate of it. The row regresses when this test or the row's own
+    /// (raw) test flags (added field; `docs/lockstep.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjusted: Option<AdjustedTest>,
+}
+
+/// The test of a lockstep row's ratios at the same rate of the counted
+/// event (see [`Row::adjusted`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdjustedTest {
+    /// Pooled shift of the adjusted log ratios, as a ratio new/old.
+    pub ratio: f64,
+    pub ratio_ci: [f64; 2],
+    /// Signed-rank p-value, Holm-adjusted with the check's other tests.
+    pub p_value: Option<f64>,
+    /// Spread between pairs of the adjusted ratios (sd of the log shift).
+    pub spread: f64,
 }
 
 /// One earlier measurement of a row (see [`Row::earlier`]).
@@ -122,6 +141,8 @@ pub struct Attempt {
 /// How the warning of a paired (lockstep) row begins: the row compares
 /// base and head measured in lockstep on this runner, not a stored baseline.
 pub const PAIRED_WARNING: &str = "paired: ";
+/// Start of the warning that gives a lockstep row's adjusted test.
+pub const ADJUSTED_WARNING: &str = "at the same rate of the counted event: ";
 
 impl Row {
     /// Whether the row compares lockstep pairs (`gate check --base`, or a
@@ -256,14 +277,23 @@ pub const PAIRED_LOG_RATIO: &str = "paired_log_ratio";
 /// Metric holding, beside [`PAIRED_LOG_RATIO`], the round (pair of
 /// processes) each ratio came from.
 pub const PAIRED_ROUND: &str = "paired_round";
+/// Metric holding, beside [`PAIRED_LOG_RATIO`], the same ratios at the same
+/// rate of the event the bench counts per sample
+/// (`Pair::adjusted_log_ratios`), when it counts one.
+pub const PAIRED_LOG_RATIO_ADJUSTED: &str = "paired_log_ratio_adjusted";
 
 /// The rounds of paired log ratios of a lockstep comparison, when `old`
 /// and `new` are the two sides of the same lockstep runs (both carry the
 /// same ratios; a head compared with anything else is not paired).
 pub fn paired_rounds(old: &Benchmark, new: &Benchmark) -> Option<Vec<Vec<f64>>> {
-    let ratios = new.metrics.get(PAIRED_LOG_RATIO)?;
+    paired_rounds_of(old, new, PAIRED_LOG_RATIO)
+}
+
+/// [`paired_rounds`] of the ratios in `metric`.
+fn paired_rounds_of(old: &Benchmark, new: &Benchmark, metric: &str) -> Option<Vec<Vec<f64>>> {
+    let ratios = new.metrics.get(metric)?;
     let rounds = new.metrics.get(PAIRED_ROUND)?;
-    if old.metrics.get(PAIRED_LOG_RATIO) != Some(ratios)
+    if old.metrics.get(metric) != Some(ratios)
         || old.metrics.get(PAIRED_ROUND) != Some(rounds)
         || ratios.len() != rounds.len()
         || ratios.is_empty()
@@ -440,7 +470,8 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
     let confidence = 1.0 - opts.alpha;
     let mut rows = Vec::with_capacity(pairings.len());
     // (row index, raw p, ratio CI)
-    let mut tested: Vec<(usize, f64)> = Vec::new();
+    // (row index, raw p, whether it is the row's adjusted test)
+    let mut tested: Vec<(usize, f64, bool)> = Vec::new();
     let mut counter_regressions = vec![false; pairings.len()];
     let mut paired_rows = vec![false; pairings.len()];
 
@@ -461,6 +492,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             max_ratio: p.max_ratio,
             earlier: Vec::new(),
             runner: None,
+            adjusted: None,
         };
         let (old, new) = match (p.old, p.new) {
             // A configured Rust/Go pair without its Go figure is a hole in
@@ -558,8 +590,33 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                             ),
                         }
                     ));
-                    tested.push((rows.len(), t.p_value));
+                    tested.push((rows.len(), t.p_value, false));
                     paired_rows[i] = true;
+                    if let Some(adj) = paired_rounds_of(old, new, PAIRED_LOG_RATIO_ADJUSTED)
+                        .filter(|a| a.len() == rounds.len())
+                    {
+                        let flat: Vec<f64> = adj.iter().flatten().copied().collect();
+                        if let (Ok(t), Ok(shift)) = (
+                            stats::signed_rank(&flat),
+                            stats::pooled_shift(&adj, confidence),
+                        ) {
+                            row.adjusted = Some(AdjustedTest {
+                                ratio: shift.centre.exp(),
+                                ratio_ci: [shift.lower.exp(), shift.upper.exp()],
+                                p_value: None,
+                                spread: shift.tau,
+                            });
+                            row.warnings.push(format!(
+                                "{ADJUSTED_WARNING}{:.3} [{:.3}, {:.3}], spread between pairs {:.1}% \
+                                 (also decided; the row regresses when either test flags)",
+                                shift.centre.exp(),
+                                shift.lower.exp(),
+                                shift.upper.exp(),
+                                shift.tau * 100.0
+                            ));
+                            tested.push((rows.len(), t.p_value, true));
+                        }
+                    }
                 }
                 (Err(e), _) | (_, Err(e)) => {
                     row.verdict = RowVerdict::Incomparable;
@@ -592,7 +649,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                     ));
                 }
                 row.ratio_ci = Some([lo, hi]);
-                tested.push((rows.len(), mw.p_value));
+                tested.push((rows.len(), mw.p_value, false));
             }
             (Err(e), _) | (_, Err(e)) => {
                 row.verdict = RowVerdict::Incomparable;
@@ -612,7 +669,7 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
     let m = tested.len();
     let sizes: Vec<(usize, usize)> = tested
         .iter()
-        .map(|&(idx, _)| {
+        .map(|&(idx, _, _)| {
             let r = &rows[idx];
             (
                 r.old.as_ref().map_or(0, |s| s.n),
@@ -626,10 +683,25 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
             .map(|&(o, n)| stats::min_p_value(o, n))
             .collect::<Vec<_>>(),
     );
-    for (((&(idx, _), &p_adj), &best), &(n_old, n_new)) in
+    for (((&(idx, _, is_adjusted), &p_adj), &best), &(n_old, n_new)) in
         tested.iter().zip(&adjusted).zip(&best_case).zip(&sizes)
     {
         let row = &mut rows[idx];
+        if is_adjusted {
+            // Comes after the row's raw test: it can only add a regression.
+            let tolerance = opts.paired_tolerance.unwrap_or(opts.tolerance);
+            if let Some(a) = row.adjusted.as_mut() {
+                a.p_value = Some(p_adj);
+                if best < opts.alpha
+                    && p_adj < opts.alpha
+                    && a.ratio_ci[0] > 1.0 + tolerance
+                    && row.verdict != RowVerdict::Insufficient
+                {
+                    row.verdict = RowVerdict::Regressed;
+                }
+            }
+            continue;
+        }
         row.p_value = Some(p_adj);
         if best >= opts.alpha {
             let k = stats::min_samples_needed(opts.alpha / m as f64);
@@ -703,6 +775,99 @@ mod tests {
             max_ratio: None,
             warnings: vec![],
         }
+    }
+
+    /// Both sides of a lockstep row of `pairs` pairs x 20 samples: raw log
+    /// ratios `raw(pair, sample)`, and adjusted ones when `adjusted` gives
+    /// them.
+    fn lockstep_sides(
+        pairs: usize,
+        raw: impl Fn(usize, usize) -> f64,
+        adjusted: Option<&dyn Fn(usize, usize) -> f64>,
+    ) -> (Benchmark, Benchmark) {
+        let (mut old, mut new) = (
+            bench("secret/with_bytes/parallel/t2", vec![]),
+            bench("secret/with_bytes/parallel/t2", vec![]),
+        );
+        let (mut r, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
+        for p in 0..pairs {
+            for i in 0..20 {
+                r.push(raw(p, i));
+                if let Some(f) = adjusted {
+                    a.push(f(p, i));
+                }
+                k.push(p as f64);
+                old.samples.push(100.0);
+                new.samples.push(100.0 * raw(p, i).exp());
+            }
+        }
+        for b in [&mut old, &mut new] {
+            b.metrics.insert(PAIRED_LOG_RATIO.into(), r.clone());
+            b.metrics.insert(PAIRED_ROUND.into(), k.clone());
+            if adjusted.is_some() {
+                b.metrics
+                    .insert(PAIRED_LOG_RATIO_ADJUSTED.into(), a.clone());
+            }
+        }
+        (old, new)
+    }
+
+    /// Deterministic wobble in [-1, 1].
+    fn wobble(p: usize, i: usize) -> f64 {
+        (((p * 31 + i * 17) % 41) as f64 / 20.0) - 1.0
+    }
+
+    /// A 6% slowdown hidden in raw ratios that pairs of processes scatter by
+    /// ±30% is flagged by the adjusted test, which the rates leave tight;
+    /// without the adjusted ratios the same row passes.
+    #[test]
+    fn the_adjusted_test_flags_what_the_raw_spread_hides() {
+        let raw = |p: usize, i: usize| 0.06f64.ln_1p() + 0.3 * wobble(p, 0) + 0.2 * wobble(p, i);
+        let adj = |p: usize, i: usize| 0.06f64.ln_1p() + 0.01 * wobble(p, 0) + 0.05 * wobble(p, i);
+        let opts = Options {
+            paired_tolerance: Some(0.01),
+            ..Options::default()
+        };
+        let (old, new) = lockstep_sides(16, raw, Some(&adj));
+        let (rows, verdict) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        let a = rows[0].adjusted.as_ref().expect("an adjusted test");
+        assert!(a.ratio_ci[0] > 1.01, "{a:?}");
+        assert!(
+            rows[0].ratio_ci.unwrap()[0] < 1.01,
+            "{:?}",
+            rows[0].ratio_ci
+        );
+        assert_eq!(
+            (rows[0].verdict, verdict),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        let (old, new) = lockstep_sides(16, raw, None);
+        let (rows, verdict) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        assert!(rows[0].adjusted.is_none());
+        assert_eq!(
+            (rows[0].verdict, verdict),
+            (RowVerdict::Unchanged, Verdict::Pass)
+        );
+    }
+
+    /// A change that only makes the page close more often is what the
+    /// adjustment takes out: the raw test still flags it.
+    #[test]
+    fn the_raw_test_still_flags_what_the_adjustment_takes_out() {
+        let raw = |p: usize, i: usize| 0.5 + 0.02 * wobble(p, 0) + 0.05 * wobble(p, i);
+        let adj = |p: usize, i: usize| 0.01 * wobble(p, 0) + 0.05 * wobble(p, i);
+        let opts = Options {
+            paired_tolerance: Some(0.01),
+            ..Options::default()
+        };
+        let (old, new) = lockstep_sides(8, raw, Some(&adj));
+        let (rows, verdict) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        let a = rows[0].adjusted.as_ref().expect("an adjusted test");
+        assert!(a.ratio_ci[0] < 1.01 && a.ratio_ci[1] > 0.99, "{a:?}");
+        assert_eq!(
+            (rows[0].verdict, verdict),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
     }
 
     /// Three baseline runs give the spread 2 degrees of freedom: the

@@ -66,10 +66,19 @@ fn bench_op(
     let id = bench_id(GROUP, operation, mode);
     // `gate check --base` runs base and head of one id in lockstep
     // (docs/lockstep.md): the same routine, its samples taken in turns.
+    // Parallel samples also count their `mprotect` calls: how often the
+    // threads' accesses stop overlapping sets most of their time, and the
+    // gate compares base and head at the same rate (docs/lockstep.md).
     if let Some(session) = gate_lockstep::Lockstep::for_id(&id) {
-        session.run(
+        let covariate = (mode != Mode::Sequential).then_some("mprotect_per_op");
+        session.run_counted(
             || write_counters(&id, mode, mlock, pool, &body),
-            |iters| pool.run_batched(iters, &body),
+            covariate,
+            |iters| {
+                let before = securememory::counters();
+                let t = pool.run_batched(iters, &body);
+                (t, securememory::counters().since(&before).mprotect)
+            },
         );
         return;
     }

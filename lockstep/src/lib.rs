@@ -200,10 +200,25 @@ impl Lockstep {
     /// timed sample per turn; writes the samples and returns them (ns/op).
     /// `routine(iters)` runs `iters` operations and returns their time, as
     /// criterion's `iter_custom` expects.
-    pub fn run(
+    pub fn run(self, setup: impl FnOnce(), mut routine: impl FnMut(u64) -> Duration) -> Vec<f64> {
+        self.run_counted(setup, None, |iters| (routine(iters), 0))
+    }
+
+    /// [`Self::run`] for a bench whose time per operation follows an event
+    /// it can count, `covariate` naming it (`mprotect_per_op`):
+    /// `routine(iters)` returns the time and how many such events the
+    /// `iters` operations made. The file then holds the events per operation
+    /// of every sample beside its time, so the gate can compare base and
+    /// head at the same rate of that event (`docs/lockstep.md`, "Adjusted
+    /// for a covariate"). Why: in the parallel secret benches the share of
+    /// accesses that pay an `mprotect` pair changes from one 10 ms sample to
+    /// the next (0.002-0.09 per op), and with it the time (15-140 ns); that,
+    /// not the code, is most of their noise.
+    pub fn run_counted(
         mut self,
         setup: impl FnOnce(),
-        mut routine: impl FnMut(u64) -> Duration,
+        covariate: Option<&str>,
+        mut routine: impl FnMut(u64) -> (Duration, u64),
     ) -> Vec<f64> {
         self.wait_turn();
         if self.setup {
@@ -211,7 +226,7 @@ impl Lockstep {
         }
         let (mut iters, mut spent, mut done) = (1u64, Duration::ZERO, 0u64);
         loop {
-            spent += routine(iters);
+            spent += routine(iters).0;
             done += iters;
             if spent >= self.warm_up {
                 break;
@@ -226,21 +241,33 @@ impl Lockstep {
         };
         self.pass_turn();
         let mut samples = Vec::with_capacity(self.samples);
+        let mut events = Vec::with_capacity(self.samples);
         for _ in 0..self.samples {
             self.wait_turn();
-            let t = routine(per_sample);
+            let (t, n) = routine(per_sample);
             self.pass_turn();
             samples.push(t.as_nanos() as f64 / per_sample as f64);
+            events.push(n as f64 / per_sample as f64);
         }
         self.last_turn();
-        let json = format!(
-            "{{\"schema\": 1, \"id\": \"{}\", \"iters\": {per_sample}, \"samples_ns\": [{}]}}\n",
-            self.id.replace('\\', "\\\\").replace('"', "\\\""),
-            samples
-                .iter()
-                .map(|s| format!("{s:.3}"))
+        let list = |v: &[f64], digits: usize| {
+            v.iter()
+                .map(|s| format!("{s:.digits$}"))
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let covariate = covariate.map_or(String::new(), |name| {
+            format!(
+                ", \"covariate\": {{\"name\": \"{}\", \"per_op\": [{}]}}",
+                quote(name),
+                list(&events, 6)
+            )
+        });
+        let json = format!(
+            "{{\"schema\": 1, \"id\": \"{}\", \"iters\": {per_sample}, \"samples_ns\": [{}]{covariate}}}\n",
+            quote(&self.id),
+            list(&samples, 3)
         );
         let tmp = self.out.with_extension("tmp");
         std::fs::write(&tmp, json)
@@ -337,6 +364,50 @@ mod tests {
         assert_eq!(tail, "ABABABABAB");
         let text = std::fs::read_to_string(dir.join("b.json")).unwrap();
         assert!(text.contains("\"samples_ns\": ["), "{text}");
+        assert!(!text.contains("covariate"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `run_counted` writes the events per op of every sample beside it.
+    #[test]
+    fn a_counted_session_writes_its_covariate_per_op() {
+        let dir = std::env::temp_dir().join(format!("lockstep-cov-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a_read, to_a) = pipe();
+        let (b_read, to_b) = pipe();
+        let a = session(a_read, to_b, dir.join("a.json"));
+        let b = session(b_read, to_a.try_clone().unwrap(), dir.join("b.json"));
+        let mut start = to_a;
+        start.write_all(&[1]).unwrap();
+        drop(start);
+        let run = |s: Lockstep| {
+            std::thread::spawn(move || {
+                s.run_counted(
+                    || {},
+                    Some("mprotect_per_op"),
+                    |iters| {
+                        let t = std::time::Instant::now();
+                        for i in 0..iters {
+                            std::hint::black_box(i);
+                        }
+                        // One event per four operations.
+                        (t.elapsed().max(Duration::from_nanos(1)), iters / 4)
+                    },
+                )
+            })
+        };
+        let (ta, tb) = (run(a), run(b));
+        ta.join().unwrap();
+        tb.join().unwrap();
+        let text = std::fs::read_to_string(dir.join("a.json")).unwrap();
+        let at = text.find("\"covariate\": {\"name\": \"mprotect_per_op\", \"per_op\": [");
+        let list = &text[at.expect(&text)..];
+        let values: Vec<f64> = list[list.find('[').unwrap() + 1..list.find(']').unwrap()]
+            .split(", ")
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(values.len(), 5, "{text}");
+        assert!(values.iter().all(|v| (v - 0.25).abs() < 0.01), "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -263,6 +263,7 @@ mod tests {
             max_ratio: None,
             earlier: Vec::new(),
             runner: None,
+            adjusted: None,
         }
     }
 

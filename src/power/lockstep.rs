@@ -59,6 +59,11 @@ pub struct IdPairs {
     pub pairs: Vec<Vec<f64>>,
     /// Per pair: the base side's median (ns/op), for the report.
     pub medians_ns: Vec<f64>,
+    /// Per pair: the log ratios at the same rate of the bench's counted
+    /// event (`Pair::adjusted_log_ratios`); empty when the bench counts none.
+    /// A check decides both and flags when either flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjusted: Vec<Vec<f64>>,
 }
 
 /// One decision setting.
@@ -85,15 +90,69 @@ pub struct Row {
     /// Standard deviation of the pairs' median log ratios: how far two
     /// pairs of processes of the same code land apart.
     pub between_pair_spread: f64,
+    /// The same for the adjusted ratios, for a bench that counts a
+    /// covariate (decided beside the raw ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjusted_between_pair_spread: Option<f64>,
     pub median_ns: f64,
 }
 
-/// One check of a replicate: the pooled shift's lower bound, the p-value
-/// and the differences (to recompute the p-value under a slowdown).
-struct Check {
+/// Standard deviation of the pairs' median log ratios (0 for one pair).
+fn spread_of(pairs: &[Vec<f64>]) -> f64 {
+    let medians: Vec<f64> = pairs.iter().filter_map(|p| stats::median(p)).collect();
+    let mean = medians.iter().sum::<f64>() / medians.len().max(1) as f64;
+    if medians.len() > 1 {
+        (medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (medians.len() - 1) as f64)
+            .sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// One test of a check: the pooled shift's lower bound, the p-value and
+/// the differences (to recompute the p-value under a slowdown).
+struct Test {
     lower: f64,
     p: f64,
     all: Vec<f64>,
+}
+
+impl Test {
+    fn of(drawn: &[&[f64]], alpha: f64) -> Test {
+        let lower = stats::pooled_shift(drawn, 1.0 - alpha).map_or(f64::NEG_INFINITY, |s| s.lower);
+        let all: Vec<f64> = drawn.concat();
+        let p = stats::signed_rank(&all).map_or(1.0, |t| t.p_value);
+        Test { lower, p, all }
+    }
+
+    /// The smallest grid step at which this test flags (`MAX_STEPS + 1`
+    /// when none), with the p-value compared with `alpha / family`.
+    fn step(&self, limit: f64, alpha: f64, family: usize) -> usize {
+        let mut k = 0usize;
+        while k <= MAX_STEPS {
+            let x = (k as f64 * STEP).ln_1p();
+            if self.lower + x > limit {
+                let p = if k == 0 {
+                    self.p
+                } else {
+                    let shifted: Vec<f64> = self.all.iter().map(|d| d + x).collect();
+                    stats::signed_rank(&shifted).map_or(1.0, |t| t.p_value)
+                };
+                if p * (family as f64) < alpha {
+                    break;
+                }
+            }
+            k += 1;
+        }
+        k
+    }
+}
+
+/// One check of a replicate: the test of the raw log ratios and, for an id
+/// whose bench counts a covariate, the test of the same pairs' adjusted
+/// ratios (`verdict::decide` flags the row when either flags).
+struct Check {
+    tests: Vec<Test>,
 }
 
 /// Draws one replicate: `1 + confirm` checks of `rounds` pairs each, every
@@ -108,52 +167,53 @@ struct Check {
 /// `(n - rounds) / (n - 1)`, and with 16 pairs split into a check and its
 /// confirmation the two would mirror each other; resampling the samples
 /// as well would count the within-pair noise twice.
+///
+/// `adjusted`, when given, holds the same pairs' adjusted ratios: a drawn
+/// pair brings both.
 fn draw(
     rng: &mut ChaCha8Rng,
     pairs: &[Vec<f64>],
+    adjusted: Option<&[Vec<f64>]>,
     rounds: usize,
     checks: usize,
     alpha: f64,
 ) -> Vec<Check> {
     (0..checks)
         .map(|_| {
-            let drawn: Vec<&[f64]> = (0..rounds)
-                .map(|_| pairs[rng.random_range(0..pairs.len())].as_slice())
+            let picked: Vec<usize> = (0..rounds)
+                .map(|_| rng.random_range(0..pairs.len()))
                 .collect();
-            let lower =
-                stats::pooled_shift(&drawn, 1.0 - alpha).map_or(f64::NEG_INFINITY, |s| s.lower);
-            let all: Vec<f64> = drawn.concat();
-            let p = stats::signed_rank(&all).map_or(1.0, |t| t.p_value);
-            Check { lower, p, all }
+            let series = std::iter::once(pairs).chain(adjusted);
+            let tests = series
+                .map(|s| {
+                    let drawn: Vec<&[f64]> = picked.iter().map(|&i| s[i].as_slice()).collect();
+                    Test::of(&drawn, alpha)
+                })
+                .collect();
+            Check { tests }
         })
         .collect()
 }
 
-/// A replicate's outcome at a tolerance: false alarm, and the smallest grid
-/// step at which every check flags (`MAX_STEPS + 1` when none).
+/// A replicate's outcome at a tolerance: false alarm (every check flags,
+/// a check flagging when any of its tests does), and the smallest grid step
+/// at which every check flags (`MAX_STEPS + 1` when none).
 fn outcome(checks: &[Check], tolerance: f64, alpha: f64, family: usize) -> (bool, usize) {
     let limit = tolerance.ln_1p();
-    let alarm = checks.iter().all(|c| c.lower > limit && c.p < alpha);
-    let mut needed = 0usize;
-    for c in checks {
-        let mut k = 0usize;
-        while k <= MAX_STEPS {
-            let x = (k as f64 * STEP).ln_1p();
-            if c.lower + x > limit {
-                let p = if k == 0 {
-                    c.p
-                } else {
-                    let shifted: Vec<f64> = c.all.iter().map(|d| d + x).collect();
-                    stats::signed_rank(&shifted).map_or(1.0, |t| t.p_value)
-                };
-                if p * (family as f64) < alpha {
-                    break;
-                }
-            }
-            k += 1;
-        }
-        needed = needed.max(k);
-    }
+    let alarm = checks
+        .iter()
+        .all(|c| c.tests.iter().any(|t| t.lower > limit && t.p < alpha));
+    let needed = checks
+        .iter()
+        .map(|c| {
+            c.tests
+                .iter()
+                .map(|t| t.step(limit, alpha, family))
+                .min()
+                .unwrap_or(MAX_STEPS + 1)
+        })
+        .max()
+        .unwrap_or(0);
     (alarm, needed)
 }
 
@@ -179,17 +239,12 @@ pub fn analyse(
         seed = (seed ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((confirm as u64) << 8) ^ rounds as u64);
+    let adjusted = (b.adjusted.len() == b.pairs.len()).then_some(b.adjusted.as_slice());
     let replicates: Vec<Vec<Check>> = (0..REPLICATES)
-        .map(|_| draw(&mut rng, &b.pairs, rounds as usize, checks, alpha))
+        .map(|_| draw(&mut rng, &b.pairs, adjusted, rounds as usize, checks, alpha))
         .collect();
-    let medians: Vec<f64> = b.pairs.iter().filter_map(|p| stats::median(p)).collect();
-    let mean = medians.iter().sum::<f64>() / medians.len().max(1) as f64;
-    let spread = if medians.len() > 1 {
-        (medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (medians.len() - 1) as f64)
-            .sqrt()
-    } else {
-        0.0
-    };
+    let spread = spread_of(&b.pairs);
+    let adjusted_spread = adjusted.map(spread_of);
     tolerances
         .iter()
         .map(|&tolerance| {
@@ -223,6 +278,7 @@ pub fn analyse(
                 rounds,
                 pairs: b.pairs.len(),
                 between_pair_spread: spread,
+                adjusted_between_pair_spread: adjusted_spread,
                 median_ns: stats::median(&b.medians_ns).unwrap_or(f64::NAN),
             };
             (setting, row)
@@ -320,6 +376,7 @@ pub fn measure(
                     id: id.clone(),
                     pairs: Vec::new(),
                     medians_ns: Vec::new(),
+                    adjusted: Vec::new(),
                 },
             )
         })
@@ -346,6 +403,9 @@ pub fn measure(
                     settings,
                 )?;
                 slot.pairs.push(pair.log_ratios());
+                if let Some(adjusted) = pair.adjusted_log_ratios() {
+                    slot.adjusted.push(adjusted);
+                }
                 if let Some(m) = stats::median(&pair.base.samples) {
                     slot.medians_ns.push(m);
                 }
@@ -679,10 +739,24 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
             &|now| analysis_secs(&config, now, &tolerances, family, threads),
         )?,
     };
+    // The adjusted ratios are decided only where `lockstep.adjust` holds for
+    // the id (the saved measurements keep them either way, for `--from`);
+    // each adds a test to the check's family.
+    let analysed: Vec<IdPairs> = pairs
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            if !config.lockstep.for_id(&p.id).adjust || p.adjusted.len() != p.pairs.len() {
+                p.adjusted.clear();
+            }
+            p
+        })
+        .collect();
+    let family = family + analysed.iter().filter(|p| !p.adjusted.is_empty()).count();
     let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
-    let (combos, jobs) = plan_jobs(&config, &pairs);
+    let (combos, jobs) = plan_jobs(&config, &analysed);
     let own = |id: &str| config.pairs_per_check(id);
-    let results = run_jobs(&pairs, &jobs, &tolerances, config.alpha, family, threads);
+    let results = run_jobs(&analysed, &jobs, &tolerances, config.alpha, family, threads);
     // The configured setting: each id at its own pairs per check.
     let mut rows: Vec<Row> = results
         .iter()
@@ -754,6 +828,25 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
          false alarms at alpha {} per bench (no Holm: an upper bound), detection with alpha/{family} (Bonferroni: a lower bound)",
         config.alpha
     )];
+    let adjusted: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.adjusted_between_pair_spread.map(|a| {
+                format!(
+                    "{} ({:.1}% -> {:.1}%)",
+                    r.id,
+                    r.between_pair_spread * 100.0,
+                    a * 100.0
+                )
+            })
+        })
+        .collect();
+    if !adjusted.is_empty() {
+        notes.push(format!(
+            "decided on the raw ratios and on the ratios at the same rate of the counted event (flagged when either flags; spread between pairs raw -> adjusted): {}",
+            adjusted.join(", ")
+        ));
+    }
     match configured {
         Some(c) => notes.push(format!(
             "configured setting (tolerance {}, rounds {}{}, confirm {}): worst false-alarm upper bound {} (target <= 1%), \
@@ -852,6 +945,7 @@ mod tests {
                 id: "secret/with_bytes/sequential".into(),
                 pairs: noisy_pairs(8, noise, seed),
                 medians_ns: vec![1000.0; 8],
+                adjusted: Vec::new(),
             };
             analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
                 .remove(0)
@@ -866,6 +960,47 @@ mod tests {
             "{row:?}"
         );
         assert!(!summarise(s, &[row]).meets);
+    }
+
+    /// Noisy raw pairs with quiet adjusted ones (the parallel secret benches
+    /// with their `mprotect` rates taken out): the check, flagging when
+    /// either test flags, detects 5%; the raw pairs alone do not. A real
+    /// difference in the adjusted ratios only still counts as an alarm.
+    #[test]
+    fn the_adjusted_ratios_are_decided_beside_the_raw_ones() {
+        let s = Setting {
+            tolerance: 0.01,
+            confirm: 1,
+            rounds: 8,
+        };
+        let row_of = |adjusted: Vec<Vec<f64>>| {
+            let pairs = IdPairs {
+                id: "secret/with_bytes/parallel/t2".into(),
+                pairs: noisy_pairs(16, 0.3, 5),
+                medians_ns: vec![60.0; 16],
+                adjusted,
+            };
+            analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
+                .remove(0)
+                .1
+        };
+        let both = row_of(noisy_pairs(16, 0.005, 6));
+        assert!(both.figures.false_alarm_rate <= 0.01, "{both:?}");
+        assert!(both.figures.min_detectable.unwrap() <= 0.05, "{both:?}");
+        assert!(
+            both.adjusted_between_pair_spread.unwrap() < 0.01,
+            "{both:?}"
+        );
+        let raw = row_of(Vec::new());
+        assert!(
+            raw.figures.min_detectable.is_none_or(|m| m > 0.05),
+            "{raw:?}"
+        );
+        let mut shifted = noisy_pairs(16, 0.005, 7);
+        for d in shifted.iter_mut().flatten() {
+            *d += 0.05f64.ln_1p();
+        }
+        assert!(row_of(shifted).figures.false_alarm_rate > 0.9);
     }
 
     /// A true 8% slowdown in every pair is a false alarm at tolerance 2%:
@@ -887,6 +1022,7 @@ mod tests {
             id: "x/y/sequential".into(),
             pairs,
             medians_ns: vec![1.0; 8],
+            adjusted: Vec::new(),
         };
         let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30)
             .remove(0)
@@ -914,9 +1050,9 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let (mut first, mut second) = (Vec::new(), Vec::new());
         for _ in 0..4000 {
-            let checks = draw(&mut rng, &pairs, rounds, 2, 0.05);
-            first.push(mean(&checks[0].all));
-            second.push(mean(&checks[1].all));
+            let checks = draw(&mut rng, &pairs, None, rounds, 2, 0.05);
+            first.push(mean(&checks[0].tests[0].all));
+            second.push(mean(&checks[1].tests[0].all));
         }
         let population = var(&offsets) * (n - 1) as f64 / n as f64;
         let ratio = var(&first) / (population / rounds as f64);
@@ -940,6 +1076,7 @@ mod tests {
             id: "x/y/sequential".into(),
             pairs: noisy_pairs(3, 0.01, 4),
             medians_ns: vec![1.0; 3],
+            adjusted: Vec::new(),
         };
         let s = Setting {
             tolerance: 0.02,

@@ -29,11 +29,14 @@
 //!   matches the Mann-Whitney test, for the decision layer if it wants one;
 //! - for lockstep runs (`gate check --base`), whose samples come in pairs,
 //!   the Wilcoxon signed-rank test and a random-effects pooled shift
-//!   ([`signed_rank`], [`pooled_shift`]; see `paired.rs` for why).
+//!   ([`signed_rank`], [`pooled_shift`]; see `paired.rs` for why), and for
+//!   benches that count the event their time follows, the same ratios at
+//!   the same rate of it ([`adjusted_log_ratios`], `covariate.rs`).
 //!
 //! `docs/statistics.md` explains the choices for users.
 
 mod bootstrap;
+mod covariate;
 mod hodges_lehmann;
 mod holm;
 mod mann_whitney;
@@ -42,6 +45,7 @@ mod paired;
 mod reachability;
 
 pub use bootstrap::{DEFAULT_RESAMPLES, RatioCi, bootstrap_ratio_ci};
+pub use covariate::{adjusted_log_ratios, theil_sen};
 pub use hodges_lehmann::{hodges_lehmann_ratio, hodges_lehmann_shift};
 pub use holm::holm;
 pub use mann_whitney::{EXACT_MAX_PAIRS, MannWhitney, Method, mann_whitney};
