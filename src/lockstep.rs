@@ -203,13 +203,20 @@ struct Covariate {
     per_op: Vec<f64>,
 }
 
+/// The event both sides of a pair counted, per op and sample.
+pub struct PairCovariate {
+    pub name: String,
+    pub base: Vec<f64>,
+    pub head: Vec<f64>,
+}
+
 /// The two sides of one lockstep pair.
 pub struct Pair {
     pub base: Benchmark,
     pub head: Benchmark,
     /// The name of the event both sides counted per sample, and their
     /// counts per op (base, head), when the bench counts one.
-    pub covariate: Option<(String, Vec<f64>, Vec<f64>)>,
+    pub covariate: Option<PairCovariate>,
 }
 
 impl Pair {
@@ -229,10 +236,15 @@ impl Pair {
     /// Some(raw ratios) when the base side gives no usable line (the pair
     /// is then decided as it is).
     pub fn adjusted_log_ratios(&self) -> Option<Vec<f64>> {
-        let (_, bm, hm) = self.covariate.as_ref()?;
+        let c = self.covariate.as_ref()?;
         Some(
-            crate::stats::adjusted_log_ratios(&self.base.samples, bm, &self.head.samples, hm)
-                .unwrap_or_else(|| self.log_ratios()),
+            crate::stats::adjusted_log_ratios(
+                &self.base.samples,
+                &c.base,
+                &self.head.samples,
+                &c.head,
+            )
+            .unwrap_or_else(|| self.log_ratios()),
         )
     }
 }
@@ -339,12 +351,8 @@ fn out_path(side: &Prepared, id: &str, name: &str) -> PathBuf {
         .join(format!("{}.{name}.json", id.replace('/', "__")))
 }
 
-/// Reads one side's samples and counters, and its covariate (name, per op).
-fn read_side(
-    side: &Prepared,
-    id: &str,
-    out: &Path,
-) -> Result<(Benchmark, Option<(String, Vec<f64>)>)> {
+/// Reads one side's samples and counters, and its covariate.
+fn read_side(side: &Prepared, id: &str, out: &Path) -> Result<(Benchmark, Option<Covariate>)> {
     let text = std::fs::read_to_string(out)
         .with_context(|| format!("{}: lockstep samples of `{id}` not written", out.display()))?;
     let o: Output = serde_json::from_str(&text)
@@ -378,7 +386,7 @@ fn read_side(
                     c.name
                 );
             }
-            Some((c.name, c.per_op))
+            Some(c)
         }
         None => None,
     };
@@ -477,7 +485,11 @@ pub fn run_pair(
     // Adjusted only when both sides counted the same event (a base from
     // before the bench counted it is compared raw).
     let covariate = match (base_c, head_c) {
-        (Some((bn, bm)), Some((hn, hm))) if bn == hn => Some((bn, bm, hm)),
+        (Some(b), Some(h)) if b.name == h.name => Some(PairCovariate {
+            name: b.name,
+            base: b.per_op,
+            head: h.per_op,
+        }),
         _ => None,
     };
     let pair = Pair {

@@ -115,6 +115,10 @@ struct Test {
     lower: f64,
     p: f64,
     all: Vec<f64>,
+    /// The p-value under the slowdown of each grid step, once computed:
+    /// every tolerance of the settings table asks for the same steps, and
+    /// the signed-rank test is most of the analysis's time.
+    shifted_p: std::cell::RefCell<Vec<f64>>,
 }
 
 impl Test {
@@ -122,7 +126,27 @@ impl Test {
         let lower = stats::pooled_shift(drawn, 1.0 - alpha).map_or(f64::NEG_INFINITY, |s| s.lower);
         let all: Vec<f64> = drawn.concat();
         let p = stats::signed_rank(&all).map_or(1.0, |t| t.p_value);
-        Test { lower, p, all }
+        let shifted_p = std::cell::RefCell::new(vec![f64::NAN; MAX_STEPS + 1]);
+        Test {
+            lower,
+            p,
+            all,
+            shifted_p,
+        }
+    }
+
+    /// The p-value with the slowdown of grid step `k` added to every ratio.
+    fn p_at(&self, k: usize) -> f64 {
+        if k == 0 {
+            return self.p;
+        }
+        let mut memo = self.shifted_p.borrow_mut();
+        if memo[k].is_nan() {
+            let x = (k as f64 * STEP).ln_1p();
+            let shifted: Vec<f64> = self.all.iter().map(|d| d + x).collect();
+            memo[k] = stats::signed_rank(&shifted).map_or(1.0, |t| t.p_value);
+        }
+        memo[k]
     }
 
     /// The smallest grid step at which this test flags (`MAX_STEPS + 1`
@@ -131,16 +155,8 @@ impl Test {
         let mut k = 0usize;
         while k <= MAX_STEPS {
             let x = (k as f64 * STEP).ln_1p();
-            if self.lower + x > limit {
-                let p = if k == 0 {
-                    self.p
-                } else {
-                    let shifted: Vec<f64> = self.all.iter().map(|d| d + x).collect();
-                    stats::signed_rank(&shifted).map_or(1.0, |t| t.p_value)
-                };
-                if p * (family as f64) < alpha {
-                    break;
-                }
+            if self.lower + x > limit && self.p_at(k) * (family as f64) < alpha {
+                break;
             }
             k += 1;
         }
