@@ -88,6 +88,8 @@ pub struct PerId {
     /// way to a tighter interval. Scaled with `--quick` (see
     /// [`Settings::pairs_for`]).
     pub rounds: Option<u32>,
+    /// Whether this id's rows are also decided at the same rate of the
+    /// event its bench counts (see [`Settings::adjust`]).
     pub adjust: Option<bool>,
 }
 
