@@ -196,6 +196,36 @@ impl Lockstep {
         self.pass_turn();
     }
 
+    /// The warm-up: doubles the iterations from 1 until `warm_up` is spent
+    /// **and** the last call took at least 1.5 times the one before, or until
+    /// ten warm-ups and 100 ms are spent; returns the last call's iterations
+    /// and time, from which the samples' iteration count is set.
+    ///
+    /// Why the second condition: a parallel bench's first calls can cost
+    /// a fixed few milliseconds whatever their size (the pool's threads
+    /// waking up when the scheduler has packed them on one vCPU). Stopping
+    /// on time alone then took 3 calls of 1, 2 and 4 operations for the
+    /// whole warm-up, set samples of a few operations, and every sample
+    /// measured that fixed cost: base medians of 22 us and 954 us per op
+    /// against 50 ns in `gate power` pairs of `with_bytes_func/parallel/t2`.
+    /// A time that doubles with the iterations shows that the operations,
+    /// not the call, set it.
+    fn warm_up(&self, mut call: impl FnMut(u64) -> Duration) -> (u64, Duration) {
+        let cap = (self.warm_up * 10).max(Duration::from_millis(100));
+        let (mut iters, mut spent) = (1u64, Duration::ZERO);
+        let mut previous: Option<Duration> = None;
+        loop {
+            let t = call(iters);
+            spent += t;
+            let scales = previous.is_some_and(|p| t.as_secs_f64() >= 1.5 * p.as_secs_f64());
+            if (spent >= self.warm_up && scales) || spent >= cap || iters == u64::MAX {
+                return (iters, t.max(Duration::from_nanos(1)));
+            }
+            previous = Some(t);
+            iters = iters.saturating_mul(2);
+        }
+    }
+
     /// Runs the session: `setup` (when asked for) and the warm-up in the first turn, then one
     /// timed sample per turn; writes the samples and returns them (ns/op).
     /// `routine(iters)` runs `iters` operations and returns their time, as
@@ -224,20 +254,12 @@ impl Lockstep {
         if self.setup {
             setup();
         }
-        let (mut iters, mut spent, mut done) = (1u64, Duration::ZERO, 0u64);
-        loop {
-            spent += routine(iters).0;
-            done += iters;
-            if spent >= self.warm_up {
-                break;
-            }
-            iters = iters.saturating_mul(2);
-        }
-        let per_op = spent.as_secs_f64() / done.max(1) as f64;
+        let (iters, t) = self.warm_up(|iters| routine(iters).0);
+        let per_op = t.as_secs_f64() / iters as f64;
         let per_sample = if per_op > 0.0 {
             ((self.sample.as_secs_f64() / per_op).round() as u64).max(1)
         } else {
-            done.max(1)
+            iters
         };
         self.pass_turn();
         let mut samples = Vec::with_capacity(self.samples);
@@ -366,6 +388,28 @@ mod tests {
         assert!(text.contains("\"samples_ns\": ["), "{text}");
         assert!(!text.contains("covariate"), "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A routine whose first calls cost 5 ms whatever their size: the
+    /// warm-up goes on until the time follows the iterations, so samples
+    /// hold about `sample` worth of operations, not a handful.
+    #[test]
+    fn the_warm_up_does_not_stop_on_slow_first_calls() {
+        let (read, write) = pipe();
+        let s = session(read, write, std::env::temp_dir().join("unused.json"));
+        let mut calls = 0u32;
+        let (iters, t) = s.warm_up(|iters| {
+            calls += 1;
+            let per_op = Duration::from_nanos(50) * iters as u32;
+            if calls <= 3 {
+                Duration::from_millis(5) + per_op
+            } else {
+                per_op
+            }
+        });
+        let per_op = t.as_secs_f64() / iters as f64;
+        assert!((per_op - 50e-9).abs() < 5e-9, "{iters} iterations in {t:?}");
+        assert!(calls > 4, "{calls} calls");
     }
 
     /// `run_counted` writes the events per op of every sample beside it.
