@@ -812,6 +812,21 @@ mod tests {
         (old, new)
     }
 
+    /// Decides the lockstep row of [`lockstep_sides`] at lockstep
+    /// tolerance 1%.
+    fn decide_lockstep(
+        pairs: usize,
+        raw: impl Fn(usize, usize) -> f64,
+        adjusted: Option<&dyn Fn(usize, usize) -> f64>,
+    ) -> (Vec<Row>, Verdict) {
+        let opts = Options {
+            paired_tolerance: Some(0.01),
+            ..Options::default()
+        };
+        let (old, new) = lockstep_sides(pairs, raw, adjusted);
+        decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts)
+    }
+
     /// Deterministic wobble in [-1, 1].
     fn wobble(p: usize, i: usize) -> f64 {
         (((p * 31 + i * 17) % 41) as f64 / 20.0) - 1.0
@@ -824,12 +839,7 @@ mod tests {
     fn the_adjusted_test_flags_what_the_raw_spread_hides() {
         let raw = |p: usize, i: usize| 0.06f64.ln_1p() + 0.3 * wobble(p, 0) + 0.2 * wobble(p, i);
         let adj = |p: usize, i: usize| 0.06f64.ln_1p() + 0.01 * wobble(p, 0) + 0.05 * wobble(p, i);
-        let opts = Options {
-            paired_tolerance: Some(0.01),
-            ..Options::default()
-        };
-        let (old, new) = lockstep_sides(16, raw, Some(&adj));
-        let (rows, verdict) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        let (rows, verdict) = decide_lockstep(16, raw, Some(&adj));
         let a = rows[0].adjusted.as_ref().expect("an adjusted test");
         assert!(a.ratio_ci[0] > 1.01, "{a:?}");
         assert!(
@@ -841,8 +851,7 @@ mod tests {
             (rows[0].verdict, verdict),
             (RowVerdict::Regressed, Verdict::Regression)
         );
-        let (old, new) = lockstep_sides(16, raw, None);
-        let (rows, verdict) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        let (rows, verdict) = decide_lockstep(16, raw, None);
         assert!(rows[0].adjusted.is_none());
         assert_eq!(
             (rows[0].verdict, verdict),
@@ -856,12 +865,7 @@ mod tests {
     fn the_raw_test_still_flags_what_the_adjustment_takes_out() {
         let raw = |p: usize, i: usize| 0.5 + 0.02 * wobble(p, 0) + 0.05 * wobble(p, i);
         let adj = |p: usize, i: usize| 0.01 * wobble(p, 0) + 0.05 * wobble(p, i);
-        let opts = Options {
-            paired_tolerance: Some(0.01),
-            ..Options::default()
-        };
-        let (old, new) = lockstep_sides(8, raw, Some(&adj));
-        let (rows, verdict) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        let (rows, verdict) = decide_lockstep(8, raw, Some(&adj));
         let a = rows[0].adjusted.as_ref().expect("an adjusted test");
         assert!(a.ratio_ci[0] < 1.01 && a.ratio_ci[1] > 0.99, "{a:?}");
         assert_eq!(

@@ -334,21 +334,28 @@ mod tests {
         }
     }
 
-    /// Two sessions in two threads alternate strictly: the order of the
-    /// timed calls is A B A B ..., neither finishes while the other is
-    /// timing, and both write their samples.
-    #[test]
-    fn two_sessions_take_turns_and_write_their_samples() {
-        let dir = std::env::temp_dir().join(format!("lockstep-test-{}", std::process::id()));
+    /// Two sessions wired to each other in a fresh folder `name-<pid>`
+    /// (writing `a.json` and `b.json`), the token given to the first.
+    fn connected(name: &str) -> (PathBuf, Lockstep, Lockstep) {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (a_read, to_a) = pipe();
         let (b_read, to_b) = pipe();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let a = session(a_read, to_b, dir.join("a.json"));
         let b = session(b_read, to_a.try_clone().unwrap(), dir.join("b.json"));
         let mut start = to_a;
         start.write_all(&[1]).unwrap();
         drop(start);
+        (dir, a, b)
+    }
+
+    /// Two sessions in two threads alternate strictly: the order of the
+    /// timed calls is A B A B ..., neither finishes while the other is
+    /// timing, and both write their samples.
+    #[test]
+    fn two_sessions_take_turns_and_write_their_samples() {
+        let (dir, a, b) = connected("lockstep-test");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         // Each routine, after its work, gives the other side time to finish
         // and checks that it has not: the other may write its output only
         // once this side's last sample is over.
@@ -415,15 +422,7 @@ mod tests {
     /// `run_counted` writes the events per op of every sample beside it.
     #[test]
     fn a_counted_session_writes_its_covariate_per_op() {
-        let dir = std::env::temp_dir().join(format!("lockstep-cov-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (a_read, to_a) = pipe();
-        let (b_read, to_b) = pipe();
-        let a = session(a_read, to_b, dir.join("a.json"));
-        let b = session(b_read, to_a.try_clone().unwrap(), dir.join("b.json"));
-        let mut start = to_a;
-        start.write_all(&[1]).unwrap();
-        drop(start);
+        let (dir, a, b) = connected("lockstep-cov");
         let run = |s: Lockstep| {
             std::thread::spawn(move || {
                 s.run_counted(
