@@ -592,10 +592,14 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                     ));
                     tested.push((rows.len(), t.p_value, false));
                     paired_rows[i] = true;
-                    if let Some(adj) = paired_rounds_of(old, new, PAIRED_LOG_RATIO_ADJUSTED)
-                        .filter(|a| a.len() == rounds.len())
+                    // Only the pairs the adjustment applied to
+                    // (`stats::comparable_rounds`); none when too few did.
+                    let adjusted = paired_rounds_of(old, new, PAIRED_LOG_RATIO_ADJUSTED);
+                    if let Some(adj) = adjusted
+                        .as_deref()
+                        .and_then(|a| stats::comparable_rounds(&rounds, a))
                     {
-                        let flat: Vec<f64> = adj.iter().flatten().copied().collect();
+                        let flat: Vec<f64> = adj.iter().copied().flatten().copied().collect();
                         if let (Ok(t), Ok(shift)) = (
                             stats::signed_rank(&flat),
                             stats::pooled_shift(&adj, confidence),
@@ -607,12 +611,22 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                                 spread: shift.tau,
                             });
                             row.warnings.push(format!(
-                                "{ADJUSTED_WARNING}{:.3} [{:.3}, {:.3}], spread between pairs {:.1}% \
+                                "{ADJUSTED_WARNING}{:.3} [{:.3}, {:.3}], spread between pairs {:.1}%{} \
                                  (also decided; the row regresses when either test flags)",
                                 shift.centre.exp(),
                                 shift.lower.exp(),
                                 shift.upper.exp(),
-                                shift.tau * 100.0
+                                shift.tau * 100.0,
+                                if adj.len() < rounds.len() {
+                                    format!(
+                                        ", over {} of {} pairs (the others had no line to adjust by, \
+                                         or a head outside the base's rates)",
+                                        adj.len(),
+                                        rounds.len()
+                                    )
+                                } else {
+                                    String::new()
+                                }
                             ));
                             tested.push((rows.len(), t.p_value, true));
                         }
@@ -830,6 +844,45 @@ mod tests {
     /// Deterministic wobble in [-1, 1].
     fn wobble(p: usize, i: usize) -> f64 {
         (((p * 31 + i * 17) % 41) as f64 / 20.0) - 1.0
+    }
+
+    /// Two pairs whose head ran in the other regime (log ratios +0.5 to
+    /// +3.5 sample after sample) carry their raw ratios as adjusted ones
+    /// (`Pair::adjusted_log_ratios`): the adjusted test leaves them out and
+    /// stays tight on the other 14, and says so; the raw test keeps them.
+    #[test]
+    fn the_adjusted_test_leaves_out_pairs_it_could_not_adjust() {
+        let odd = |p: usize| p == 3 || p == 9;
+        let raw = |p: usize, i: usize| {
+            if odd(p) {
+                2.0 + 1.5 * wobble(p, i)
+            } else {
+                0.06f64.ln_1p() + 0.2 * wobble(p, 0) + 0.1 * wobble(p, i)
+            }
+        };
+        let adj = |p: usize, i: usize| {
+            if odd(p) {
+                raw(p, i)
+            } else {
+                0.06f64.ln_1p() + 0.002 * wobble(p, 0) + 0.02 * wobble(p, i)
+            }
+        };
+        let (rows, verdict) = decide_lockstep(16, raw, Some(&adj));
+        let a = rows[0].adjusted.as_ref().expect("an adjusted test");
+        assert!(a.spread < 0.01, "{a:?}");
+        assert!(a.ratio_ci[0] > 1.04 && a.ratio_ci[1] < 1.08, "{a:?}");
+        assert!(
+            rows[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("over 14 of 16 pairs")),
+            "{:?}",
+            rows[0].warnings
+        );
+        assert_eq!(
+            (rows[0].verdict, verdict),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
     }
 
     /// A 6% slowdown hidden in raw ratios that pairs of processes scatter by

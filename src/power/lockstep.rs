@@ -64,6 +64,10 @@ pub struct IdPairs {
     /// A check decides both and flags when either flags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjusted: Vec<Vec<f64>>,
+    /// Per pair: its wall time in seconds (both processes, start to exit),
+    /// so that a budget can be planned per id; empty in files from before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seconds: Vec<f64>,
 }
 
 /// One decision setting.
@@ -98,8 +102,11 @@ pub struct Row {
 }
 
 /// Standard deviation of the pairs' median log ratios (0 for one pair).
-fn spread_of(pairs: &[Vec<f64>]) -> f64 {
-    let medians: Vec<f64> = pairs.iter().filter_map(|p| stats::median(p)).collect();
+fn spread_of<R: AsRef<[f64]>>(pairs: &[R]) -> f64 {
+    let medians: Vec<f64> = pairs
+        .iter()
+        .filter_map(|p| stats::median(p.as_ref()))
+        .collect();
     let mean = medians.iter().sum::<f64>() / medians.len().max(1) as f64;
     if medians.len() > 1 {
         (medians.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (medians.len() - 1) as f64)
@@ -199,13 +206,16 @@ fn draw(
             let picked: Vec<usize> = (0..rounds)
                 .map(|_| rng.random_range(0..pairs.len()))
                 .collect();
-            let series = std::iter::once(pairs).chain(adjusted);
-            let tests = series
-                .map(|s| {
-                    let drawn: Vec<&[f64]> = picked.iter().map(|&i| s[i].as_slice()).collect();
-                    Test::of(&drawn, alpha)
-                })
-                .collect();
+            let raw: Vec<&[f64]> = picked.iter().map(|&i| pairs[i].as_slice()).collect();
+            let mut tests = vec![Test::of(&raw, alpha)];
+            // The adjusted test decides the drawn pairs the adjustment
+            // applied to, as `verdict::decide` does.
+            if let Some(adjusted) = adjusted {
+                let drawn: Vec<&[f64]> = picked.iter().map(|&i| adjusted[i].as_slice()).collect();
+                if let Some(kept) = stats::comparable_rounds(&raw, &drawn) {
+                    tests.push(Test::of(&kept, alpha));
+                }
+            }
             Check { tests }
         })
         .collect()
@@ -260,7 +270,10 @@ pub fn analyse(
         .map(|_| draw(&mut rng, &b.pairs, adjusted, rounds as usize, checks, alpha))
         .collect();
     let spread = spread_of(&b.pairs);
-    let adjusted_spread = adjusted.map(spread_of);
+    // Over the pairs the adjustment applied to, as the adjusted test sees them.
+    let adjusted_spread = adjusted
+        .and_then(|a| stats::comparable_rounds(&b.pairs, a))
+        .map(|kept| spread_of(&kept));
     tolerances
         .iter()
         .map(|&tolerance| {
@@ -367,11 +380,25 @@ pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
     }
 }
 
+/// Pairs of the `i`-th id due in pass `pass`, for `own` pairs per check of
+/// `rounds` rounds: its share of each cycle of `rounds` passes, spread
+/// evenly (`ab::in_round`) and started at an offset of `i` passes, so that
+/// the ids' rounded-up extra pairs do not all fall in the same pass.
+fn due_in_pass(own: u32, i: usize, pass: usize, rounds: u32) -> usize {
+    let cycle = rounds.max(1) as usize;
+    crate::ab::in_round(own, ((pass + i) % cycle) as u32, cycle as u32) as usize
+}
+
 /// Measures A/A lockstep pairs of every id of `prepared` until `budget`
 /// seconds are spent (at least `min_pairs` passes; the error says what
 /// budget those need). An id whose `lockstep.overrides[id].rounds` asks for
 /// more pairs per check than `rounds` gets proportionally more pairs: over
-/// any `rounds` consecutive passes, as many as one check of it takes.
+/// any `rounds` consecutive passes, as many as one check of it takes
+/// (or fewer, down to one pair in some passes only). Each id's share of a
+/// cycle of `rounds` passes starts at its own offset, so that passes cost
+/// about the same instead of the first of each cycle taking every id's
+/// rounded-up extra pair. The budget is planned from each id's measured
+/// pair time times the pairs it is due in the passes ahead.
 /// (Passes are the unit of the budget so that every id sees the same
 /// minutes of the machine.)
 pub fn measure(
@@ -393,23 +420,25 @@ pub fn measure(
                     pairs: Vec::new(),
                     medians_ns: Vec::new(),
                     adjusted: Vec::new(),
+                    seconds: Vec::new(),
                 },
             )
         })
         .collect();
     let started = Instant::now();
-    let mut longest = 0.0f64;
     let mut pass = 0usize;
     let mut reserve: Option<f64> = None;
+    let due = |i: usize, id: &str, p: usize| {
+        due_in_pass(settings.pairs_for(id, rounds, rounds), i, p, rounds)
+    };
     loop {
         let t0 = Instant::now();
         let mut measured = 0usize;
         for (i, id) in ids.iter().enumerate() {
-            let own = settings.pairs_for(id, rounds, rounds);
-            let due = crate::ab::in_round(own, pass as u32 % rounds.max(1), rounds.max(1));
-            for j in 0..due as usize {
+            for j in 0..due(i, id, pass) {
                 let slot = out.get_mut(id).expect("every id has a slot");
                 let first = slot.pairs.is_empty();
+                let t_pair = Instant::now();
                 let pair = lockstep::run_pair(
                     prepared,
                     prepared,
@@ -418,6 +447,7 @@ pub fn measure(
                     first,
                     settings,
                 )?;
+                slot.seconds.push(t_pair.elapsed().as_secs_f64());
                 slot.pairs.push(pair.log_ratios());
                 if let Some(adjusted) = pair.adjusted_log_ratios() {
                     slot.adjusted.push(adjusted);
@@ -430,19 +460,41 @@ pub fn measure(
         }
         pass += 1;
         let took = t0.elapsed().as_secs_f64();
-        longest = longest.max(took);
         let spent = started.elapsed().as_secs_f64();
         eprintln!(
             "gate power: pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
             ids.len()
         );
-        if pass == 1 && min_pairs as f64 * took > budget * 1.1 {
-            bail!(
-                "a budget of {budget:.0} s is too small: {min_pairs} lockstep passes of {} bench(es) take about {:.0} s; \
-                 raise --budget or narrow --filter",
-                ids.len(),
-                min_pairs as f64 * took
-            );
+        // What pass `p` will cost: each id's mean pair time so far (the
+        // mean over all pairs for an id not measured yet) times its pairs.
+        let all: Vec<f64> = out
+            .values()
+            .flat_map(|s| s.seconds.iter().copied())
+            .collect();
+        let overall = all.iter().sum::<f64>() / all.len().max(1) as f64;
+        let cost_of = |p: usize| -> f64 {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let s = &out[id].seconds;
+                    let mean = if s.is_empty() {
+                        overall
+                    } else {
+                        s.iter().sum::<f64>() / s.len() as f64
+                    };
+                    due(i, id, p) as f64 * mean
+                })
+                .sum()
+        };
+        if pass == 1 {
+            let need = spent + (1..min_pairs).map(cost_of).sum::<f64>();
+            if need > budget * 1.1 {
+                bail!(
+                    "a budget of {budget:.0} s is too small: {min_pairs} lockstep passes of {} bench(es) take about {need:.0} s; \
+                     raise --budget or narrow --filter",
+                    ids.len(),
+                );
+            }
         }
         // Once every id has a check's worth of pairs, time part of the
         // analysis to know how much of the budget to keep for it (until
@@ -455,7 +507,7 @@ pub fn measure(
         }
         let spent = started.elapsed().as_secs_f64();
         let keep = reserve.unwrap_or(budget * 0.05);
-        if spent + longest + keep > budget && pass >= min_pairs {
+        if spent + 1.1 * cost_of(pass) + keep > budget && pass >= min_pairs {
             break;
         }
         if pass >= super::MAX_RUNS {
@@ -949,6 +1001,37 @@ mod tests {
 
     /// Quiet pairs (0.5% noise) meet both figures at tolerance 1%; pairs
     /// with 20% noise detect nothing within 5% and say so.
+    /// Over any `rounds` consecutive passes every id gets its pairs per
+    /// check, and the passes carry about the same number of pairs (the
+    /// repository's mix: 11 ids at 6, 10 at 10, 12, 20, 4 at 24, 28, 2 at
+    /// 8): at most 3 apart, where starting every id at round 0 put 52
+    /// pairs in the first pass and 39-41 in the others.
+    #[test]
+    fn passes_spread_each_ids_pairs_evenly() {
+        let mut own = vec![6u32; 11];
+        own.extend([10u32; 10]);
+        own.extend([12, 20, 24, 24, 24, 24, 28, 8, 8]);
+        for start in [0usize, 5] {
+            let per_pass: Vec<usize> = (start..start + 8)
+                .map(|p| {
+                    own.iter()
+                        .enumerate()
+                        .map(|(i, &o)| due_in_pass(o, i, p, 8))
+                        .sum()
+                })
+                .collect();
+            for (i, &o) in own.iter().enumerate() {
+                let got: usize = (start..start + 8).map(|p| due_in_pass(o, i, p, 8)).sum();
+                assert_eq!(got, o as usize, "id {i} from pass {start}");
+            }
+            let (lo, hi) = (
+                per_pass.iter().min().unwrap(),
+                per_pass.iter().max().unwrap(),
+            );
+            assert!(hi - lo <= 3, "{per_pass:?}");
+        }
+    }
+
     #[test]
     fn quiet_pairs_detect_five_percent_and_noisy_ones_do_not() {
         let s = Setting {
@@ -962,6 +1045,7 @@ mod tests {
                 pairs: noisy_pairs(8, noise, seed),
                 medians_ns: vec![1000.0; 8],
                 adjusted: Vec::new(),
+                seconds: Vec::new(),
             };
             analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
                 .remove(0)
@@ -995,6 +1079,7 @@ mod tests {
                 pairs: noisy_pairs(16, 0.3, 5),
                 medians_ns: vec![60.0; 16],
                 adjusted,
+                seconds: Vec::new(),
             };
             analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
                 .remove(0)
@@ -1039,6 +1124,7 @@ mod tests {
             pairs,
             medians_ns: vec![1.0; 8],
             adjusted: Vec::new(),
+            seconds: Vec::new(),
         };
         let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30)
             .remove(0)
@@ -1093,6 +1179,7 @@ mod tests {
             pairs: noisy_pairs(3, 0.01, 4),
             medians_ns: vec![1.0; 3],
             adjusted: Vec::new(),
+            seconds: Vec::new(),
         };
         let s = Setting {
             tolerance: 0.02,

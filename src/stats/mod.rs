@@ -45,7 +45,7 @@ mod paired;
 mod reachability;
 
 pub use bootstrap::{DEFAULT_RESAMPLES, RatioCi, bootstrap_ratio_ci};
-pub use covariate::{adjusted_log_ratios, theil_sen};
+pub use covariate::{adjusted_log_ratios, comparable_rounds, theil_sen};
 pub use hodges_lehmann::{hodges_lehmann_ratio, hodges_lehmann_shift};
 pub use holm::holm;
 pub use mann_whitney::{EXACT_MAX_PAIRS, MannWhitney, Method, mann_whitney};
