@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::lockstep;
+use crate::lockstep::{self, Adjustment};
 use crate::model::ResultSet;
 use crate::run::{self, RunPlan};
 use crate::verdict;
@@ -219,9 +219,15 @@ impl LockstepPairs {
                     progress.finish(k, id, t0.elapsed(), pair.is_ok());
                     let pair = pair?;
                     let ratios = pair.log_ratios();
-                    let adjusted = pair
-                        .adjusted_log_ratios()
-                        .filter(|_| self.settings.for_id(id).adjust);
+                    // Adjusted ratios only for a pair the adjustment
+                    // applied to, with their own round index (empty for the
+                    // others, so the row still knows the bench counts one).
+                    let adjusted = match pair.adjusted_log_ratios() {
+                        Adjustment::Uncounted => None,
+                        _ if !self.settings.for_id(id).adjust => None,
+                        Adjustment::NotApplied => Some(Vec::new()),
+                        Adjustment::Applied(a) => Some(a),
+                    };
                     let rounds = vec![index as f64; ratios.len()];
                     for (side, mut b) in [(&mut base, pair.base), (&mut head, pair.head)] {
                         b.metrics
@@ -229,6 +235,10 @@ impl LockstepPairs {
                         if let Some(a) = &adjusted {
                             b.metrics
                                 .insert(verdict::PAIRED_LOG_RATIO_ADJUSTED.to_string(), a.clone());
+                            b.metrics.insert(
+                                verdict::PAIRED_ROUND_ADJUSTED.to_string(),
+                                vec![index as f64; a.len()],
+                            );
                         }
                         b.metrics
                             .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());

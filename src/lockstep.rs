@@ -234,21 +234,30 @@ impl Pair {
     }
 
     /// The log ratios at the same rate of the counted event
-    /// ([`stats::adjusted_log_ratios`]): None when the bench counts none,
-    /// Some(raw ratios) when the base side gives no usable line (the pair
-    /// is then decided as it is).
-    pub fn adjusted_log_ratios(&self) -> Option<Vec<f64>> {
-        let c = self.covariate.as_ref()?;
-        Some(
-            crate::stats::adjusted_log_ratios(
-                &self.base.samples,
-                &c.base,
-                &self.head.samples,
-                &c.head,
-            )
-            .unwrap_or_else(|| self.log_ratios()),
-        )
+    /// ([`stats::adjusted_log_ratios`]), or why there are none.
+    pub fn adjusted_log_ratios(&self) -> Adjustment {
+        let Some(c) = self.covariate.as_ref() else {
+            return Adjustment::Uncounted;
+        };
+        crate::stats::adjusted_log_ratios(&self.base.samples, &c.base, &self.head.samples, &c.head)
+            .map_or(Adjustment::NotApplied, Adjustment::Applied)
     }
+}
+
+/// What the adjustment for the counted event made of one pair. A pair it
+/// did not apply to is said so explicitly, rather than recognised later by
+/// its adjusted ratios equalling its raw ones (a flat line, `c = 0`, gives
+/// exactly that too, and such a pair was adjusted).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Adjustment {
+    /// The bench counts no event: there is no adjusted test.
+    Uncounted,
+    /// The bench counts one, but the base gave no usable line or the head
+    /// ran outside the base's rates: the raw test alone decides this pair
+    /// (`stats::comparable_rounds`).
+    NotApplied,
+    /// The pair's ratios at the same rate, sample by sample.
+    Applied(Vec<f64>),
 }
 
 /// The CPU sequential lockstep pairs are pinned to: the last one this

@@ -277,26 +277,54 @@ pub const PAIRED_LOG_RATIO: &str = "paired_log_ratio";
 /// Metric holding, beside [`PAIRED_LOG_RATIO`], the round (pair of
 /// processes) each ratio came from.
 pub const PAIRED_ROUND: &str = "paired_round";
-/// Metric holding, beside [`PAIRED_LOG_RATIO`], the same ratios at the same
-/// rate of the event the bench counts per sample
-/// (`Pair::adjusted_log_ratios`), when it counts one.
+/// Metric holding the ratios at the same rate of the event the bench counts
+/// per sample (`Pair::adjusted_log_ratios`), when it counts one: those of
+/// the pairs the adjustment applied to only (present and possibly empty
+/// when none did), each pair's under its round in
+/// [`PAIRED_ROUND_ADJUSTED`].
 pub const PAIRED_LOG_RATIO_ADJUSTED: &str = "paired_log_ratio_adjusted";
+/// Metric holding, beside [`PAIRED_LOG_RATIO_ADJUSTED`], the round each
+/// adjusted ratio came from (the same rounds as [`PAIRED_ROUND`]).
+pub const PAIRED_ROUND_ADJUSTED: &str = "paired_round_adjusted";
 
 /// The rounds of paired log ratios of a lockstep comparison, when `old`
 /// and `new` are the two sides of the same lockstep runs (both carry the
 /// same ratios; a head compared with anything else is not paired).
 pub fn paired_rounds(old: &Benchmark, new: &Benchmark) -> Option<Vec<Vec<f64>>> {
-    paired_rounds_of(old, new, PAIRED_LOG_RATIO)
+    let rounds = paired_groups(old, new, PAIRED_LOG_RATIO, PAIRED_ROUND)?;
+    (!rounds.is_empty()).then(|| rounds.into_iter().map(|(_, v)| v).collect())
 }
 
-/// [`paired_rounds`] of the ratios in `metric`.
-fn paired_rounds_of(old: &Benchmark, new: &Benchmark, metric: &str) -> Option<Vec<Vec<f64>>> {
+/// The adjusted ratios of the same comparison, aligned with
+/// [`paired_rounds`]: per round, its adjusted ratios, or None for a round
+/// the adjustment did not apply to. None when the bench counts no event
+/// (or the adjustment is off).
+fn adjusted_rounds(old: &Benchmark, new: &Benchmark) -> Option<Vec<Option<Vec<f64>>>> {
+    let raw = paired_groups(old, new, PAIRED_LOG_RATIO, PAIRED_ROUND)?;
+    let mut adjusted = paired_groups(old, new, PAIRED_LOG_RATIO_ADJUSTED, PAIRED_ROUND_ADJUSTED)?;
+    Some(
+        raw.iter()
+            .map(|(round, _)| {
+                let at = adjusted.iter().position(|(r, _)| r == round)?;
+                Some(adjusted.swap_remove(at).1)
+            })
+            .collect(),
+    )
+}
+
+/// The values of `metric` grouped by the round in `round_metric`, in the
+/// order rounds first appear, when both sides carry the same ones.
+fn paired_groups(
+    old: &Benchmark,
+    new: &Benchmark,
+    metric: &str,
+    round_metric: &str,
+) -> Option<Vec<(f64, Vec<f64>)>> {
     let ratios = new.metrics.get(metric)?;
-    let rounds = new.metrics.get(PAIRED_ROUND)?;
+    let rounds = new.metrics.get(round_metric)?;
     if old.metrics.get(metric) != Some(ratios)
-        || old.metrics.get(PAIRED_ROUND) != Some(rounds)
+        || old.metrics.get(round_metric) != Some(rounds)
         || ratios.len() != rounds.len()
-        || ratios.is_empty()
     {
         return None;
     }
@@ -307,7 +335,7 @@ fn paired_rounds_of(old: &Benchmark, new: &Benchmark, metric: &str) -> Option<Ve
             None => out.push((*r, vec![*d])),
         }
     }
-    Some(out.into_iter().map(|(_, v)| v).collect())
+    Some(out)
 }
 
 /// Metric holding the median of each fresh run pooled into a benchmark
@@ -594,11 +622,10 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
                     paired_rows[i] = true;
                     // Only the pairs the adjustment applied to
                     // (`stats::comparable_rounds`); none when too few did.
-                    let adjusted = paired_rounds_of(old, new, PAIRED_LOG_RATIO_ADJUSTED);
-                    if let Some(adj) = adjusted
-                        .as_deref()
-                        .and_then(|a| stats::comparable_rounds(&rounds, a))
-                    {
+                    let adjusted = adjusted_rounds(old, new);
+                    if let Some(adj) = adjusted.as_ref().and_then(|a| {
+                        stats::comparable_rounds(&a.iter().map(Option::as_ref).collect::<Vec<_>>())
+                    }) {
                         let flat: Vec<f64> = adj.iter().copied().flatten().copied().collect();
                         if let (Ok(t), Ok(shift)) = (
                             stats::signed_rank(&flat),
@@ -791,24 +818,30 @@ mod tests {
         }
     }
 
+    /// Adjusted log ratio of (pair, sample), or None for every sample of a
+    /// pair the adjustment did not apply to.
+    type AdjustedFn<'a> = &'a dyn Fn(usize, usize) -> Option<f64>;
+
     /// Both sides of a lockstep row of `pairs` pairs x 20 samples: raw log
     /// ratios `raw(pair, sample)`, and adjusted ones when `adjusted` gives
-    /// them.
+    /// them, stored as `ab` stores them.
     fn lockstep_sides(
         pairs: usize,
         raw: impl Fn(usize, usize) -> f64,
-        adjusted: Option<&dyn Fn(usize, usize) -> f64>,
+        adjusted: Option<AdjustedFn<'_>>,
     ) -> (Benchmark, Benchmark) {
         let (mut old, mut new) = (
             bench("secret/with_bytes/parallel/t2", vec![]),
             bench("secret/with_bytes/parallel/t2", vec![]),
         );
-        let (mut r, mut a, mut k) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut r, mut k) = (Vec::new(), Vec::new());
+        let (mut a, mut ka) = (Vec::new(), Vec::new());
         for p in 0..pairs {
             for i in 0..20 {
                 r.push(raw(p, i));
-                if let Some(f) = adjusted {
-                    a.push(f(p, i));
+                if let Some(x) = adjusted.and_then(|f| f(p, i)) {
+                    a.push(x);
+                    ka.push(p as f64);
                 }
                 k.push(p as f64);
                 old.samples.push(100.0);
@@ -821,6 +854,7 @@ mod tests {
             if adjusted.is_some() {
                 b.metrics
                     .insert(PAIRED_LOG_RATIO_ADJUSTED.into(), a.clone());
+                b.metrics.insert(PAIRED_ROUND_ADJUSTED.into(), ka.clone());
             }
         }
         (old, new)
@@ -831,7 +865,7 @@ mod tests {
     fn decide_lockstep(
         pairs: usize,
         raw: impl Fn(usize, usize) -> f64,
-        adjusted: Option<&dyn Fn(usize, usize) -> f64>,
+        adjusted: Option<AdjustedFn<'_>>,
     ) -> (Vec<Row>, Verdict) {
         let opts = Options {
             paired_tolerance: Some(0.01),
@@ -847,8 +881,8 @@ mod tests {
     }
 
     /// Two pairs whose head ran in the other regime (log ratios +0.5 to
-    /// +3.5 sample after sample) carry their raw ratios as adjusted ones
-    /// (`Pair::adjusted_log_ratios`): the adjusted test leaves them out and
+    /// +3.5 sample after sample) have no adjusted ratios
+    /// (`Adjustment::NotApplied`): the adjusted test leaves them out and
     /// stays tight on the other 14, and says so; the raw test keeps them.
     #[test]
     fn the_adjusted_test_leaves_out_pairs_it_could_not_adjust() {
@@ -861,11 +895,7 @@ mod tests {
             }
         };
         let adj = |p: usize, i: usize| {
-            if odd(p) {
-                raw(p, i)
-            } else {
-                0.06f64.ln_1p() + 0.002 * wobble(p, 0) + 0.02 * wobble(p, i)
-            }
+            (!odd(p)).then(|| 0.06f64.ln_1p() + 0.002 * wobble(p, 0) + 0.02 * wobble(p, i))
         };
         let (rows, verdict) = decide_lockstep(16, raw, Some(&adj));
         let a = rows[0].adjusted.as_ref().expect("an adjusted test");
@@ -885,13 +915,30 @@ mod tests {
         );
     }
 
+    /// A pair the adjustment applied to counts even when its adjusted
+    /// ratios equal its raw ones (a flat line: the rate costs nothing), so
+    /// the adjusted test is over all pairs, not none.
+    #[test]
+    fn adjusted_ratios_equal_to_the_raw_ones_still_count() {
+        let raw = |p: usize, i: usize| 0.02 * wobble(p, 0) + 0.02 * wobble(p, i);
+        let adj = |p: usize, i: usize| Some(raw(p, i));
+        let (rows, _) = decide_lockstep(8, raw, Some(&adj));
+        assert!(rows[0].adjusted.is_some(), "{:?}", rows[0].warnings);
+        assert!(
+            !rows[0].warnings.iter().any(|w| w.contains(" of 8 pairs")),
+            "{:?}",
+            rows[0].warnings
+        );
+    }
+
     /// A 6% slowdown hidden in raw ratios that pairs of processes scatter by
     /// ±30% is flagged by the adjusted test, which the rates leave tight;
     /// without the adjusted ratios the same row passes.
     #[test]
     fn the_adjusted_test_flags_what_the_raw_spread_hides() {
         let raw = |p: usize, i: usize| 0.06f64.ln_1p() + 0.3 * wobble(p, 0) + 0.2 * wobble(p, i);
-        let adj = |p: usize, i: usize| 0.06f64.ln_1p() + 0.01 * wobble(p, 0) + 0.05 * wobble(p, i);
+        let adj =
+            |p: usize, i: usize| Some(0.06f64.ln_1p() + 0.01 * wobble(p, 0) + 0.05 * wobble(p, i));
         let (rows, verdict) = decide_lockstep(16, raw, Some(&adj));
         let a = rows[0].adjusted.as_ref().expect("an adjusted test");
         assert!(a.ratio_ci[0] > 1.01, "{a:?}");
@@ -917,7 +964,7 @@ mod tests {
     #[test]
     fn the_raw_test_still_flags_what_the_adjustment_takes_out() {
         let raw = |p: usize, i: usize| 0.5 + 0.02 * wobble(p, 0) + 0.05 * wobble(p, i);
-        let adj = |p: usize, i: usize| 0.01 * wobble(p, 0) + 0.05 * wobble(p, i);
+        let adj = |p: usize, i: usize| Some(0.01 * wobble(p, 0) + 0.05 * wobble(p, i));
         let (rows, verdict) = decide_lockstep(8, raw, Some(&adj));
         let a = rows[0].adjusted.as_ref().expect("an adjusted test");
         assert!(a.ratio_ci[0] < 1.01 && a.ratio_ci[1] > 0.99, "{a:?}");

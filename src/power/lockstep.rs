@@ -42,7 +42,7 @@ use super::{
     DETECTION, Figures, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, pct,
 };
 use crate::config::Config;
-use crate::lockstep::{self, Settings};
+use crate::lockstep::{self, Adjustment, Settings};
 use crate::run::Prepared;
 use crate::stats;
 
@@ -60,14 +60,51 @@ pub struct IdPairs {
     /// Per pair: the base side's median (ns/op), for the report.
     pub medians_ns: Vec<f64>,
     /// Per pair: the log ratios at the same rate of the bench's counted
-    /// event (`Pair::adjusted_log_ratios`); empty when the bench counts none.
-    /// A check decides both and flags when either flags.
+    /// event (`Pair::adjusted_log_ratios`), or the raw ones for a pair the
+    /// adjustment did not apply to (`adjusted_applied` tells them apart);
+    /// empty when the bench counts none. A check decides both and flags
+    /// when either flags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjusted: Vec<Vec<f64>>,
+    /// Per pair: whether the adjustment applied to it (its `adjusted` are
+    /// adjusted ratios); the adjusted test leaves the others out
+    /// (`stats::comparable_rounds`). Empty when the bench counts none, and
+    /// in reports from before it was added (see [`IdPairs::adjusted_rounds`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjusted_applied: Vec<bool>,
     /// Per pair: its wall time in seconds (both processes, start to exit),
     /// so that a budget can be planned per id; empty in files from before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seconds: Vec<f64>,
+}
+
+impl IdPairs {
+    /// Per pair, its adjusted ratios, or None for a pair the adjustment did
+    /// not apply to; None when the bench counts no event. Reports from
+    /// before `adjusted_applied` (2026-12-03) stored such a pair's raw
+    /// ratios as its adjusted ones, so there a pair whose adjusted ratios
+    /// equal its raw ones counts as not adjusted.
+    pub fn adjusted_rounds(&self) -> Option<Vec<Option<&Vec<f64>>>> {
+        if self.adjusted.len() != self.pairs.len() || self.adjusted.is_empty() {
+            return None;
+        }
+        let applied: Vec<bool> = if self.adjusted_applied.len() == self.adjusted.len() {
+            self.adjusted_applied.clone()
+        } else {
+            self.adjusted
+                .iter()
+                .zip(&self.pairs)
+                .map(|(a, r)| a != r)
+                .collect()
+        };
+        Some(
+            self.adjusted
+                .iter()
+                .zip(applied)
+                .map(|(a, ok)| ok.then_some(a))
+                .collect(),
+        )
+    }
 }
 
 /// One decision setting.
@@ -196,7 +233,7 @@ struct Check {
 fn draw(
     rng: &mut ChaCha8Rng,
     pairs: &[Vec<f64>],
-    adjusted: Option<&[Vec<f64>]>,
+    adjusted: Option<&[Option<&Vec<f64>>]>,
     rounds: usize,
     checks: usize,
     alpha: f64,
@@ -211,8 +248,8 @@ fn draw(
             // The adjusted test decides the drawn pairs the adjustment
             // applied to, as `verdict::decide` does.
             if let Some(adjusted) = adjusted {
-                let drawn: Vec<&[f64]> = picked.iter().map(|&i| adjusted[i].as_slice()).collect();
-                if let Some(kept) = stats::comparable_rounds(&raw, &drawn) {
+                let drawn: Vec<Option<&Vec<f64>>> = picked.iter().map(|&i| adjusted[i]).collect();
+                if let Some(kept) = stats::comparable_rounds(&drawn) {
                     tests.push(Test::of(&kept, alpha));
                 }
             }
@@ -265,14 +302,15 @@ pub fn analyse(
         seed = (seed ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((confirm as u64) << 8) ^ rounds as u64);
-    let adjusted = (b.adjusted.len() == b.pairs.len()).then_some(b.adjusted.as_slice());
+    let adjusted = b.adjusted_rounds();
+    let adjusted = adjusted.as_deref();
     let replicates: Vec<Vec<Check>> = (0..REPLICATES)
         .map(|_| draw(&mut rng, &b.pairs, adjusted, rounds as usize, checks, alpha))
         .collect();
     let spread = spread_of(&b.pairs);
     // Over the pairs the adjustment applied to, as the adjusted test sees them.
     let adjusted_spread = adjusted
-        .and_then(|a| stats::comparable_rounds(&b.pairs, a))
+        .and_then(stats::comparable_rounds)
         .map(|kept| spread_of(&kept));
     tolerances
         .iter()
@@ -420,6 +458,7 @@ pub fn measure(
                     pairs: Vec::new(),
                     medians_ns: Vec::new(),
                     adjusted: Vec::new(),
+                    adjusted_applied: Vec::new(),
                     seconds: Vec::new(),
                 },
             )
@@ -448,10 +487,19 @@ pub fn measure(
                     settings,
                 )?;
                 slot.seconds.push(t_pair.elapsed().as_secs_f64());
-                slot.pairs.push(pair.log_ratios());
-                if let Some(adjusted) = pair.adjusted_log_ratios() {
-                    slot.adjusted.push(adjusted);
+                let ratios = pair.log_ratios();
+                match pair.adjusted_log_ratios() {
+                    Adjustment::Uncounted => {}
+                    Adjustment::NotApplied => {
+                        slot.adjusted.push(ratios.clone());
+                        slot.adjusted_applied.push(false);
+                    }
+                    Adjustment::Applied(a) => {
+                        slot.adjusted.push(a);
+                        slot.adjusted_applied.push(true);
+                    }
                 }
+                slot.pairs.push(ratios);
                 if let Some(m) = stats::median(&pair.base.samples) {
                     slot.medians_ns.push(m);
                 }
@@ -801,7 +849,13 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
                 "gate power: deciding the pairs saved in {} again",
                 path.display()
             );
-            (saved.measurements, 0.0)
+            let filter = crate::check::compile_filter(args.filter.as_deref())?;
+            let measurements = saved
+                .measurements
+                .into_iter()
+                .filter(|m| filter.as_ref().is_none_or(|f| f.is_match(&m.id)))
+                .collect();
+            (measurements, 0.0)
         }
         None => measure(
             &prepared,
@@ -821,6 +875,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
         .map(|mut p| {
             if !config.lockstep.for_id(&p.id).adjust || p.adjusted.len() != p.pairs.len() {
                 p.adjusted.clear();
+                p.adjusted_applied.clear();
             }
             p
         })
@@ -1051,6 +1106,7 @@ mod tests {
                 pairs: noisy_pairs(8, noise, seed),
                 medians_ns: vec![1000.0; 8],
                 adjusted: Vec::new(),
+                adjusted_applied: Vec::new(),
                 seconds: Vec::new(),
             };
             analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
@@ -1066,6 +1122,34 @@ mod tests {
             "{row:?}"
         );
         assert!(!summarise(s, &[row]).meets);
+    }
+
+    /// Which pairs the adjusted test sees: those flagged as adjusted, even
+    /// when their ratios equal the raw ones; in a report without the flags,
+    /// those whose adjusted ratios differ from the raw ones.
+    #[test]
+    fn adjusted_rounds_follow_the_flags_and_infer_them_in_old_reports() {
+        let raw = vec![vec![0.1, 0.2], vec![0.3, 0.4], vec![0.0, 0.1]];
+        let mut p = IdPairs {
+            id: "secret/with_bytes/parallel/t2".into(),
+            pairs: raw.clone(),
+            medians_ns: vec![60.0; 3],
+            adjusted: vec![vec![0.01, 0.02], raw[1].clone(), raw[2].clone()],
+            adjusted_applied: vec![true, false, true],
+            seconds: Vec::new(),
+        };
+        let applied = |p: &IdPairs| -> Vec<bool> {
+            p.adjusted_rounds()
+                .unwrap()
+                .iter()
+                .map(Option::is_some)
+                .collect()
+        };
+        assert_eq!(applied(&p), [true, false, true]);
+        p.adjusted_applied.clear();
+        assert_eq!(applied(&p), [true, false, false]);
+        p.adjusted.clear();
+        assert!(p.adjusted_rounds().is_none());
     }
 
     /// Noisy raw pairs with quiet adjusted ones (the parallel secret benches
@@ -1085,6 +1169,7 @@ mod tests {
                 pairs: noisy_pairs(16, 0.3, 5),
                 medians_ns: vec![60.0; 16],
                 adjusted,
+                adjusted_applied: vec![true; 16],
                 seconds: Vec::new(),
             };
             analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
@@ -1130,6 +1215,7 @@ mod tests {
             pairs,
             medians_ns: vec![1.0; 8],
             adjusted: Vec::new(),
+            adjusted_applied: Vec::new(),
             seconds: Vec::new(),
         };
         let row = analyse(&b, s.rounds, s.confirm, &[s.tolerance], 0.05, 1, 30)
@@ -1185,6 +1271,7 @@ mod tests {
             pairs: noisy_pairs(3, 0.01, 4),
             medians_ns: vec![1.0; 3],
             adjusted: Vec::new(),
+            adjusted_applied: Vec::new(),
             seconds: Vec::new(),
         };
         let s = Setting {

@@ -101,37 +101,29 @@ pub fn adjusted_log_ratios(
         .collect()
 }
 
-/// The pairs an adjusted test decides, out of a check's `raw` and
-/// `adjusted` ratios (pair by pair, as `Pair::adjusted_log_ratios` gives
-/// them): only those the adjustment applied to. A pair whose base gave no
-/// usable line, or whose head ran outside the base's rates, carries its raw
-/// ratios unchanged and is left out. None when fewer than half of the pairs
-/// (or fewer than 2) remain: the row is then decided by the raw test alone.
+/// The pairs an adjusted test decides, out of a check's pairs: `adjusted`
+/// holds, pair by pair, the adjusted ratios, or None for a pair the
+/// adjustment did not apply to (its base gave no usable line, or its head
+/// ran outside the base's rates: `Pair::adjusted_log_ratios` says so).
+/// Those are left out. None when fewer than half of the pairs (or fewer
+/// than 2) remain: the row is then decided by the raw test alone.
 ///
 /// Why: such a pair is one process in another regime (a head whose two
 /// threads take turns, paying the whole `mprotect` pair per access: log
 /// ratios of +1 to +5 sample after sample, measured with `gate power` on
 /// 2026-12-03 in 1-3 of 24 pairs of a parallel secret id). Kept in the
-/// adjusted test it widened that test's interval as much as the raw one's
-/// (between-pair spread 50% with it, 3-5% without), and the outlier rule
-/// does not set it aside when its own samples are that spread. Left out,
-/// it costs the adjusted test nothing it could use; the raw test still
-/// decides it, so a change that pushes processes into that regime is seen.
-/// Which pairs are left out does not depend on which side is the base's
-/// code, so two copies of the same code are not biased either way.
+/// adjusted test with its raw ratios, it widened that test's interval as
+/// much as the raw one's (between-pair spread 50% with it, 3-5% without),
+/// and the outlier rule does not set it aside when its own samples are that
+/// spread. Left out, it costs the adjusted test nothing it could use; the
+/// raw test still decides it, so a change that pushes processes into that
+/// regime is seen. Which pairs are left out does not depend on which side
+/// is the base's code, so two copies of the same code are not biased
+/// either way.
 pub fn comparable_rounds<'a, R: AsRef<[f64]>>(
-    raw: &[R],
-    adjusted: &'a [R],
+    adjusted: &[Option<&'a R>],
 ) -> Option<Vec<&'a [f64]>> {
-    if raw.len() != adjusted.len() {
-        return None;
-    }
-    let kept: Vec<&[f64]> = raw
-        .iter()
-        .zip(adjusted)
-        .filter(|(r, a)| r.as_ref() != a.as_ref())
-        .map(|(_, a)| a.as_ref())
-        .collect();
+    let kept: Vec<&'a [f64]> = adjusted.iter().flatten().map(|a| (*a).as_ref()).collect();
     (kept.len() >= 2 && 2 * kept.len() >= adjusted.len()).then_some(kept)
 }
 
@@ -139,29 +131,23 @@ pub fn comparable_rounds<'a, R: AsRef<[f64]>>(
 mod tests {
     use super::*;
 
-    /// Pairs carrying their raw ratios are left out of the adjusted test;
-    /// too few adjusted pairs leave the row to the raw test.
+    /// Pairs the adjustment did not apply to are left out of the adjusted
+    /// test; too few adjusted pairs leave the row to the raw test.
     #[test]
     fn pairs_the_adjustment_did_not_apply_to_are_left_out() {
-        let raw = vec![
-            vec![0.1, 0.2],
-            vec![3.0, 4.0],
-            vec![0.0, 0.1],
-            vec![-0.1, 0.0],
-        ];
-        let mut adjusted = raw.clone();
-        adjusted[0] = vec![0.01, 0.02];
-        adjusted[2] = vec![0.0, 0.05];
-        let kept = comparable_rounds(&raw, &adjusted).unwrap();
-        assert_eq!(kept, vec![&[0.01, 0.02][..], &[0.0, 0.05][..]]);
-        adjusted[2] = raw[2].clone();
+        let (a, b, c) = (vec![0.01, 0.02], vec![0.0, 0.05], vec![0.3, 0.2]);
+        let kept = comparable_rounds(&[Some(&a), None, Some(&b), None]).unwrap();
+        assert_eq!(kept, vec![&a[..], &b[..]]);
         assert!(
-            comparable_rounds(&raw, &adjusted).is_none(),
-            "1 of 4 adjusted"
+            comparable_rounds(&[Some(&a), None, None, Some(&b), None]).is_none(),
+            "2 of 5 adjusted"
         );
-        assert!(
-            comparable_rounds(&raw, &adjusted[..3]).is_none(),
-            "misaligned"
+        assert!(comparable_rounds(&[Some(&a), None]).is_none(), "1 of 2");
+        assert_eq!(
+            comparable_rounds(&[Some(&a), Some(&b), Some(&c)])
+                .unwrap()
+                .len(),
+            3
         );
     }
 
