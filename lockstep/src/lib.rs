@@ -68,31 +68,47 @@ pub const PIN_ENV: &str = "GATE_BENCH_PIN";
 /// thread `i` of the base and thread `i` of the head run on the same CPU
 /// instead of wherever the scheduler puts them. A bench's thread pool calls
 /// it from each of its threads. Linux only; elsewhere a no-op.
+///
+/// The CPUs are those the process could use at the first call, not the
+/// calling thread's current set: a pool pins its calling thread before it
+/// spawns the others, which inherit that one-CPU set, so reading the set
+/// per call put every thread on the first CPU (until 2026-12-03: the
+/// "parallel" benches with `pin_threads` then ran both threads on one CPU).
 pub fn pin_thread(index: usize) {
     if std::env::var(PIN_ENV).as_deref() != Ok("1") {
         return;
     }
     #[cfg(target_os = "linux")]
-    // SAFETY: zeroed cpu_set_t values are valid empty sets; the calls only
-    // read and write these local sets.
-    unsafe {
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
-            return;
+    {
+        static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+        let cpus = CPUS.get_or_init(allowed_cpus);
+        if let Some(&cpu) = cpus.get(index % cpus.len().max(1)) {
+            // SAFETY: a zeroed cpu_set_t is a valid empty set; the call
+            // only reads this local set.
+            unsafe {
+                let mut one: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut one);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one);
+            }
         }
-        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &allowed))
-            .collect();
-        if cpus.is_empty() {
-            return;
-        }
-        let mut one: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpus[index % cpus.len()], &mut one);
-        libc::sched_setaffinity(0, size, &one);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = index;
+}
+
+/// The CPUs the calling thread may run on, in order; empty when unknown.
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the call fills it.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &allowed))
+            .collect()
+    }
 }
 
 /// One lockstep session of one bench id, ready to run.
