@@ -579,7 +579,9 @@ type Job = (usize, u32, u32);
 /// and each id at its own pairs per check (`lockstep.overrides[id].rounds`)
 /// when that is not among them.
 fn plan_jobs(config: &Config, pairs: &[IdPairs]) -> (Vec<(u32, u32)>, Vec<Job>) {
-    let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
+    // A setting is tried when some id has enough pairs for it; the ids with
+    // fewer give no row there (`analyse`), and a note names them.
+    let n_pairs = pairs.iter().map(|p| p.pairs.len()).max().unwrap_or(0);
     let mut combos: Vec<(u32, u32)> = Vec::new();
     // Rounds 2, 4 and the configured ones: each setting costs as much
     // analysis as the configured one (all of 2..=8 took 50 s of a 300 s
@@ -638,12 +640,16 @@ fn run_jobs(
 }
 
 /// Seconds the analysis of all of `pairs` will take on `threads` threads,
-/// from timing part of it now: every job of one id without its own
-/// rounds, and the own-rounds job of the id with the most pairs per check
-/// (these cost more: their checks hold more samples), each scaled by the
-/// number of such ids. The analysis costs the same whatever the number of
-/// pairs measured (each replicate draws a check's worth), so once every id
-/// has enough pairs for a check, this holds for the rest of the budget.
+/// from timing part of it now: every job (the settings table and its own
+/// pairs per check) of the id with the fewest pairs per check (of those
+/// with pairs for the whole table) and of the one with the most. An id's jobs cost a fixed part (the table) plus a
+/// part in proportion to its own pairs per check (those checks hold more
+/// samples), so the others are interpolated on the line through the two.
+/// (Until 2026-12-03 every overridden id was costed as the heaviest,
+/// which doubled the estimate when no id ran at the default `rounds`.)
+/// The analysis costs the same whatever the number of pairs measured (each
+/// replicate draws a check's worth), so once every id has enough pairs for
+/// a check, this holds for the rest of the budget.
 fn analysis_secs(
     config: &Config,
     pairs: &[IdPairs],
@@ -651,31 +657,43 @@ fn analysis_secs(
     family: usize,
     threads: usize,
 ) -> f64 {
-    let own = |id: &str| config.pairs_per_check(id);
+    let own = |i: usize| config.pairs_per_check(&pairs[i].id) as f64;
     let (_, jobs) = plan_jobs(config, pairs);
-    let timed = |picked: Vec<Job>| {
+    let timed = |i: usize| {
+        let picked: Vec<Job> = jobs.iter().copied().filter(|j| j.0 == i).collect();
         let t0 = Instant::now();
         run_jobs(pairs, &picked, tolerances, config.alpha, family, 1);
         t0.elapsed().as_secs_f64()
     };
-    let plain = pairs.iter().position(|p| own(&p.id) == config.rounds);
-    let per_plain = plain.map_or(0.0, |i| {
-        timed(jobs.iter().copied().filter(|j| j.0 == i).collect())
-    });
-    let overridden: Vec<usize> = (0..pairs.len())
-        .filter(|&i| own(&pairs[i].id) != config.rounds)
-        .collect();
-    // The id with the most pairs per check: all its jobs (the settings
-    // table and its own rounds).
-    let heaviest = overridden
-        .iter()
-        .copied()
-        .max_by_key(|&i| own(&pairs[i].id));
-    let per_heavy = heaviest.map_or(0.0, |i| {
-        timed(jobs.iter().copied().filter(|j| j.0 == i).collect())
-    });
-    let n_plain = (pairs.len() - overridden.len()) as f64;
-    (per_plain * n_plain + per_heavy * overridden.len() as f64) / threads.max(1) as f64
+    let by_rounds = |a: &usize, b: &usize| own(*a).total_cmp(&own(*b));
+    // The light end among ids with pairs for every row of the table (an id
+    // with fewer has fewer jobs: on 2026-12-03 the 6-pair ids put the
+    // estimate at 15 s for 25 s).
+    let full = |&i: &usize| pairs[i].pairs.len() >= config.rounds as usize;
+    let (Some(light), Some(heavy)) = (
+        (0..pairs.len())
+            .filter(full)
+            .min_by(by_rounds)
+            .or_else(|| (0..pairs.len()).min_by(by_rounds)),
+        (0..pairs.len()).max_by(by_rounds),
+    ) else {
+        return 0.0;
+    };
+    let (c_light, r_light) = (timed(light), own(light));
+    let (c_heavy, r_heavy) = if heavy == light {
+        (c_light, r_light)
+    } else {
+        (timed(heavy), own(heavy))
+    };
+    let per_round = if r_heavy > r_light {
+        (c_heavy - c_light).max(0.0) / (r_heavy - r_light)
+    } else {
+        0.0
+    };
+    let total: f64 = (0..pairs.len())
+        .map(|i| c_light + per_round * (own(i) - r_light))
+        .sum();
+    total / threads.max(1) as f64
 }
 
 /// What `gate power --json` writes for the lockstep check.
@@ -969,6 +987,23 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
             })
         })
         .collect();
+    // Settings table rows that leave ids out (too few pairs measured for
+    // that many per check: an id with fewer pairs per check of its own
+    // gets fewer pairs in the budget).
+    for &(r, _) in combos.iter().filter(|&&(_, c)| c == 0) {
+        let short: Vec<&str> = pairs
+            .iter()
+            .filter(|p| p.pairs.len() < r as usize)
+            .map(|p| p.id.as_str())
+            .collect();
+        if !short.is_empty() {
+            notes.push(format!(
+                "settings at {r} pairs per check leave out {} bench(es) with fewer pairs measured (their worst figures are over the others): {}",
+                short.len(),
+                short.join(", ")
+            ));
+        }
+    }
     if !adjusted.is_empty() {
         notes.push(format!(
             "decided on the raw ratios and on the ratios at the same rate of the counted event (flagged when either flags; spread between pairs raw -> adjusted): {}",
