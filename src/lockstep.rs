@@ -65,10 +65,10 @@ pub struct Settings {
     /// covariate"). Default true; false decides the raw ratios only.
     #[serde(default = "default_adjust")]
     pub adjust: bool,
-    /// Per-id changes (exact ids), for benches whose untimed set-up per
-    /// operation is large: `keycache/write_unique_keys/*` creates a secret
-    /// per operation outside the timer, so a 10 ms sample costs about half a
-    /// second of wall time.
+    /// Per-id changes (exact ids): shorter samples for cheap operations,
+    /// more pairs for benches whose pairs of processes disagree more, pinned
+    /// threads where they steady a parallel bench (the repository's
+    /// `gate.yaml` says why for each).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub overrides: std::collections::BTreeMap<String, PerId>,
 }

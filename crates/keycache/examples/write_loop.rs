@@ -1,6 +1,6 @@
 //! The work of `keycache/write_unique_keys/sequential`, for profiles (callgrind, perf):
 //! chunks of 512 new ids, each a miss and an insert, then a latest lookup (a hit).
-//! Secrets are made before each chunk and closed after it, as in the bench.
+//! The loader builds keys without a secret (`CryptoKey::for_test`), as the bench and Go's do.
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/examples/write_loop 20000
@@ -9,7 +9,6 @@
 use std::hint::black_box;
 
 use keycache::{CachePolicy, Clock, CryptoKey, KeyCache, KeyMeta, SystemClock};
-use securememory::SecretFactory;
 
 const CHUNK: u64 = 512;
 
@@ -18,26 +17,19 @@ fn main() {
         .nth(1)
         .map_or(20_000, |a| a.parse().expect("an op count"));
     let created = SystemClock.now_millis() / 1000;
-    let factory = SecretFactory::with_options(securememory::Options::default());
     let never = |_: KeyMeta<'_>| -> Result<CryptoKey, &'static str> { panic!("loaded") };
     let mut next = 0u64;
     let mut left = n;
     while left > 0 {
         let chunk = left.min(CHUNK);
         left -= chunk;
-        let mut keys: Vec<CryptoKey> = (0..chunk)
-            .map(|_| {
-                let mut bytes = [0x5a_u8; 32];
-                CryptoKey::new(created, false, factory.new(&mut bytes).expect("a secret"))
-            })
-            .collect();
         let cache = KeyCache::new(&CachePolicy::default());
         for _ in 0..chunk {
             let id = format!("test_key-{next}");
             next += 1;
             let key = cache
                 .get_or_load(KeyMeta::new(&id, created), |_| {
-                    keys.pop().ok_or("no key left")
+                    Ok::<_, &str>(CryptoKey::for_test(created, false))
                 })
                 .unwrap();
             black_box(&key);

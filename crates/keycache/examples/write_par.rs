@@ -1,5 +1,6 @@
 //! `keycache/write_unique_keys` on N threads (default 2) without criterion, printing the
-//! distribution of ns/op over chunks of 512 ops (each chunk a fresh cache, as in the bench).
+//! distribution of ns/op over chunks of 512 ops (each chunk a fresh cache, as in the bench; keys
+//! without a secret, `CryptoKey::for_test`, as in the bench).
 //!
 //! ```text
 //! chrt -f 10 target/release/examples/write_par 2000 2
@@ -9,7 +10,6 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use keycache::{CachePolicy, Clock, CryptoKey, KeyCache, KeyMeta, SystemClock};
-use securememory::SecretFactory;
 
 const CHUNK: u64 = 512;
 
@@ -19,11 +19,10 @@ fn main() {
     // "separate": one cache per thread (the machine's parallel capacity, no sharing).
     let separate = std::env::args().nth(3).is_some_and(|a| a == "separate");
     let created = SystemClock.now_millis() / 1000;
-    let factory = SecretFactory::with_options(securememory::Options::default());
     let never = |_: KeyMeta<'_>| -> Result<CryptoKey, &'static str> { panic!("loaded") };
     let start = Arc::new(Barrier::new(threads + 1));
     let end = Arc::new(Barrier::new(threads + 1));
-    type Job = (Arc<KeyCache>, u64, Vec<CryptoKey>);
+    type Job = (Arc<KeyCache>, u64, u64);
     let jobs: Arc<Vec<Mutex<Option<Job>>>> =
         Arc::new((0..threads).map(|_| Mutex::new(None)).collect());
     let stamps: Arc<Vec<Mutex<(Instant, Instant)>>> = Arc::new(
@@ -38,14 +37,13 @@ fn main() {
             std::thread::spawn(move || {
                 for _ in 0..chunks {
                     start.wait();
-                    let (cache, base, mut keys) = jobs[t].lock().unwrap().take().unwrap();
-                    let n = keys.len() as u64;
+                    let (cache, base, n) = jobs[t].lock().unwrap().take().unwrap();
                     let t0 = Instant::now();
                     for j in 0..n {
                         let id = format!("test_key-{}", base + j);
                         let key = cache
                             .get_or_load(KeyMeta::new(&id, created), |_| {
-                                keys.pop().ok_or("no key left")
+                                Ok::<_, &str>(CryptoKey::for_test(created, false))
                             })
                             .unwrap();
                         std::hint::black_box(&key);
@@ -65,18 +63,12 @@ fn main() {
         let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
         for t in 0..threads {
             let share = CHUNK / threads as u64;
-            let keys = (0..share)
-                .map(|_| {
-                    let mut bytes = [0x5a_u8; 32];
-                    CryptoKey::new(created, false, factory.new(&mut bytes).unwrap())
-                })
-                .collect();
             let cache = if separate {
                 Arc::new(KeyCache::new(&CachePolicy::default()))
             } else {
                 cache.clone()
             };
-            *jobs[t].lock().unwrap() = Some((cache, next, keys));
+            *jobs[t].lock().unwrap() = Some((cache, next, share));
             next += share;
         }
         drop(cache);

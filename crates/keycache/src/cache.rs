@@ -307,7 +307,7 @@ impl<C: Clock> KeyCache<C> {
 
     /// Closes a loaded key that duplicates a cached one, reporting the outcome to the hook.
     fn close_redundant(&self, id: &str, key: CryptoKey) {
-        let result = key.secret().close();
+        let result = key.close();
         if let Some(hook) = &self.on_close {
             hook(KeyClosed {
                 id,

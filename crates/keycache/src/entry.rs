@@ -69,7 +69,7 @@ impl Entry {
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let result = self.key.secret().close();
+        let result = self.key.close();
         if let Some(hook) = &self.on_close {
             hook(KeyClosed {
                 id: &self.id,

@@ -129,3 +129,32 @@ fn dropping_the_cache_closes_keys_not_in_use() {
     drop(held);
     assert_eq!(closed.ids(), vec!["b", "a"]);
 }
+
+#[cfg(feature = "test-util")]
+#[test]
+fn keys_without_a_secret_are_cached_and_dropped_like_any_other() {
+    let closed = Closed::default();
+    let cache = KeyCache::with_clock(&CachePolicy::default(), ManualClock::new(START_MILLIS))
+        .on_key_closed(closed.hook());
+    for i in 0..3 {
+        let id = format!("id-{i}");
+        let key = cache
+            .get_or_load(KeyMeta::new(&id, NOW_SECS), |_| {
+                Ok::<_, std::convert::Infallible>(keycache::CryptoKey::for_test(NOW_SECS, false))
+            })
+            .unwrap();
+        assert_eq!(key.created(), NOW_SECS);
+        let latest = cache.get_or_load_latest(&id, never).unwrap();
+        assert_eq!(latest.created(), NOW_SECS);
+    }
+    assert_eq!(cache.len(), 3);
+    drop(cache);
+    let mut ids = closed.ids();
+    ids.sort();
+    assert_eq!(ids, vec!["id-0", "id-1", "id-2"]);
+    assert!(
+        closed.all().iter().all(|(_, _, ok)| *ok),
+        "{:?}",
+        closed.all()
+    );
+}
