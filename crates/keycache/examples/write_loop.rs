@@ -3,6 +3,7 @@
 //! The loader builds keys without a secret (`CryptoKey::for_test`), as the bench and Go's do.
 //!
 //! ```text
+//! cargo build --release -p keycache --features test-util --example write_loop
 //! valgrind --tool=callgrind target/release/examples/write_loop 20000
 //! ```
 

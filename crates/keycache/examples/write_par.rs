@@ -3,6 +3,7 @@
 //! without a secret, `CryptoKey::for_test`, as in the bench).
 //!
 //! ```text
+//! cargo build --release -p keycache --features test-util --example write_par
 //! chrt -f 10 target/release/examples/write_par 2000 2
 //! ```
 

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crate::key::CryptoKey;
 
-/// Reports that a key left the cache and its secret was closed.
+/// Reports that a key left the cache and its secret was closed (a `for_test` key, which has
+/// none, is reported with `Ok(())`).
 ///
 /// `Drop` cannot return an error, so a failed close (for example a canary overwritten by a
 /// buffer overflow) is reported here instead of being lost.
