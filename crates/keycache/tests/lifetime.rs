@@ -139,9 +139,7 @@ fn keys_without_a_secret_are_cached_and_dropped_like_any_other() {
     for i in 0..3 {
         let id = format!("id-{i}");
         let key = cache
-            .get_or_load(KeyMeta::new(&id, NOW_SECS), |_| {
-                Ok::<_, std::convert::Infallible>(keycache::CryptoKey::for_test(NOW_SECS, false))
-            })
+            .get_or_load(KeyMeta::new(&id, NOW_SECS), |_| keyless(NOW_SECS, false))
             .unwrap();
         assert_eq!(key.created(), NOW_SECS);
         let latest = cache.get_or_load_latest(&id, never).unwrap();

@@ -280,14 +280,13 @@ fn clock_secs(clock: &ManualClock) -> i64 {
 fn a_redundant_test_key_is_closed_without_a_secret() {
     let (cache, clock, closed) = cache();
     let meta = KeyMeta::new("ik", NOW_SECS);
-    let test_key = |revoked| {
-        move |_: KeyMeta<'_>| {
-            Ok::<_, std::convert::Infallible>(keycache::CryptoKey::for_test(NOW_SECS, revoked))
-        }
-    };
-    cache.get_or_load(meta, test_key(false)).unwrap();
+    cache
+        .get_or_load(meta, |_| keyless(NOW_SECS, false))
+        .unwrap();
     clock.advance(HOUR * 2);
-    let reloaded = cache.get_or_load(meta, test_key(true)).unwrap();
+    let reloaded = cache
+        .get_or_load(meta, |_| keyless(NOW_SECS, true))
+        .unwrap();
     assert!(reloaded.is_revoked());
     assert_eq!(closed.all(), vec![("ik".to_owned(), NOW_SECS, true)]);
 }

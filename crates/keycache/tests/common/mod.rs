@@ -21,6 +21,13 @@ pub fn key(created: i64, revoked: bool, fill: u8) -> CryptoKey {
     CryptoKey::new(created, revoked, secret)
 }
 
+/// A loader's answer of a key without a secret (`CryptoKey::for_test`, as the
+/// `write_unique_keys` bench's loader builds).
+#[cfg(feature = "test-util")]
+pub fn keyless(created: i64, revoked: bool) -> Result<CryptoKey, Infallible> {
+    Ok(CryptoKey::for_test(created, revoked))
+}
+
 /// The fill byte of a key made by [`key`].
 pub fn fill_of(key: &CryptoKey) -> u8 {
     key.secret()
