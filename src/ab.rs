@@ -6,81 +6,16 @@
 //! same machine, in the same job. Rounds are interleaved (A B A B ...) so
 //! that a slow minute of the runner hits both sides alike instead of one.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::git::{self, Worktree};
+
 use crate::lockstep::{self, Adjustment};
-use crate::model::ResultSet;
+use crate::model::{Build, ResultSet};
 use crate::run::{self, RunPlan};
 use crate::verdict;
-
-/// The git toplevel folder holding `dir`.
-fn git_toplevel(dir: &Path) -> Result<PathBuf> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--show-toplevel"])
-        .current_dir(dir)
-        .output()
-        .with_context(|| format!("cannot run git in {}", dir.display()))?;
-    if !out.status.success() {
-        bail!(
-            "--base needs a git repository: {} is not inside one ({})",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
-
-/// Resolves REF to a full commit id, naming REF when it does not exist.
-fn resolve_ref(repo: &Path, reference: &str) -> Result<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--verify", "--quiet"])
-        .arg(format!("{reference}^{{commit}}"))
-        .current_dir(repo)
-        .output()
-        .context("cannot run git rev-parse")?;
-    if !out.status.success() {
-        bail!(
-            "--base `{reference}`: no such commit in {} (fetch it first, e.g. `git fetch origin {reference}`; \
-             in GitHub Actions check out with `fetch-depth: 0`)",
-            repo.display()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Makes (or reuses) a detached worktree of `commit` at `path`.
-fn worktree(repo: &Path, commit: &str, path: &Path) -> Result<()> {
-    if path.join(".git").exists() {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    // A stale registration (folder deleted by hand) would make `add` fail.
-    let _ = Command::new("git")
-        .args(["worktree", "prune"])
-        .current_dir(repo)
-        .status();
-    let out = Command::new("git")
-        .args(["worktree", "add", "--detach", "--force"])
-        .arg(path)
-        .arg(commit)
-        .current_dir(repo)
-        .output()
-        .context("cannot run git worktree add")?;
-    if !out.status.success() {
-        bail!(
-            "git worktree add {} {commit} failed: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
 
 /// Records a run's median in the benchmark's run medians, so that the
 /// decision can see how much whole runs differ (see
@@ -143,6 +78,8 @@ pub struct AbResults {
     pub pairs_text: String,
     /// Both sides' benches, ready to be measured again (confirmation).
     pub pairs: LockstepPairs,
+    /// What each side ran: `head` and `base`.
+    pub builds: [Build; 2],
 }
 
 /// The two checkouts' benches, built and listed, and how to pair them.
@@ -154,6 +91,9 @@ pub struct LockstepPairs {
     /// `rounds` of `gate.yaml` (`rounds` is 2 with `--quick`): per-id
     /// `lockstep.overrides[id].rounds` are scaled by `rounds / configured`.
     pub configured_rounds: u32,
+    /// The base's checkout: its bench processes run in it, so it lives as
+    /// long as the pairs, and is removed with them.
+    pub worktree: Worktree,
 }
 
 impl LockstepPairs {
@@ -273,8 +213,26 @@ pub fn in_round(pairs: u32, round: u32, rounds: u32) -> u32 {
     upto(round + 1) - upto(round)
 }
 
-/// Builds REF in a git worktree and measures base and head on this runner:
-/// every id in `rounds` lockstep pairs (`docs/lockstep.md`).
+/// What `prepared` ran: the commit of `workspace` (or `commit` when given)
+/// and the digest of each bench executable.
+pub fn build_of(prepared: &run::Prepared, commit: Option<&str>, reference: Option<&str>) -> Build {
+    let (commit, dirty) = match commit {
+        Some(c) => (Some(c.to_string()), false),
+        None => match git::head_state(&prepared.plan().workspace) {
+            Some((c, dirty)) => (Some(c), dirty),
+            None => (None, false),
+        },
+    };
+    Build {
+        reference: reference.map(str::to_string),
+        commit,
+        dirty,
+        executables: prepared.fingerprints(),
+    }
+}
+
+/// Builds REF in a fresh git worktree and measures base and head on this
+/// runner: every id in `rounds` lockstep pairs (`docs/lockstep.md`).
 pub fn measure(
     head_plan: &RunPlan,
     reference: &str,
@@ -284,38 +242,45 @@ pub fn measure(
 ) -> Result<AbResults> {
     let head_ws = std::path::absolute(&head_plan.workspace)
         .with_context(|| format!("workspace {}", head_plan.workspace.display()))?;
-    let repo = git_toplevel(&head_ws)?;
-    let commit = resolve_ref(&repo, reference)?;
+    let repo = git::toplevel(&head_ws).context("--base needs a git repository")?;
+    let Some(commit) = git::resolve(&repo, reference)? else {
+        bail!(
+            "--base `{reference}`: no such commit in {} (fetch it first, e.g. `git fetch origin {reference}`; \
+             in GitHub Actions check out with `fetch-depth: 0`)",
+            repo.display()
+        );
+    };
     let rel = head_ws
         .strip_prefix(&repo)
         .unwrap_or(Path::new(""))
         .to_path_buf();
-    let target = head_plan
-        .target_dir
-        .clone()
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| head_ws.join("target"));
-    let target = std::path::absolute(&target).context("target dir")?;
-    let tree = target.join("gate").join("base").join(&commit[..12]);
-    worktree(&repo, &commit, &tree)?;
+    let head = run::prepare(head_plan)?;
+    let target = head.target_dir().to_path_buf();
+    let tree = Worktree::add(&repo, &commit, &target.join("gate").join("base"))?;
     eprintln!(
         "gate: base `{reference}` ({}) checked out in {}",
         &commit[..12],
-        tree.display()
+        tree.path().display()
     );
 
-    // A target folder of its own: cargo names a workspace member's artifacts
-    // by its path *relative to the workspace*, so base and head would
-    // overwrite each other's bench executables in a shared one. It is kept
-    // between runs, so only the first `--base` pays for the dependencies.
+    // The head's target folder, so the dependencies are compiled once; the
+    // base's own crates are rebuilt from its sources (`crate::build`).
     let mut base_plan = head_plan.clone();
-    base_plan.workspace = tree.join(&rel);
-    base_plan.target_dir = Some(target.join("gate").join("base-target"));
+    base_plan.workspace = tree.path().join(&rel);
+    base_plan.target_dir = Some(target.clone());
+    base_plan.foreign = true;
     base_plan.criterion_home = target.join("gate").join("base-criterion");
-
-    let head = run::prepare(head_plan)?;
     let base =
         run::prepare(&base_plan).with_context(|| format!("building the base `{reference}`"))?;
+    eprintln!(
+        "gate: built the head in {:.1} s and the base in {:.1} s",
+        head.build_duration().as_secs_f64(),
+        base.build_duration().as_secs_f64()
+    );
+    let builds = [
+        build_of(&head, None, None),
+        build_of(&base, Some(&commit), Some(reference)),
+    ];
     let ids: Vec<String> = head
         .ids()
         .into_iter()
@@ -339,6 +304,7 @@ pub fn measure(
         settings,
         rounds,
         configured_rounds,
+        worktree: tree,
     };
     let (mut base_set, mut head_set) = pairs.measure(&ids)?;
     let pairs_text = pairs.describe(&ids);
@@ -357,6 +323,7 @@ pub fn measure(
         rounds,
         pairs_text,
         pairs,
+        builds,
     })
 }
 

@@ -23,7 +23,6 @@
 //! cannot be built or run, the stored verdict stands and a note says why.
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -41,21 +40,14 @@ pub fn baseline_commit(path: &Path) -> Result<String> {
     let path =
         &std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("/"));
+    let file = path.to_string_lossy();
     let git = |args: &[&str], with_path: bool| -> Result<String> {
-        let mut cmd = Command::new("git");
-        cmd.args(args).current_dir(dir);
+        let mut args = args.to_vec();
         if with_path {
-            cmd.arg("--").arg(path);
+            args.extend(["--", &file]);
         }
-        let out = cmd.output().context("cannot run git")?;
-        if !out.status.success() {
-            bail!(
-                "{} is not in a git repository ({})",
-                path.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        crate::git::run(dir, &args)
+            .with_context(|| format!("{} is not in a git repository", path.display()))
     };
     // A shallow clone's oldest commit appears to add every file: `git log`
     // would name it (often the head itself) and the re-judging would
@@ -158,6 +150,10 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
             return Ok(());
         }
     };
+    let [_, base_build] = ab.builds.clone();
+    report
+        .builds
+        .insert("baseline-commit".to_string(), base_build);
     // The stored check's question, so its tolerance.
     let mut judge = config.clone();
     judge.lockstep.tolerance = None;
@@ -250,7 +246,7 @@ mod tests {
     use super::*;
 
     fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
+        let out = std::process::Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@localhost"])
             .args(args)
             .current_dir(dir)

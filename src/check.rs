@@ -582,6 +582,7 @@ pub fn build_report(
         baseline_environments,
         rows,
         notes,
+        builds: Default::default(),
     })
 }
 
@@ -832,6 +833,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
     }
     let mut live_go = None;
     let mut live_note = None;
+    let mut builds = std::collections::BTreeMap::new();
     let (mut new, prepared, mut base, lockstep_pairs) = match &args.base {
         Some(reference) => {
             if args.no_run {
@@ -847,6 +849,9 @@ fn check(args: &CheckArgs) -> Result<i32> {
                 config.rounds,
                 config.lockstep.clone(),
             )?;
+            let [head_build, base_build] = ab.builds;
+            builds.insert("head".to_string(), head_build);
+            builds.insert("base".to_string(), base_build);
             (
                 ab.head,
                 None,
@@ -858,6 +863,9 @@ fn check(args: &CheckArgs) -> Result<i32> {
             let c = collect_with_live_go(&config, &plan, args.no_run, filter.as_ref())?;
             live_go = c.live_go;
             live_note = c.live_skipped;
+            if let Some(p) = &c.prepared {
+                builds.insert("head".to_string(), crate::ab::build_of(p, None, None));
+            }
             (c.set, c.prepared, None, None)
         }
     };
@@ -866,6 +874,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
         live_go: live_go.as_ref(),
     };
     let mut report = build_report(&config, &new, filter.as_ref(), sources)?;
+    report.builds = builds;
     report.notes.extend(floor_note);
     if let Some(reason) = live_note {
         report.notes.push(format!(

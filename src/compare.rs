@@ -100,6 +100,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
                 "; the two sets come from different machine kinds, so part of any difference may be the machine".into()
             }
         )],
+        builds: Default::default(),
     }
 }
 

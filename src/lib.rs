@@ -9,12 +9,14 @@
 pub mod ab;
 pub mod arbitrate;
 pub mod baseline;
+pub mod build;
 pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod env;
 pub mod formats;
+pub mod git;
 pub mod github;
 pub mod livego;
 pub mod lockstep;

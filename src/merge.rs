@@ -93,6 +93,7 @@ pub fn merge_reports(reports: &[(PathBuf, Report)]) -> Report {
         baseline_environments,
         rows,
         notes,
+        builds: Default::default(),
     }
 }
 

@@ -346,3 +346,20 @@ mod tests {
         }
     }
 }
+
+/// What one side of a comparison ran: the commit it was built from and a
+/// fingerprint of each bench executable, so a reader can tell two sides
+/// apart (or see that they ran the same code).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Build {
+    /// The reference asked for (`--base REF`), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The commit built; `None` outside a git repository.
+    pub commit: Option<String>,
+    /// Tracked files differed from `commit` (a head's working tree).
+    #[serde(default)]
+    pub dirty: bool,
+    /// Hex SHA-256 of each bench executable measured, by bench target name.
+    pub executables: BTreeMap<String, String>,
+}

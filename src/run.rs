@@ -144,6 +144,10 @@ pub struct RunPlan {
     pub criterion_home: PathBuf,
     /// `CARGO_TARGET_DIR` for the build; `None` inherits the environment's.
     pub target_dir: Option<PathBuf>,
+    /// The checkout is built in another checkout's target folder (a base
+    /// worktree in the head's): its workspace members are cleaned before
+    /// and after its build (see [`crate::build`]).
+    pub foreign: bool,
     /// Extra environment variables for the build and the bench processes.
     pub env: Vec<(String, String)>,
     /// How progress is shown.
@@ -188,6 +192,7 @@ impl RunPlan {
             only: None,
             quick: false,
             target_dir: None,
+            foreign: false,
             env: Vec::new(),
             progress: ProgressMode::Auto,
             timeout: Some(Duration::from_secs(600)),
@@ -219,24 +224,6 @@ impl RunPlan {
             })
             .transpose()?;
         Ok(plan)
-    }
-
-    /// The same benches in another checkout (e.g. a git worktree of the
-    /// base ref): its workspace folder, its own target folder (so the two
-    /// builds never overwrite each other's executables) and a criterion home
-    /// inside that target folder (so the two result sets stay apart).
-    pub fn in_checkout(
-        &self,
-        workspace: impl Into<PathBuf>,
-        target_dir: impl Into<PathBuf>,
-    ) -> RunPlan {
-        let target_dir = target_dir.into();
-        RunPlan {
-            workspace: workspace.into(),
-            criterion_home: default_criterion_home(Path::new(""), Some(&target_dir)),
-            target_dir: Some(target_dir),
-            ..self.clone()
-        }
     }
 
     /// The features the benches are built with: the configured ones plus
@@ -354,6 +341,8 @@ pub struct BenchTarget {
     pub package_dir: PathBuf,
     /// Ids from `--list`, in criterion's order.
     pub ids: Vec<String>,
+    /// Hex SHA-256 of the executable.
+    pub sha256: String,
 }
 
 /// Benches built and listed, ids selected: ready to run, as often as needed
@@ -366,6 +355,7 @@ pub struct Prepared {
     /// Selected ids and the index of the target that offers each.
     selected: Vec<(String, usize)>,
     build_duration: Duration,
+    target_dir: PathBuf,
 }
 
 /// What a run did.
@@ -412,11 +402,12 @@ pub fn prepare(plan: &RunPlan) -> Result<Prepared> {
     progress.phase(&format!("building the benches of `{}`", plan.package));
     let built = build(&plan, &criterion_home);
     progress.done_phase();
-    let built = built?;
+    let (target_dir, built) = built?;
     let build_duration = build_started.elapsed();
 
     let mut targets = Vec::new();
-    for (name, executable, package_dir) in built {
+    for (name, stored, package_dir) in built {
+        let executable = stored.path;
         progress.phase(&format!("listing the benches of `{name}`"));
         let ids = list(&plan, &criterion_home, &name, &executable, &package_dir);
         progress.done_phase();
@@ -425,6 +416,7 @@ pub fn prepare(plan: &RunPlan) -> Result<Prepared> {
             name,
             executable,
             package_dir,
+            sha256: stored.sha256,
         });
     }
     let selected = select(&plan, &targets)?;
@@ -434,6 +426,7 @@ pub fn prepare(plan: &RunPlan) -> Result<Prepared> {
         targets,
         selected,
         build_duration,
+        target_dir,
     })
 }
 
@@ -456,6 +449,24 @@ impl Prepared {
     /// The plan, with absolute paths.
     pub fn plan(&self) -> &RunPlan {
         &self.plan
+    }
+
+    /// The target folder cargo built in.
+    pub fn target_dir(&self) -> &Path {
+        &self.target_dir
+    }
+
+    /// How long the build took.
+    pub fn build_duration(&self) -> Duration {
+        self.build_duration
+    }
+
+    /// Each bench target's name and the SHA-256 of its executable.
+    pub fn fingerprints(&self) -> BTreeMap<String, String> {
+        self.targets
+            .iter()
+            .map(|t| (t.name.clone(), t.sha256.clone()))
+            .collect()
     }
 
     /// Runs every selected id, one process each, with progress.
@@ -561,10 +572,50 @@ impl Prepared {
     }
 }
 
-/// `cargo bench -p <package> --bench <b>... --no-run`: returns each bench
-/// executable as (target name, path, package folder). Cargo's output is
-/// captured and shown only when the build fails.
-fn build(plan: &RunPlan, criterion_home: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>> {
+/// A bench executable built and stored: (target name, stored copy,
+/// package folder).
+type Built = (String, crate::build::Stored, PathBuf);
+
+/// Builds the benches under the rules of [`crate::build`]: returns the
+/// target folder and each bench executable.
+fn build(plan: &RunPlan, criterion_home: &Path) -> Result<(PathBuf, Vec<Built>)> {
+    use crate::build as b;
+    let target = match &plan.target_dir {
+        Some(t) => t.clone(),
+        None => b::target_dir(&plan.workspace)?,
+    };
+    let _lock = b::BuildLock::acquire(&target)?;
+    let workspace = std::path::absolute(&plan.workspace)
+        .with_context(|| format!("workspace {}", plan.workspace.display()))?;
+    let members = if b::owner(&target).is_some_and(|o| o != workspace) || plan.foreign {
+        let m = b::members_used(&workspace, &plan.package)?;
+        b::clean(&workspace, &target, &m)?;
+        Some(m)
+    } else {
+        None
+    };
+    b::set_owner(&target, Some(&workspace))?;
+    let built = cargo_bench_no_run(plan, &target, criterion_home).and_then(|built| {
+        built
+            .into_iter()
+            .map(|(name, exe, dir)| Ok((name.clone(), b::store(&target, &name, &exe)?, dir)))
+            .collect::<Result<Vec<_>>>()
+    });
+    if let (true, Some(m)) = (plan.foreign, &members) {
+        b::clean(&workspace, &target, m)?;
+        b::set_owner(&target, None)?;
+    }
+    Ok((target, built?))
+}
+
+/// `cargo bench -p <package> --bench <b>... --no-run` in `target`: returns
+/// each bench executable as (target name, path, package folder). Cargo's
+/// output is captured and shown only when the build fails.
+fn cargo_bench_no_run(
+    plan: &RunPlan,
+    target: &Path,
+    criterion_home: &Path,
+) -> Result<Vec<(String, PathBuf, PathBuf)>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["bench", "--no-run", "-p", &plan.package]);
@@ -582,10 +633,8 @@ fn build(plan: &RunPlan, criterion_home: &Path) -> Result<Vec<(String, PathBuf, 
     // rendered on stderr for a readable error.
     cmd.arg("--message-format=json-render-diagnostics")
         .current_dir(&plan.workspace)
-        .envs(plan.bench_env(criterion_home));
-    if let Some(t) = &plan.target_dir {
-        cmd.env("CARGO_TARGET_DIR", t);
-    }
+        .envs(plan.bench_env(criterion_home))
+        .env("CARGO_TARGET_DIR", target);
     let shown = show_command(&cmd);
     let out = run_captured(&mut cmd, None).with_context(|| format!("cannot start `{shown}`"))?;
     if !out.ok() {
@@ -1056,6 +1105,7 @@ mod tests {
             executable: PathBuf::new(),
             package_dir: PathBuf::new(),
             ids: ids.iter().map(|s| s.to_string()).collect(),
+            sha256: String::new(),
         }
     }
 
@@ -1127,21 +1177,6 @@ mod tests {
         let env = plan.bench_env(Path::new("/h"));
         assert!(env.contains(&(NO_MLOCK_ENV.into(), "1".into())));
         assert!(env.contains(&("CRITERION_HOME".into(), "/h".into())));
-    }
-
-    #[test]
-    fn another_checkout_gets_its_own_target_and_results() {
-        let mut head = RunPlan::new("/repo", "p");
-        head.quick = true;
-        head.ids = vec!["x/a/sequential".into()];
-        let base = head.in_checkout("/tmp/wt-base", "/tmp/wt-base-target");
-        assert_eq!(base.workspace, PathBuf::from("/tmp/wt-base"));
-        assert_eq!(base.target_dir, Some(PathBuf::from("/tmp/wt-base-target")));
-        assert_eq!(
-            base.criterion_home,
-            PathBuf::from("/tmp/wt-base-target/criterion")
-        );
-        assert!(base.quick && base.ids == head.ids);
     }
 
     #[test]

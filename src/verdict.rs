@@ -191,6 +191,7 @@ impl Report {
             baseline_environments: BTreeMap::new(),
             rows: Vec::new(),
             notes: vec![message],
+            builds: Default::default(),
         }
     }
 
@@ -221,6 +222,11 @@ pub struct Report {
     /// runner or stored baseline, normalisation) (added field).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What each side ran, by side: `head`, `base` (`--base`) and
+    /// `baseline-commit` (the re-judging against the baseline's commit)
+    /// (added field).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub builds: BTreeMap<String, crate::model::Build>,
 }
 
 use crate::model::Benchmark;

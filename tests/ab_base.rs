@@ -34,6 +34,31 @@ fn check_base(repo: &Path, base: &str, json: &Path) -> (i32, serde_json::Value, 
     (code, report, text)
 }
 
+fn rev_parse(repo: &Path, reference: &str) -> String {
+    common::git_output(repo, &["rev-parse", reference])
+}
+
+/// The report's record of what side `side` ran.
+fn build<'a>(report: &'a serde_json::Value, side: &str) -> &'a serde_json::Value {
+    let b = &report["builds"][side];
+    assert!(b.is_object(), "no build of the {side} in {report}");
+    b
+}
+
+/// The worktrees of `repo` besides its own checkout.
+fn extra_worktrees(repo: &Path) -> usize {
+    let out = Command::new("git")
+        .args(["worktree", "list", "--porcelain"])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("worktree "))
+        .count();
+    listed - 1
+}
+
 fn row<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["rows"]
         .as_array()
@@ -45,12 +70,21 @@ fn row<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 
 #[test]
 fn base_and_head_on_the_same_runner() {
+    let _one = common::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let repo = common::fixture_repo(dir.path(), AB_YAML);
 
     // Identical code on both sides: no regression.
     let (code, report, text) = check_base(&repo, "HEAD", &dir.path().join("same.json"));
     assert_eq!(code, 0, "identical commits must pass:\n{text}");
+    let head_commit = rev_parse(&repo, "HEAD");
+    assert_eq!(build(&report, "base")["commit"], head_commit.as_str());
+    assert_eq!(build(&report, "head")["commit"], head_commit.as_str());
+    assert_eq!(
+        build(&report, "base")["executables"],
+        build(&report, "head")["executables"],
+        "the same code gives the same executables: {report}"
+    );
     assert!(
         report["notes"].to_string().contains("same-runner A/B"),
         "the report says it compared on the same runner: {report}"
@@ -72,6 +106,17 @@ fn base_and_head_on_the_same_runner() {
 
     let (code, report, text) = check_base(&repo, "HEAD~1", &dir.path().join("slow.json"));
     assert_eq!(code, 1, "a 2x slower head must fail:\n{text}");
+    assert_eq!(build(&report, "base")["commit"], head_commit.as_str());
+    assert_eq!(build(&report, "base")["reference"], "HEAD~1");
+    assert_eq!(
+        build(&report, "head")["commit"],
+        rev_parse(&repo, "HEAD").as_str()
+    );
+    assert_ne!(
+        build(&report, "base")["executables"]["fixture"],
+        build(&report, "head")["executables"]["fixture"],
+        "different code gives different executables: {report}"
+    );
     let spin = row(&report, "fixture/spin/sequential");
     assert_eq!(spin["verdict"], "regressed", "{spin}");
     let ratio = spin["ratio"].as_f64().unwrap();
@@ -98,6 +143,62 @@ fn base_and_head_on_the_same_runner() {
     );
 }
 
+/// Sets the fixture's spin steps in its source (the line
+/// [`common::SPIN_STEPS_LINE`] names, whatever its value now) and commits.
+fn commit_spin_steps(repo: &Path, steps: &str) {
+    let lib = repo.join("fixture/src/lib.rs");
+    let src = std::fs::read_to_string(&lib).unwrap();
+    let line = src
+        .lines()
+        .find(|l| l.starts_with("pub const SPIN_STEPS: u64 = "))
+        .expect("the fixture's SPIN_STEPS line")
+        .to_string();
+    let new = src.replace(&line, &format!("pub const SPIN_STEPS: u64 = {steps};"));
+    std::fs::write(&lib, new).unwrap();
+    common::git(repo, &["commit", "-q", "-am", &format!("spin {steps}")]);
+}
+
+/// Two bases in turn: base X (fast), then M (3x slower than X), then X
+/// again, with the head at 2x. Each check must measure the commit it names:
+/// the third gives the first's verdict, not the second's (a reused
+/// worktree and target once measured M's code as "X"), and no worktree is
+/// left behind.
+#[test]
+fn alternating_bases_each_measure_their_own_commit() {
+    let _one = common::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = common::fixture_repo(dir.path(), AB_YAML);
+    commit_spin_steps(&repo, "48_000");
+    commit_spin_steps(&repo, "32_000");
+    let x = rev_parse(&repo, "HEAD~2");
+    let m = rev_parse(&repo, "HEAD~1");
+    let mut verdicts = Vec::new();
+    for (k, (base, commit)) in [("HEAD~2", &x), ("HEAD~1", &m), ("HEAD~2", &x)]
+        .into_iter()
+        .enumerate()
+    {
+        let (code, report, text) =
+            check_base(&repo, base, &dir.path().join(format!("check{k}.json")));
+        let spin = row(&report, "fixture/spin/sequential");
+        let ratio = spin["ratio"].as_f64().unwrap();
+        assert_eq!(build(&report, "base")["commit"], commit.as_str(), "{text}");
+        assert_eq!(extra_worktrees(&repo), 0, "check {k} left a worktree");
+        verdicts.push((code, spin["verdict"].clone(), ratio));
+    }
+    let (first, second, third) = (&verdicts[0], &verdicts[1], &verdicts[2]);
+    assert_eq!(first.0, 1, "2x slower than X: {verdicts:?}");
+    assert_eq!(first.1, "regressed", "{verdicts:?}");
+    assert!(first.2 > 1.5, "{verdicts:?}");
+    assert_eq!(second.1, "improved", "faster than M: {verdicts:?}");
+    assert!(second.2 < 0.8, "{verdicts:?}");
+    assert_eq!(
+        (third.0, &third.1),
+        (first.0, &first.1),
+        "X again must give X's verdict: {verdicts:?}"
+    );
+    assert!(third.2 > 1.5, "{verdicts:?}");
+}
+
 #[test]
 fn an_unknown_base_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,6 +216,7 @@ fn an_unknown_base_is_a_clear_error() {
 /// showing the panic.
 #[test]
 fn a_lockstep_side_that_dies_is_a_clear_error() {
+    let _one = common::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let repo = common::fixture_repo(dir.path(), AB_YAML);
     let out = Command::cargo_bin("gate")

@@ -95,6 +95,19 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
             .contains("re-judged on this runner"),
         "{report:#}"
     );
+    // The re-judging measured the commit that wrote the baseline, and the
+    // same code as the head (the drift is the runner's, not the code's).
+    let builds = &report["builds"];
+    let wrote = common::git_output(&repo, &["log", "-1", "--format=%H", "--", "baselines"]);
+    assert_eq!(
+        builds["baseline-commit"]["commit"],
+        wrote.as_str(),
+        "{builds:#}"
+    );
+    assert_eq!(
+        builds["baseline-commit"]["executables"], builds["head"]["executables"],
+        "{builds:#}"
+    );
 
     // Without the re-judging, the same drift fails the check.
     std::fs::write(

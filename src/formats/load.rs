@@ -290,6 +290,7 @@ mod tests {
                 ..Environment::default()
             },
             baseline_environments: BTreeMap::new(),
+            builds: BTreeMap::new(),
             rows: vec![
                 row(
                     "secret/with_bytes/parallel/t2",

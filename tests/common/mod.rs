@@ -135,6 +135,17 @@ pub fn git(repo: &Path, args: &[&str]) {
     assert!(st.success(), "git {args:?} failed");
 }
 
+/// `git ARGS` in `repo`: its trimmed stdout.
+pub fn git_output(repo: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// The spin bench's work per op in the fixture's source: a second commit
 /// that doubles it is a real, steady 2x regression of the code.
 pub const SPIN_STEPS_LINE: &str = "pub const SPIN_STEPS: u64 = 16_000;";
@@ -469,13 +480,30 @@ pub mod contract {
         }
     }
 
+    /// A Build: the commit and executable digests of one side.
+    fn build(v: &Value, at: &str) {
+        let m = obj(v, at);
+        keys(m, &["commit", "dirty", "executables"], &["reference"], at);
+        if !m["commit"].is_null() {
+            assert_eq!(string(&m["commit"], at).len(), 40, "{at}.commit");
+        }
+        assert!(m["dirty"].is_boolean(), "{at}.dirty");
+        for (name, sha) in obj(&m["executables"], at) {
+            let sha = string(sha, &format!("{at}.executables.{name}"));
+            assert!(
+                sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                "{at}.executables.{name}: `{sha}` is not a SHA-256"
+            );
+        }
+    }
+
     /// A whole report.
     pub fn report(v: &Value) {
         let m = obj(v, "report");
         keys(
             m,
             &["schema", "verdict", "environment", "rows"],
-            &["baseline_environments", "notes"],
+            &["baseline_environments", "notes", "builds"],
             "report",
         );
         assert_eq!(m["schema"], 1, "report.schema");
@@ -488,6 +516,11 @@ pub mod contract {
         }
         if let Some(n) = m.get("notes") {
             strings(n, "report.notes");
+        }
+        if let Some(b) = m.get("builds") {
+            for (side, v) in obj(b, "report.builds") {
+                build(v, &format!("report.builds.{side}"));
+            }
         }
         let rows = m["rows"].as_array().expect("report.rows is an array");
         for (i, r) in rows.iter().enumerate() {
