@@ -216,14 +216,14 @@ fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
                         })
                     }
                     .unwrap();
-                    if k.secret().is_closed() || fill_of(&k) != n as u8 || k.id() != id {
+                    if k.is_closed() || fill_of(&k) != n as u8 || k.id() != id {
                         wrong.store(true, Ordering::SeqCst);
                     }
                     held.push((k, n as u8));
                     if held.len() > 10 {
                         // Keep up to 10 handles: more than a thread's hazard slots.
                         let (old, fill) = held.remove(i % held.len());
-                        if old.secret().is_closed() || fill_of(&old) != fill {
+                        if old.is_closed() || fill_of(&old) != fill {
                             wrong.store(true, Ordering::SeqCst);
                         }
                     }
