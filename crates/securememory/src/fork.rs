@@ -13,7 +13,7 @@
 //!
 //! The wipe alone would make the child read zeros as if they were the key.
 //! So every secret also records the process that created it, and in any
-//! other process every access returns [`Error::Forked`](crate::Error) and
+//! other process every access returns [`Error::Forked`](crate::error::Error) and
 //! `close` only marks the secret closed. It does not wait for accessors (a
 //! fork during an access copies the accessor count, but not the threads that
 //! would bring it back to zero, so waiting would hang forever), does not take

@@ -105,7 +105,7 @@ fn wipe_slice(buf: &mut [u8]) {
 /// Share it between threads by reference or `Arc`: accesses that overlap
 /// share one `mprotect` pair. Dropping an open secret closes it; a broken
 /// canary found then stops the process unless a corruption hook is set (see
-/// [`set_corruption_hook`](crate::set_corruption_hook)). Call
+/// [`set_corruption_hook`](crate::corruption::set_corruption_hook)). Call
 /// [`Secret::close`] to get that error returned instead.
 ///
 /// In a forked child an inherited secret is unreadable: every access returns
