@@ -106,7 +106,8 @@ fn wipe_slice(buf: &mut [u8]) {
 /// share one `mprotect` pair. Dropping an open secret closes it; a broken
 /// canary found then stops the process unless a corruption hook is set (see
 /// [`set_corruption_hook`](crate::corruption::set_corruption_hook)). Call
-/// [`Secret::close`] to get that error returned instead.
+/// [`Secret::close`] to get that error returned instead. Other close failures
+/// (a failed `munmap`) are not memory corruption and are ignored by the drop.
 ///
 /// In a forked child an inherited secret is unreadable: every access returns
 /// [`Error::Forked`], and the child's copy of the memory is wiped.
