@@ -37,7 +37,7 @@ pub struct KeyCache<C: Clock = SystemClock> {
     revoke_check_millis: i64,
     expire_after_millis: i64,
     on_close: Option<CloseHook>,
-    /// Set by [`close`](KeyCache::close): loads are no longer stored.
+    /// Set by [`close`](KeyCache::close); while set, loaded keys are not stored.
     closed: AtomicBool,
 }
 
