@@ -44,3 +44,23 @@ pub fn mlock_setting() -> MlockSetting {
         env_no_mlock,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bench package's own `no-mlock` feature turns mlock off through the run-time option
+    /// (the `securememory` library has no such feature).
+    #[test]
+    fn the_bench_feature_turns_mlock_off_at_run_time() {
+        let setting = mlock_setting();
+        assert_eq!(setting.feature_no_mlock, cfg!(feature = "no-mlock"));
+        if cfg!(feature = "no-mlock") {
+            assert!(!setting.enabled);
+            assert!(!setting.options().mlock_enabled());
+            assert!(setting.features().contains(&"no-mlock".to_owned()));
+        } else if !setting.env_no_mlock {
+            assert!(setting.options().mlock_enabled());
+        }
+    }
+}

@@ -3,16 +3,16 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::{Clock, SystemClock, duration_millis};
-use crate::entry::{CloseHook, Entry, KeyClosed};
+use crate::entry::{CloseHook, Entry, KeyClosed, close_and_report};
 use crate::error::LoadError;
 use crate::eviction::{Evictor, Recency};
 use crate::key::{CryptoKey, KeyMeta};
 use crate::policy::{CachePolicy, Eviction};
 use crate::single_flight::Flight;
-use crate::table::{Index, Lookup, Pinned, Writer};
+use crate::table::{Alias, Index, Lookup, Pinned, Writer};
 
 /// Writer shards of an unbounded cache: inserts of different keys rarely share a lock.
 const SHARDS: usize = 64;
@@ -37,6 +37,8 @@ pub struct KeyCache<C: Clock = SystemClock> {
     revoke_check_millis: i64,
     expire_after_millis: i64,
     on_close: Option<CloseHook>,
+    /// Set by [`close`](KeyCache::close); while set, loaded keys are not stored.
+    closed: AtomicBool,
 }
 
 impl KeyCache<SystemClock> {
@@ -48,7 +50,7 @@ impl KeyCache<SystemClock> {
 
 impl<C: Clock> KeyCache<C> {
     /// A cache following `policy`, reading time from `clock` (tests pass a
-    /// [`ManualClock`](crate::ManualClock)).
+    /// [`ManualClock`](crate::clock::ManualClock)).
     pub fn with_clock(policy: &CachePolicy, clock: C) -> Self {
         let index = match policy.eviction {
             Eviction::Simple => Index::new(SHARDS, || Evictor::Simple),
@@ -62,6 +64,7 @@ impl<C: Clock> KeyCache<C> {
             revoke_check_millis: duration_millis(policy.revoke_check_interval),
             expire_after_millis: duration_millis(policy.expire_after),
             on_close: None,
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -229,13 +232,14 @@ impl<C: Clock> KeyCache<C> {
         Ok(self.finish(id, installed))
     }
 
-    /// Stores a freshly loaded key and returns the cached key for it.
+    /// Stores a freshly loaded key and returns the cached key to hand out for it.
     ///
     /// The entry is stored under the asked `created` (Go's cache key), or under the key's own
-    /// `created` for a latest lookup. If that entry exists it is refreshed and `loaded` is to be
-    /// closed; otherwise `loaded` becomes a new entry, evicting first if the policy is full.
-    /// Either way the id's latest alias moves to the newest key known. Closing keys (evicted or
-    /// redundant) is left to [`finish`](Self::finish), after the lock is released.
+    /// `created` for a latest lookup; see [`store`](Self::store). A latest lookup also decides
+    /// where the id's latest alias points (the rule for a lagging metastore, in the crate
+    /// docs): at the loaded key, unless the cached latest key is newer and still valid, in which
+    /// case that key stays the latest, is marked fresh and is the one handed out. After
+    /// [`close`](Self::close) nothing is stored: the loaded key is handed out alone.
     fn install(
         &self,
         writer: &mut Writer<'_, Evictor>,
@@ -243,43 +247,76 @@ impl<C: Clock> KeyCache<C> {
         meta: KeyMeta<'_>,
         loaded: CryptoKey,
     ) -> Installed {
+        let now = self.clock.now_millis();
         let slot_created = if meta.is_latest() {
             loaded.created()
         } else {
             meta.created
         };
-        let now = self.clock.now_millis();
+        if self.is_closed() {
+            return Installed::alone(self.new_entry(meta.id, slot_created, loaded, now));
+        }
+        let slot = KeyMeta::new(meta.id, slot_created);
+        if !meta.is_latest() {
+            return self.store(writer, hash, slot, loaded, Alias::IfNewer, now);
+        }
+        let Some(newer) = self.newer_valid_latest(writer, hash, meta.id, slot_created, now) else {
+            return self.store(writer, hash, slot, loaded, Alias::Always, now);
+        };
+        let mut installed = self.store(writer, hash, slot, loaded, Alias::Keep, now);
+        newer.loaded_at.store(now, Ordering::Release);
+        if self.bounded {
+            self.recency.touch(&newer);
+        }
+        installed.entry = newer;
+        installed
+    }
 
-        if let Some(existing) = writer.find(hash, meta.id, slot_created) {
+    /// The id's cached latest entry, if it holds a key newer than `created` that is neither
+    /// revoked nor expired.
+    fn newer_valid_latest(
+        &self,
+        writer: &Writer<'_, Evictor>,
+        hash: u64,
+        id: &str,
+        created: i64,
+        now: i64,
+    ) -> Option<Arc<Entry>> {
+        writer
+            .find(hash, id, 0)
+            .filter(|latest| latest.key.created() > created && !self.is_invalid(&latest.key, now))
+    }
+
+    /// Stores `loaded` under `slot` (id and `created`). If that entry exists it is refreshed (revoked
+    /// flag copied, `loaded_at` set, and, under LRU, moved to the most recently used position,
+    /// as Go's `Set` does) and `loaded` is to be closed; otherwise `loaded` becomes a new entry,
+    /// evicting first if the policy is full. Closing keys (evicted or redundant) is left to
+    /// [`finish`](Self::finish), after the lock is released.
+    fn store(
+        &self,
+        writer: &mut Writer<'_, Evictor>,
+        hash: u64,
+        slot: KeyMeta<'_>,
+        loaded: CryptoKey,
+        alias: Alias,
+        now: i64,
+    ) -> Installed {
+        if let Some(existing) = writer.find(hash, slot.id, slot.created) {
             existing.key.set_revoked(loaded.is_revoked());
             existing.loaded_at.store(now, Ordering::Release);
-            writer.link_latest(hash, &existing);
+            if self.bounded {
+                self.recency.touch(&existing);
+            }
+            writer.link_latest(hash, &existing, alias);
             return Installed {
                 entry: existing,
                 redundant: Some(loaded),
                 evicted: Vec::new(),
             };
         }
-
-        let mut evicted = Vec::new();
-        if self.bounded {
-            while let Some(victim) = {
-                let len = writer.len();
-                writer.victim(len)
-            } {
-                writer.remove(self.index.hash(&victim.id), &victim);
-                writer.add_len(-1);
-                evicted.push(victim);
-            }
-        }
-        let entry = Arc::new(Entry::new(
-            meta.id,
-            slot_created,
-            loaded,
-            now,
-            self.on_close.clone(),
-        ));
-        writer.insert(hash, meta.id, slot_created, Arc::clone(&entry));
+        let evicted = self.make_room(writer);
+        let entry = self.new_entry(slot.id, slot.created, loaded, now);
+        writer.insert(hash, slot.id, slot.created, Arc::clone(&entry), alias);
         writer.inserted(&self.recency, &entry);
         writer.add_len(1);
         Installed {
@@ -287,6 +324,33 @@ impl<C: Clock> KeyCache<C> {
             redundant: None,
             evicted,
         }
+    }
+
+    /// Under a bounded policy, removes entries until one more fits; returns them.
+    fn make_room(&self, writer: &mut Writer<'_, Evictor>) -> Vec<Arc<Entry>> {
+        let mut evicted = Vec::new();
+        if !self.bounded {
+            return evicted;
+        }
+        while let Some(victim) = {
+            let len = writer.len();
+            writer.victim(len)
+        } {
+            writer.remove(self.index.hash(&victim.id), &victim);
+            writer.add_len(-1);
+            evicted.push(victim);
+        }
+        evicted
+    }
+
+    fn new_entry(&self, id: &str, slot_created: i64, key: CryptoKey, now: i64) -> Arc<Entry> {
+        Arc::new(Entry::new(
+            id,
+            slot_created,
+            key,
+            now,
+            self.on_close.clone(),
+        ))
     }
 
     /// After the shard lock is released: closes what `install` left to close.
@@ -298,33 +362,56 @@ impl<C: Clock> KeyCache<C> {
         } = installed;
         drop(evicted);
         if let Some(key) = redundant {
-            self.close_redundant(id, key);
+            close_and_report(self.on_close.as_ref(), id, &key);
         }
         KeyRef {
             held: Held::Owned(entry),
         }
     }
 
-    /// Closes a loaded key that duplicates a cached one, reporting the outcome to the hook.
-    fn close_redundant(&self, id: &str, key: CryptoKey) {
-        let result = key.close();
-        if let Some(hook) = &self.on_close {
-            hook(KeyClosed {
-                id,
-                created: key.created(),
-                result,
-            });
+    /// Closes the cache (Go's `Close`): every cached key leaves it and is closed, at once if no
+    /// handle holds it, else when its last [`KeyRef`] is dropped (a key is never closed while in
+    /// use). Calling it again does nothing.
+    ///
+    /// The cache stays usable afterwards, as Go's closed cache does, but caches nothing:
+    /// every lookup runs its loader and the key handed out is closed when its `KeyRef` is
+    /// dropped. This keeps a late user working without holding locked memory past the close.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        for shard in 0..self.index.shards() {
+            let mut writer = self.index.lock_shard(shard);
+            writer.clear();
+            let ordered = writer.take_all();
+            drop(writer);
+            drop(ordered);
         }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 }
 
 /// What [`KeyCache::install`] did.
 struct Installed {
+    /// The entry to hand out.
     entry: Arc<Entry>,
     /// The loaded key, when an entry already held that key.
     redundant: Option<CryptoKey>,
     /// Entries evicted to make room.
     evicted: Vec<Arc<Entry>>,
+}
+
+impl Installed {
+    /// An entry stored nowhere (the cache is closed).
+    fn alone(entry: Arc<Entry>) -> Self {
+        Self {
+            entry,
+            redundant: None,
+            evicted: Vec::new(),
+        }
+    }
 }
 
 impl<C: Clock> fmt::Debug for KeyCache<C> {
@@ -341,9 +428,39 @@ impl<C: Clock> fmt::Debug for KeyCache<C> {
 /// A key handed out by the cache. It derefs to the [`CryptoKey`] and keeps it (and its secret)
 /// valid until dropped, even if the cache evicts or replaces it meanwhile.
 ///
+/// A holder can read the key's bytes and metadata, not close the secret or change its
+/// revocation flag; the key is shared with every other user of the cache:
+///
+/// ```
+/// # use keycache::{CachePolicy, CryptoKey, KeyCache, KeyMeta};
+/// # let cache = KeyCache::new(&CachePolicy::default());
+/// # let mut bytes = [7_u8; 32];
+/// # let secret = securememory::SecretFactory::default().new(&mut bytes).unwrap();
+/// # let mut key = Some(CryptoKey::new(1, false, secret));
+/// let handle = cache.get_or_load(KeyMeta::new("ik", 1), |_| key.take().ok_or("once")).unwrap();
+/// assert_eq!(handle.with_bytes(|b| b[0]).unwrap(), 7);
+/// assert_eq!((handle.created(), handle.is_revoked()), (1, false));
+/// ```
+///
+/// ```compile_fail
+/// # use keycache::{CachePolicy, CryptoKey, KeyCache, KeyMeta};
+/// # fn closes(cache: &KeyCache) {
+/// let handle = cache.get_or_load(KeyMeta::new("ik", 1), |_| Err::<CryptoKey, _>(())).unwrap();
+/// handle.secret().close(); // no access to the `Secret`
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # use keycache::{CachePolicy, CryptoKey, KeyCache, KeyMeta};
+/// # fn revokes(cache: &KeyCache) {
+/// let handle = cache.get_or_load(KeyMeta::new("ik", 1), |_| Err::<CryptoKey, _>(())).unwrap();
+/// handle.set_revoked(true); // revocation comes from the metastore, through a reload
+/// # }
+/// ```
+///
 /// A handle from a hit pins the bucket snapshot it was read from (a hazard slot of the thread
-/// that read it; see [`crate::hazard`]), so an evicted neighbour in that snapshot is closed when this handle is
-/// dropped too. Handles are meant to be short-lived, like Go's `cachedCryptoKey` references.
+/// that read it; see [`crate::hazard`]), so an evicted neighbour in that snapshot is closed
+/// when this handle is dropped too. Handles are meant to be short-lived, like Go's `cachedCryptoKey` references.
 pub struct KeyRef {
     held: Held,
 }

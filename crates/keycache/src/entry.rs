@@ -9,8 +9,10 @@ use crate::key::CryptoKey;
 /// Reports that a key left the cache and its secret was closed (a `for_test` key, which has
 /// none, is reported with `Ok(())`).
 ///
-/// `Drop` cannot return an error, so a failed close (for example a canary overwritten by a
-/// buffer overflow) is reported here instead of being lost.
+/// `Drop` cannot return an error, so the outcome of the close is reported here instead of being
+/// lost. A broken canary (memory corruption, [`securememory::Error::is_corruption`]) is also
+/// handed to [`securememory::corruption_detected`] after the hook returns, which aborts the
+/// process unless the application set a corruption hook, as dropping a `Secret` does.
 #[derive(Debug)]
 pub struct KeyClosed<'a> {
     /// Id of the closed key.
@@ -18,11 +20,29 @@ pub struct KeyClosed<'a> {
     /// Creation time of the closed key (Unix seconds).
     pub created: i64,
     /// Outcome of closing the secret.
-    pub result: Result<(), securememory::Error>,
+    pub result: Result<(), &'a securememory::Error>,
 }
 
 /// Called when a key's secret is closed; see [`KeyClosed`].
 pub type CloseHook = Arc<dyn Fn(KeyClosed<'_>) + Send + Sync>;
+
+/// Closes `key` where no caller can be told: reports the outcome to `hook`, then hands memory
+/// corruption to `securememory` (which aborts unless a corruption hook is set).
+pub(crate) fn close_and_report(hook: Option<&CloseHook>, id: &str, key: &CryptoKey) {
+    let result = key.close();
+    if let Some(hook) = hook {
+        hook(KeyClosed {
+            id,
+            created: key.created(),
+            result: result.as_ref().map(|&()| ()),
+        });
+    }
+    if let Err(err) = &result
+        && err.is_corruption()
+    {
+        securememory::corruption_detected(err);
+    }
+}
 
 /// One cached key. Shared (`Arc`) between bucket snapshots, the eviction order and handles.
 pub(crate) struct Entry {
@@ -70,14 +90,7 @@ impl Entry {
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let result = self.key.close();
-        if let Some(hook) = &self.on_close {
-            hook(KeyClosed {
-                id: &self.id,
-                created: self.key.created(),
-                result,
-            });
-        }
+        close_and_report(self.on_close.as_ref(), &self.id, &self.key);
     }
 }
 

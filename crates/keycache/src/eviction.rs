@@ -71,6 +71,15 @@ impl Evictor {
         }
     }
 
+    /// Gives up every entry (the cache is being closed). The caller drops them after releasing
+    /// the lock.
+    pub(crate) fn take_all(&mut self) -> Vec<Arc<Entry>> {
+        match self {
+            Self::Simple => Vec::new(),
+            Self::Lru { order, .. } => std::mem::take(order).into_values().collect(),
+        }
+    }
+
     /// The entry to evict before inserting one more into a cache holding `len` entries.
     pub(crate) fn victim(&mut self, len: usize) -> Option<Arc<Entry>> {
         let Self::Lru { capacity, order } = self else {

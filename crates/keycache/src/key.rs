@@ -47,8 +47,11 @@ impl fmt::Display for KeyMeta<'_> {
 /// A key held in protected memory, with its creation time and revocation flag (a key made by
 /// `for_test`, feature `test-util`, holds no memory at all).
 ///
-/// The revocation flag is atomic because a reload updates it on a key that other threads are
-/// using at that moment (Go's `SetRevoked`).
+/// A holder can read the bytes ([`with_bytes`](Self::with_bytes)) and the metadata, but cannot
+/// close the secret or change the revocation flag: the key may be cached and shared, and only
+/// the cache closes it (when it leaves the cache and its last holder lets go) or updates its
+/// flag (from a reload). The revocation flag is atomic because a reload updates it on a key
+/// that other threads are using at that moment (Go's `SetRevoked`).
 pub struct CryptoKey {
     created: i64,
     revoked: AtomicBool,
@@ -90,23 +93,54 @@ impl CryptoKey {
         self.revoked.load(Ordering::Acquire)
     }
 
-    /// Marks the key revoked or not.
-    pub fn set_revoked(&self, revoked: bool) {
+    /// Marks the key revoked or not: the cache copies the flag of a reloaded key (Go's
+    /// `SetRevoked`). Not public: revocation is learned from the metastore through the loader,
+    /// never set by a holder of the key.
+    pub(crate) fn set_revoked(&self, revoked: bool) {
         self.revoked.store(revoked, Ordering::Release);
     }
 
-    /// The protected key material.
+    /// Runs `action` on the key's bytes, readable only for its duration (see
+    /// [`Secret::with_bytes`]).
     ///
     /// # Panics
     /// On a key made by `for_test` (feature `test-util`), which holds none.
     #[track_caller]
-    pub fn secret(&self) -> &Secret {
+    #[inline]
+    pub fn with_bytes<R>(&self, action: impl FnOnce(&[u8]) -> R) -> securememory::Result<R> {
+        self.secret().with_bytes(action)
+    }
+
+    /// Runs a fallible `action` on the key's bytes and returns what it builds from them (see
+    /// [`Secret::with_bytes_func`]).
+    ///
+    /// # Panics
+    /// On a key made by `for_test` (feature `test-util`), which holds none.
+    #[track_caller]
+    #[inline]
+    pub fn with_bytes_func<R, E>(&self, action: impl FnOnce(&[u8]) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<securememory::Error>,
+    {
+        self.secret().with_bytes_func(action)
+    }
+
+    /// Whether the key's secret has been closed (never, while a handle from the cache holds it;
+    /// `false` for a `for_test` key).
+    pub fn is_closed(&self) -> bool {
+        self.secret.as_ref().is_some_and(Secret::is_closed)
+    }
+
+    /// The protected key material. Not public: a holder may read the bytes, not close them.
+    #[track_caller]
+    fn secret(&self) -> &Secret {
         self.secret
             .as_ref()
             .expect("a key made by CryptoKey::for_test holds no secret")
     }
 
-    /// Closes the secret (wipes and unmaps it); nothing to do for a `for_test` key.
+    /// Closes the secret (wipes and unmaps it); nothing to do for a `for_test` key. Only the
+    /// cache calls this.
     pub(crate) fn close(&self) -> securememory::Result<()> {
         self.secret.as_ref().map_or(Ok(()), Secret::close)
     }
@@ -149,9 +183,11 @@ mod tests {
             .new(&mut bytes)
             .unwrap();
         let key = CryptoKey::new(7, false, secret);
-        assert!(!key.secret().is_closed());
+        assert!(!key.is_closed());
+        assert_eq!(key.with_bytes(|b| b[0]).unwrap(), 1);
         key.close().unwrap();
-        assert!(key.secret().is_closed());
+        assert!(key.is_closed());
+        assert!(key.with_bytes(|_| ()).is_err());
     }
 
     // Built with the feature only: `cargo test --workspace` has it (the subject benches turn it
@@ -163,6 +199,7 @@ mod tests {
         assert_eq!(key.created(), 7);
         assert!(key.is_revoked());
         assert!(key.close().is_ok());
+        assert!(!key.is_closed());
         assert!(format!("{key:?}").contains("for_test"));
     }
 
@@ -170,6 +207,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "holds no secret")]
     fn a_test_key_refuses_to_hand_out_a_secret() {
-        let _ = CryptoKey::for_test(7, false).secret().len();
+        let _ = CryptoKey::for_test(7, false).with_bytes(|b| b.len());
     }
 }

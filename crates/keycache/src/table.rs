@@ -325,15 +325,26 @@ impl<S> Index<S> {
         &self.shards[hash as usize & (self.shards.len() - 1)]
     }
 
-    /// Exclusive access to the shard of `hash`; readers are never blocked by it.
-    pub(crate) fn lock(&self, hash: u64) -> Writer<'_, S> {
-        let shard = self.shard(hash);
+    /// Number of shards.
+    pub(crate) fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Exclusive access to shard number `n` (below [`shards`](Self::shards)).
+    pub(crate) fn lock_shard(&self, n: usize) -> Writer<'_, S> {
+        let shard = &self.shards[n];
         Writer {
             index: self,
             shard,
             state: ManuallyDrop::new(shard.state.lock()),
             reclaim_now: false,
         }
+    }
+
+    /// Exclusive access to the shard of `hash`; readers are never blocked by it.
+    pub(crate) fn lock(&self, hash: u64) -> Writer<'_, S> {
+        // Truncation is intended: the mask keeps only low bits.
+        self.lock_shard(hash as usize & (self.shards.len() - 1))
     }
 
     /// Drops the references of retired buckets, handing them to readers still using them.
@@ -386,6 +397,17 @@ impl<S> Drop for Index<S> {
 unsafe impl<S: Send> Send for Index<S> {}
 // SAFETY: see `Send`; readers only take shared references to tables and protected buckets.
 unsafe impl<S: Send> Sync for Index<S> {}
+
+/// Where an install leaves the id's latest alias (`created == 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Alias {
+    /// Point it at the entry unless it names a key at least as new (a load of a specific key).
+    IfNewer,
+    /// Point it at the entry (a latest load whose answer replaces the cached latest key).
+    Always,
+    /// Leave it (a latest load that returned an older key than the valid cached latest one).
+    Keep,
+}
 
 /// Holder of one shard's lock.
 pub(crate) struct Writer<'a, S> {
@@ -499,33 +521,36 @@ impl<S> Writer<'_, S> {
     }
 
     /// Stores a new entry of `id` under `(id, created)` (which must be free) and points the id's
-    /// latest alias at it unless the alias names a key at least as new.
-    pub(crate) fn insert(&mut self, hash: u64, id: &str, created: i64, entry: Arc<Entry>) {
-        let newer_known = self
-            .bucket(hash)
-            .and_then(|b| b.find(hash, id, 0))
-            .is_some_and(|latest| latest.entry.key.created() >= entry.key.created());
+    /// latest alias at it as `alias` says.
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        id: &str,
+        created: i64,
+        entry: Arc<Entry>,
+        alias: Alias,
+    ) {
+        let link = self.should_link(hash, &entry, alias);
         let item = Item {
             hash,
             created,
             entry: Arc::clone(&entry),
         };
-        let alias = (!newer_known).then_some(Item {
+        let alias = link.then_some(Item {
             hash,
             created: 0,
             entry,
         });
         self.rewrite(
             hash,
-            |old| newer_known || !old.matches(hash, id, 0),
+            |old| !link || !old.matches(hash, id, 0),
             &mut std::iter::once(item).chain(alias),
         );
     }
 
-    /// Points the id's latest alias at `entry` unless it already names a key at least as new.
-    pub(crate) fn link_latest(&mut self, hash: u64, entry: &Arc<Entry>) {
-        let latest = self.bucket(hash).and_then(|b| b.find(hash, &entry.id, 0));
-        if latest.is_some_and(|l| l.entry.key.created() >= entry.key.created()) {
+    /// Points the id's latest alias at `entry` (already stored) as `alias` says.
+    pub(crate) fn link_latest(&mut self, hash: u64, entry: &Arc<Entry>, alias: Alias) {
+        if !self.should_link(hash, entry, alias) {
             return;
         }
         self.rewrite(
@@ -539,6 +564,16 @@ impl<S> Writer<'_, S> {
         );
     }
 
+    /// Whether the id's latest alias must be (re)pointed at `entry`.
+    fn should_link(&self, hash: u64, entry: &Arc<Entry>, alias: Alias) -> bool {
+        let current = self.bucket(hash).and_then(|b| b.find(hash, &entry.id, 0));
+        match alias {
+            Alias::Keep => false,
+            Alias::Always => current.is_none_or(|l| !Arc::ptr_eq(&l.entry, entry)),
+            Alias::IfNewer => current.is_none_or(|l| l.entry.key.created() < entry.key.created()),
+        }
+    }
+
     /// Removes every item pointing at `entry` (its own and the alias, if it is the latest).
     pub(crate) fn remove(&mut self, hash: u64, entry: &Arc<Entry>) {
         self.rewrite(
@@ -546,6 +581,23 @@ impl<S> Writer<'_, S> {
             |old| !Arc::ptr_eq(&old.entry, entry),
             &mut std::iter::empty(),
         );
+        self.reclaim_now = true;
+    }
+
+    /// Empties the shard: every bucket of its table is retired (reclaimed when this writer is
+    /// dropped, so the entries no handle holds are closed then, outside the lock).
+    pub(crate) fn clear(&mut self) {
+        let table = self.table();
+        let mut retired: Vec<*mut Bucket> = table
+            .buckets()
+            .iter()
+            .map(|slot| slot.swap(ptr::null_mut(), Ordering::AcqRel))
+            .filter(|bucket| !bucket.is_null())
+            .collect();
+        let state = &mut **self.state;
+        state.retired.append(&mut retired);
+        state.items = 0;
+        self.shard.len.store(0, Ordering::Relaxed);
         self.reclaim_now = true;
     }
 

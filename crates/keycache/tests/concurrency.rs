@@ -216,14 +216,14 @@ fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
                         })
                     }
                     .unwrap();
-                    if k.secret().is_closed() || fill_of(&k) != n as u8 || k.id() != id {
+                    if k.is_closed() || fill_of(&k) != n as u8 || k.id() != id {
                         wrong.store(true, Ordering::SeqCst);
                     }
                     held.push((k, n as u8));
                     if held.len() > 10 {
                         // Keep up to 10 handles: more than a thread's hazard slots.
                         let (old, fill) = held.remove(i % held.len());
-                        if old.secret().is_closed() || fill_of(&old) != fill {
+                        if old.is_closed() || fill_of(&old) != fill {
                             wrong.store(true, Ordering::SeqCst);
                         }
                     }
@@ -296,4 +296,64 @@ fn hits_racing_table_growth_find_every_key() {
     }
     assert!(!wrong.load(Ordering::SeqCst), "a thread read a wrong key");
     assert_eq!((loader.calls(), cache.len()), (IDS, IDS));
+}
+
+#[test]
+fn close_racing_loads_and_hits_leaves_nothing_cached_and_closes_every_key_once() {
+    for policy in [CachePolicy::default(), CachePolicy::lru(8)] {
+        let closed = Closed::default();
+        let cache = Arc::new(
+            KeyCache::with_clock(&policy, ManualClock::new(START_MILLIS))
+                .on_key_closed(closed.hook()),
+        );
+        let loader = CountingLoader::new();
+        let wrong = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(5));
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (cache, loader, wrong, start) = (
+                    Arc::clone(&cache),
+                    Arc::clone(&loader),
+                    Arc::clone(&wrong),
+                    Arc::clone(&start),
+                );
+                std::thread::spawn(move || {
+                    start.wait();
+                    for i in 0..2000usize {
+                        let n = (i * 5 + t) % 30;
+                        let id = format!("id-{n}");
+                        let k = cache
+                            .get_or_load(KeyMeta::new(&id, NOW_SECS), |_| {
+                                loader.load(NOW_SECS, false, n as u8)
+                            })
+                            .unwrap();
+                        if k.is_closed() || fill_of(&k) != n as u8 {
+                            wrong.store(true, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        std::thread::sleep(Duration::from_millis(5));
+        cache.close();
+        // From here on no load is stored, whatever the threads are doing.
+        assert_eq!(cache.len(), 0, "{policy:?}");
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(cache.len(), 0, "{policy:?}");
+        assert!(
+            !wrong.load(Ordering::SeqCst),
+            "a handed-out key was closed or wrong"
+        );
+        drop(cache);
+        let all = closed.all();
+        assert_eq!(
+            all.len(),
+            loader.calls(),
+            "every loaded key is closed, once"
+        );
+        assert!(all.iter().all(|c| c.2), "a close failed (closed twice?)");
+    }
 }

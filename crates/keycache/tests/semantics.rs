@@ -218,6 +218,67 @@ fn latest_runs_the_loader_a_second_time_when_the_refreshed_key_is_still_invalid(
     assert!(old.is_revoked(), "the first reload copied the revoked flag");
 }
 
+/// A lagging metastore (a replica behind the primary) answers a latest load with an older key
+/// than the cached latest one: the newer key stays the latest, is marked fresh (no reload on
+/// every lookup until the next check interval), and keeps its own revoked flag.
+#[test]
+fn a_latest_load_answered_with_an_older_key_keeps_the_newer_valid_key_fresh() {
+    let (cache, clock, _) = cache();
+    let loader = CountingLoader::new();
+    cache
+        .get_or_load_latest("sk", |_| loader.load(NOW_SECS, false, 2))
+        .unwrap();
+    clock.advance(HOUR * 2);
+    let older = NOW_SECS - 3600;
+    let latest = cache
+        .get_or_load_latest("sk", |_| loader.load(older, true, 1))
+        .unwrap();
+    assert_eq!((latest.created(), fill_of(&latest)), (NOW_SECS, 2));
+    assert!(!latest.is_revoked(), "the older key's flag was copied");
+    assert_eq!(loader.calls(), 2);
+    for _ in 0..3 {
+        let hit = cache.get_or_load_latest("sk", never).unwrap();
+        assert_eq!(hit.created(), NOW_SECS);
+    }
+    // The older key is cached under its own `created`, with its own flag.
+    let old = cache.get_or_load(KeyMeta::new("sk", older), never).unwrap();
+    assert_eq!((fill_of(&old), old.is_revoked()), (1, true));
+    // Fresh for one interval, then asked again.
+    clock.advance(HOUR * 2);
+    cache
+        .get_or_load_latest("sk", |_| loader.load(NOW_SECS, false, 3))
+        .unwrap();
+    assert_eq!(loader.calls(), 3);
+}
+
+/// The cached latest key is revoked and the metastore still answers with an older, valid key:
+/// that key becomes the latest (a revoked key is never served as latest), so later lookups hit.
+#[test]
+fn a_revoked_latest_key_gives_way_to_the_older_valid_key_the_metastore_returns() {
+    let (cache, clock, _) = cache();
+    let loader = CountingLoader::new();
+    cache
+        .get_or_load_latest("sk", |_| loader.load(NOW_SECS, false, 2))
+        .unwrap();
+    clock.advance(HOUR * 2);
+    let revoked = cache
+        .get_or_load(KeyMeta::new("sk", NOW_SECS), |_| {
+            loader.load(NOW_SECS, true, 2)
+        })
+        .unwrap();
+    assert!(revoked.is_revoked());
+    let older = NOW_SECS - 3600;
+    let latest = cache
+        .get_or_load_latest("sk", |_| loader.load(older, false, 1))
+        .unwrap();
+    assert_eq!((latest.created(), fill_of(&latest)), (older, 1));
+    assert_eq!(loader.calls(), 3);
+    for _ in 0..3 {
+        let hit = cache.get_or_load_latest("sk", never).unwrap();
+        assert_eq!(hit.created(), older);
+    }
+}
+
 #[test]
 fn a_loader_error_on_a_miss_is_returned_and_caches_nothing() {
     let (cache, _, _) = cache();

@@ -165,6 +165,14 @@ impl Gate {
         self.state.load(Ordering::Acquire) & CLOSING != 0
     }
 
+    /// Refuses new accessors without waiting for anything or taking the
+    /// lock, and never releases: the close of a forked child, whose count
+    /// may hold accessors that exist only in the parent and whose lock may
+    /// have been held by a thread that did not survive the fork.
+    pub(crate) fn abandon(&self) {
+        self.state.fetch_or(CLOSING, Ordering::AcqRel);
+    }
+
     /// Refuses new accessors, waits for the ones inside to leave (and for a
     /// change in progress to end), then runs `release` once; later calls
     /// return `Ok` without running it.
@@ -286,6 +294,25 @@ mod tests {
         gate.close(|| unreachable!("released twice")).unwrap();
         assert_eq!(released.load(Ordering::Relaxed), 1);
         assert!(matches!(gate.enter(|| Ok(())), Err(Error::Closed)));
+    }
+
+    #[test]
+    fn abandon_returns_with_accessors_inside_and_refuses_new_ones() {
+        let gate = Gate::default();
+        gate.enter(|| Ok(())).unwrap();
+        // A forked child's view: an accessor that will never leave.
+        gate.abandon();
+        assert!(gate.is_closing());
+        assert!(matches!(gate.enter(|| Ok(())), Err(Error::Closed)));
+        // Nothing was released: a real close would still run `release`.
+        gate.leave(|| Ok(())).unwrap();
+        let released = AtomicU32::new(0);
+        gate.close(|| {
+            released.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(released.load(Ordering::Relaxed), 1);
     }
 
     fn busy_for(spins: u32) {

@@ -36,6 +36,16 @@ pub enum Error {
     /// access is possible. Accessing a closed secret is always this error,
     /// never undefined behaviour.
     Closed,
+    /// A secret must hold at least one byte (`new` of an empty slice,
+    /// `create_random(0)`), as in Go.
+    Empty,
+    /// This process is a forked child of the one that created the secret.
+    /// Secrets are not inherited across `fork`: the child's copy of the
+    /// memory is wiped, and every access in the child is refused.
+    Forked {
+        /// Process id of the creating process.
+        owner: i32,
+    },
     /// The canary bytes in front of the data changed: something wrote past
     /// the bounds of a neighbouring buffer into this secret's page.
     BufferOverflowDetected {
@@ -71,6 +81,14 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Closed => f.write_str("secret has already been closed"),
+            Error::Empty => f.write_str(
+                "refused to create an empty secret: a secret must hold at least one byte",
+            ),
+            Error::Forked { owner } => write!(
+                f,
+                "secret belongs to process {owner}, of which this process is a forked child: \
+                 secrets are not inherited across fork (the child's copy is wiped)"
+            ),
             Error::BufferOverflowDetected { len } => write!(
                 f,
                 "buffer overflow detected: the canary in front of a {len}-byte secret was \
@@ -80,8 +98,8 @@ impl fmt::Display for Error {
                 f,
                 "mlock of {len} bytes failed ({source}); RLIMIT_MEMLOCK (soft) is {limit}. \
                  Either raise RLIMIT_MEMLOCK (`ulimit -l`, limits.conf `memlock`, systemd \
-                 `LimitMEMLOCK=`, `docker run --ulimit memlock=...`), or opt out of mlock with \
-                 the cargo feature `no-mlock` or `Options::default().mlock(false)`"
+                 `LimitMEMLOCK=`, `docker run --ulimit memlock=...`), or opt out of mlock at run \
+                 time with `SecretFactory::with_options(Options::default().mlock(false))`"
             ),
             Error::Syscall { call, len, source } => {
                 write!(f, "{call} on {len} bytes failed: {source}")
@@ -103,8 +121,20 @@ impl std::error::Error for Error {
             Error::Mlock { source, .. } | Error::Syscall { source, .. } => Some(source),
             Error::DisableCoreDumps(e) => Some(e),
             Error::Random(e) => Some(e),
-            Error::Closed | Error::BufferOverflowDetected { .. } => None,
+            Error::Closed
+            | Error::Empty
+            | Error::Forked { .. }
+            | Error::BufferOverflowDetected { .. } => None,
         }
+    }
+}
+
+impl Error {
+    /// Whether the error means the memory was corrupted (a changed canary).
+    /// Found while dropping a secret, such an error stops the process unless
+    /// a corruption hook is set (`securememory::set_corruption_hook`).
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, Error::BufferOverflowDetected { .. })
     }
 }
 

@@ -1,10 +1,13 @@
-//! Runtime options of a [`crate::SecretFactory`].
+//! Runtime options of a `SecretFactory`.
 
 /// How secrets are protected.
 ///
-/// `mlock` defaults to on, or off when the crate is built with the cargo
-/// feature `no-mlock` (for machines whose `RLIMIT_MEMLOCK` is small: macOS,
-/// some CI runners). Core dumps are disabled by default.
+/// `mlock` is on by default. Turning it off is a run-time choice of the
+/// application that creates the factory (for machines whose
+/// `RLIMIT_MEMLOCK` is small: macOS, some CI runners), deliberately not a
+/// cargo feature: cargo unifies features, so one dependency enabling it would
+/// turn mlock off for every secret in the program. Core dumps are disabled by
+/// default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     mlock: bool,
@@ -14,7 +17,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            mlock: !cfg!(feature = "no-mlock"),
+            mlock: true,
             disable_core_dumps: true,
         }
     }

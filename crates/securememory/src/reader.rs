@@ -1,8 +1,8 @@
-//! [`SecretReader`]: `std::io::Read` over a secret.
+//! [`SecretReader`]: `std::io::Read` over a secret's memory.
 
 use std::io::{self, Read};
 
-use crate::secret::{Access, Secret};
+use crate::protected::{Access, Protected};
 
 /// Reads a secret's bytes, tracking the offset so that reaching the end
 /// costs no access: once everything was read, `read` returns `Ok(0)`
@@ -11,18 +11,18 @@ use crate::secret::{Access, Secret};
 /// data and `io.EOF` in one call.
 #[derive(Debug)]
 pub struct SecretReader<'a> {
-    secret: &'a Secret,
+    memory: &'a Protected,
     offset: usize,
 }
 
 impl<'a> SecretReader<'a> {
-    pub(crate) fn new(secret: &'a Secret) -> Self {
-        SecretReader { secret, offset: 0 }
+    pub(crate) fn new(memory: &'a Protected) -> Self {
+        SecretReader { memory, offset: 0 }
     }
 
     /// Bytes not read yet.
     pub fn remaining(&self) -> usize {
-        self.secret.len() - self.offset
+        self.memory.len() - self.offset
     }
 }
 
@@ -32,7 +32,7 @@ impl Read for SecretReader<'_> {
         if n == 0 {
             return Ok(0);
         }
-        let access = Access::new(self.secret)?;
+        let access = Access::new(self.memory)?;
         buf[..n].copy_from_slice(&access.bytes()[self.offset..self.offset + n]);
         access.finish()?;
         self.offset += n;
@@ -47,7 +47,7 @@ impl Read for SecretReader<'_> {
             return Ok(0);
         }
         buf.try_reserve(n)?;
-        let access = Access::new(self.secret)?;
+        let access = Access::new(self.memory)?;
         buf.extend_from_slice(&access.bytes()[self.offset..]);
         access.finish()?;
         self.offset += n;

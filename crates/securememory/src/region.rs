@@ -6,8 +6,8 @@
 //!                except while accessed
 //! ```
 //!
-//! The inner pages get `MADV_DONTDUMP` (Linux) and, unless opted out,
-//! `mlock`. Either makes their memory-area flags differ from the guard pages,
+//! The inner pages get `MADV_DONTDUMP` and `MADV_WIPEONFORK` (Linux) and,
+//! unless opted out, `mlock`. Either makes their memory-area flags differ from the guard pages,
 //! which matters for speed: if all three had the same flags the kernel would
 //! merge them into one area when the data page goes back to `PROT_NONE` and
 //! split it again on the next `PROT_READ`, which makes every access about
@@ -99,6 +99,7 @@ impl Region {
         unsafe {
             sys::protect(self.inner, self.inner_len, Prot::ReadWrite)?;
             sys::exclude_from_core_dumps(self.inner, self.inner_len)?;
+            sys::exclude_from_fork(self.inner, self.inner_len)?;
             if mlock {
                 sys::lock(self.inner, self.inner_len)?;
             }

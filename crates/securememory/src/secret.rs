@@ -4,9 +4,11 @@ use std::fmt;
 use std::io;
 use std::sync::OnceLock;
 
-use crate::access::Gate;
+use crate::corruption;
 use crate::error::{Error, Result};
+use crate::fork;
 use crate::options::Options;
+use crate::protected::{Access, Protected};
 use crate::reader::SecretReader;
 use crate::region::Region;
 use crate::sys;
@@ -30,7 +32,8 @@ impl SecretFactory {
 
     /// Copies `source` into a new secret and wipes `source` (volatile
     /// writes). On error `source` is left as it was, so the caller can retry
-    /// (for example without mlock) or wipe it.
+    /// (for example without mlock) or wipe it. An empty `source` is refused
+    /// with [`Error::Empty`].
     // The name mirrors Go's `SecretFactory.New`; the factory itself is built
     // with `default()` or `with_options`.
     #[allow(clippy::new_ret_no_self)]
@@ -47,7 +50,8 @@ impl SecretFactory {
         Ok(secret)
     }
 
-    /// A secret of `len` bytes from the OS random number generator.
+    /// A secret of `len` bytes from the OS random number generator;
+    /// `len == 0` is refused with [`Error::Empty`].
     pub fn create_random(&self, len: usize) -> Result<Secret> {
         self.create(len, |dst, n| {
             // SAFETY: `dst` is valid for `n` bytes of writes (a fresh, writable
@@ -63,13 +67,16 @@ impl SecretFactory {
         len: usize,
         fill: impl FnOnce(*mut u8, usize) -> Result<()>,
     ) -> Result<Secret> {
+        if len == 0 {
+            return Err(Error::Empty);
+        }
         if self.options.core_dumps_disabled() {
             core_dumps_off()?;
         }
+        let owner = fork::owner()?;
         let region = Region::new(len, self.options.mlock_enabled(), fill)?;
         Ok(Secret {
-            region,
-            gate: Gate::default(),
+            memory: Protected::new(region, owner),
         })
     }
 }
@@ -96,21 +103,17 @@ fn wipe_slice(buf: &mut [u8]) {
 /// mapping, readable only inside [`Secret::with_bytes`] and friends.
 ///
 /// Share it between threads by reference or `Arc`: accesses that overlap
-/// share one `mprotect` pair. Dropping an open secret closes it (ignoring a
-/// detected overflow; call [`Secret::close`] to see it).
+/// share one `mprotect` pair. Dropping an open secret closes it; a broken
+/// canary found then stops the process unless a corruption hook is set (see
+/// [`set_corruption_hook`](crate::corruption::set_corruption_hook)). Call
+/// [`Secret::close`] to get that error returned instead. Other close failures
+/// (a failed `munmap`) are not memory corruption and are ignored by the drop.
+///
+/// In a forked child an inherited secret is unreadable: every access returns
+/// [`Error::Forked`], and the child's copy of the memory is wiped.
 pub struct Secret {
-    region: Region,
-    gate: Gate,
+    memory: Protected,
 }
-
-// SAFETY: the region's raw pointers refer to a mapping owned by this secret;
-// the bytes are never written after creation, every read happens between
-// `Gate::enter` and `Gate::leave`, and the mapping is released only by
-// `Gate::close`, after all accessors have left. So the secret can be moved to
-// and shared with other threads.
-unsafe impl Send for Secret {}
-// SAFETY: see `Send`; all shared state is atomic or behind the gate's mutex.
-unsafe impl Sync for Secret {}
 
 impl Secret {
     /// Runs `action` on the bytes, which are readable only for its duration.
@@ -119,7 +122,7 @@ impl Secret {
     /// count restored before the panic continues.
     #[inline]
     pub fn with_bytes<R>(&self, action: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        let access = Access::new(self)?;
+        let access = Access::new(&self.memory)?;
         let result = action(access.bytes());
         access.finish()?;
         Ok(result)
@@ -133,7 +136,7 @@ impl Secret {
     where
         E: From<Error>,
     {
-        let access = Access::new(self)?;
+        let access = Access::new(&self.memory)?;
         let result = action(access.bytes());
         access.finish()?;
         result
@@ -141,15 +144,16 @@ impl Secret {
 
     /// A reader over the bytes, implementing [`std::io::Read`].
     pub fn reader(&self) -> SecretReader<'_> {
-        SecretReader::new(self)
+        SecretReader::new(&self.memory)
     }
 
     /// Length of the secret in bytes (still known after close).
     pub fn len(&self) -> usize {
-        self.region.data_len()
+        self.memory.len()
     }
 
-    /// Whether the secret holds no bytes.
+    /// Whether the secret holds no bytes: always `false`, since empty
+    /// secrets are refused at creation.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -157,7 +161,7 @@ impl Secret {
     /// Whether `close` has begun; from then on every access returns
     /// [`Error::Closed`].
     pub fn is_closed(&self) -> bool {
-        self.gate.is_closing()
+        self.memory.is_closed()
     }
 
     /// Refuses new accessors, waits for the current ones to finish, checks
@@ -165,16 +169,22 @@ impl Secret {
     ///
     /// Returns [`Error::BufferOverflowDetected`] if the canary was changed
     /// (the memory is wiped and released anyway).
+    ///
+    /// In a forked child it only marks the secret closed and returns `Ok` at
+    /// once: it does not wait for accessors the fork copied from other
+    /// threads, and leaves the (wiped) memory to the child's exit.
     pub fn close(&self) -> Result<()> {
-        // SAFETY: the gate runs this once, after every accessor has left and
-        // with new ones refused, so nothing touches the region afterwards.
-        self.gate.close(|| unsafe { self.region.destroy() })
+        self.memory.close()
     }
 }
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        let _ = self.close();
+        if let Err(err) = self.close()
+            && err.is_corruption()
+        {
+            corruption::corruption_detected(&err);
+        }
     }
 }
 
@@ -184,59 +194,5 @@ impl fmt::Debug for Secret {
             .field("len", &self.len())
             .field("closed", &self.is_closed())
             .finish_non_exhaustive()
-    }
-}
-
-/// One registered accessor: the page is readable while it lives. Dropping
-/// it without `finish` (a panic in the user's closure) still leaves.
-pub(crate) struct Access<'a> {
-    secret: &'a Secret,
-    finished: bool,
-}
-
-impl<'a> Access<'a> {
-    #[inline]
-    pub(crate) fn new(secret: &'a Secret) -> Result<Self> {
-        // SAFETY: `enter` fails with `Closed` once closing began, and the
-        // region is destroyed only after that, so it is still mapped here.
-        secret.gate.enter(|| unsafe { secret.region.open() })?;
-        Ok(Access {
-            secret,
-            finished: false,
-        })
-    }
-
-    /// The data, readable while `self` lives.
-    #[inline]
-    pub(crate) fn bytes(&self) -> &[u8] {
-        // SAFETY: we are a registered accessor, so the pages are mapped and
-        // PROT_READ until we leave; nobody writes them after creation; the
-        // slice cannot outlive `self`.
-        unsafe { std::slice::from_raw_parts(self.secret.region.data_ptr(), self.secret.len()) }
-    }
-
-    /// Leaves, reporting a failure to re-protect the page.
-    #[inline]
-    pub(crate) fn finish(mut self) -> Result<()> {
-        self.finished = true;
-        self.leave()
-    }
-
-    #[inline]
-    fn leave(&self) -> Result<()> {
-        // SAFETY: we are still registered, so the region is mapped; if we
-        // are the last accessor nobody else reads the page any more.
-        self.secret
-            .gate
-            .leave(|| unsafe { self.secret.region.shut() })
-    }
-}
-
-impl Drop for Access<'_> {
-    fn drop(&mut self) {
-        if !self.finished {
-            // Unwinding from the user's closure: nowhere to report an error.
-            let _ = self.leave();
-        }
     }
 }

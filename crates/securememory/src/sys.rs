@@ -133,6 +133,42 @@ pub(crate) unsafe fn exclude_from_core_dumps(_ptr: NonNull<u8>, _len: usize) -> 
     Ok(())
 }
 
+/// Keeps `[ptr, ptr + len)` out of forked children: `MADV_WIPEONFORK` (the
+/// child's copy is zero-filled), or `MADV_DONTFORK` (no copy) on kernels
+/// older than 4.14, which reject the former with `EINVAL`. See
+/// [`crate::fork`] for the choice.
+///
+/// # Safety
+/// The range must be page-aligned and lie inside a private anonymous mapping
+/// owned by the caller.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) unsafe fn exclude_from_fork(ptr: NonNull<u8>, len: usize) -> Result<()> {
+    bump(&counters::MADVISE);
+    // SAFETY: guaranteed by the caller; the advice only affects fork.
+    if unsafe { libc::madvise(ptr.as_ptr().cast(), len, libc::MADV_WIPEONFORK) } == 0 {
+        return Ok(());
+    }
+    if io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+        return Err(syscall_error("madvise(MADV_WIPEONFORK)", len));
+    }
+    bump(&counters::MADVISE);
+    // SAFETY: as above.
+    if unsafe { libc::madvise(ptr.as_ptr().cast(), len, libc::MADV_DONTFORK) } != 0 {
+        return Err(syscall_error("madvise(MADV_DONTFORK)", len));
+    }
+    Ok(())
+}
+
+/// No fork advice exists here; a forked child still refuses every access to
+/// an inherited secret (see [`crate::fork`]).
+///
+/// # Safety
+/// None needed; kept `unsafe` for the same signature on every platform.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) unsafe fn exclude_from_fork(_ptr: NonNull<u8>, _len: usize) -> Result<()> {
+    Ok(())
+}
+
 /// Unmaps `[ptr, ptr + len)` (this also unlocks it).
 ///
 /// # Safety

@@ -30,9 +30,7 @@ pub fn keyless(created: i64, revoked: bool) -> Result<CryptoKey, Infallible> {
 
 /// The fill byte of a key made by [`key`].
 pub fn fill_of(key: &CryptoKey) -> u8 {
-    key.secret()
-        .with_bytes(|b| b[0])
-        .expect("reading a test key")
+    key.with_bytes(|b| b[0]).expect("reading a test key")
 }
 
 /// A loader that counts its calls and returns `key(created, revoked, fill)`.
@@ -83,4 +81,58 @@ impl Closed {
 /// A loader that must not run.
 pub fn never(meta: keycache::KeyMeta<'_>) -> Result<CryptoKey, String> {
     panic!("loader ran for {meta}")
+}
+
+const CHILD_ENV: &str = "KEYCACHE_TEST_CHILD";
+/// Printed by a child right before the action under test.
+pub const STARTED: &str = "CHILD-STARTED";
+/// Printed by a child whose checks all passed.
+pub const PASSED: &str = "CHILD-PASSED";
+
+/// Whether this process is the child re-run for `test`.
+pub fn in_child(test: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|v| v == test)
+}
+
+/// Re-runs this test binary for `test` alone, marked as the child.
+pub fn run_child(test: &str) -> std::process::Output {
+    let exe = std::env::current_exe().expect("test binary path");
+    std::process::Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, test)
+        .output()
+        .expect("running the test binary as a child")
+}
+
+/// A key filled with `fill` whose canary a buggy neighbour has overwritten: closing it finds
+/// memory corruption.
+pub fn corrupted_key(created: i64, fill: u8) -> CryptoKey {
+    let mut bytes = [fill; 32];
+    let secret = SecretFactory::default()
+        .new(&mut bytes)
+        .expect("creating a test secret");
+    let page = page_size();
+    secret
+        .with_bytes(|b| {
+            let data = b.as_ptr();
+            let page_start = (data as usize & !(page - 1)) as *mut libc::c_void;
+            // SAFETY: the secret's own data page, readable inside `with_bytes`; the byte in
+            // front of the 32-byte data is canary in the same page.
+            unsafe {
+                assert_eq!(
+                    libc::mprotect(page_start, page, libc::PROT_READ | libc::PROT_WRITE),
+                    0
+                );
+                let before = data.sub(1).cast_mut();
+                before.write_volatile(!before.read_volatile());
+                assert_eq!(libc::mprotect(page_start, page, libc::PROT_READ), 0);
+            }
+        })
+        .expect("reading a test secret");
+    CryptoKey::new(created, false, secret)
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }

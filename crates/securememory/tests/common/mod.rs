@@ -5,6 +5,8 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output};
 
+use securememory::Secret;
+
 pub const PAYLOAD: &[u8; 32] = b"thisismy32bytesecretthatiwilluse";
 
 const CHILD_ENV: &str = "SECUREMEMORY_TEST_CHILD";
@@ -44,6 +46,11 @@ fn describe(out: &Output) -> String {
 
 /// The child got to the action under test and was killed by SIGSEGV.
 pub fn assert_sigsegv(out: &Output) {
+    assert_killed_by(out, libc::SIGSEGV);
+}
+
+/// The child got to the action under test and was killed by `signal`.
+pub fn assert_killed_by(out: &Output, signal: i32) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(STARTED),
@@ -52,10 +59,35 @@ pub fn assert_sigsegv(out: &Output) {
     );
     assert_eq!(
         out.status.signal(),
-        Some(libc::SIGSEGV),
-        "expected SIGSEGV: {}",
+        Some(signal),
+        "expected signal {signal}: {}",
         describe(out)
     );
+}
+
+/// Plays the buggy neighbour: makes the data page writable, flips the byte
+/// in front of the data (the canary), and restores the protection.
+pub fn corrupt_canary(secret: &Secret) {
+    let page = page_size();
+    secret
+        .with_bytes(|b| {
+            let data = b.as_ptr();
+            let page_start = (data as usize & !(page - 1)) as *mut libc::c_void;
+            // SAFETY: the page is this secret's own data page, readable while
+            // we are inside `with_bytes`; the byte in front of the data is
+            // canary, inside the same page (the data is right-aligned and
+            // shorter than a page here).
+            unsafe {
+                assert_eq!(
+                    libc::mprotect(page_start, page, libc::PROT_READ | libc::PROT_WRITE),
+                    0
+                );
+                let before = data.sub(1).cast_mut();
+                before.write_volatile(!before.read_volatile());
+                assert_eq!(libc::mprotect(page_start, page, libc::PROT_READ), 0);
+            }
+        })
+        .unwrap();
 }
 
 /// The child ran its checks and they passed.
