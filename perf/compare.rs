@@ -16,8 +16,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gate::compare::compare_sets;
-use gate::model::{Benchmark, Environment, Lang, Mode, ResultSet};
-use gate::verdict::{EXACT_LABEL, Options, RowVerdict};
+use gate_core::model::{Benchmark, Environment, Lang, Mode, ResultSet};
+use gate_core::verdict::{EXACT_LABEL, Options, RowVerdict};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gate::stats::{
+use gate_core::stats::{
     DEFAULT_RESAMPLES, bootstrap_ratio_ci, holm, mann_whitney, median_ci, significance_reachable,
 };
 

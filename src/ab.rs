@@ -13,17 +13,17 @@ use anyhow::{Context, Result, bail};
 use crate::git::{self, Worktree};
 
 use crate::lockstep::{self, Adjustment};
-use crate::model::{Build, ResultSet};
 use crate::run::{self, RunPlan};
-use crate::verdict;
+use gate_core::model::{Build, ResultSet};
+use gate_core::verdict;
 
 /// Records a run's median in the benchmark's run medians, so that the
 /// decision can see how much whole runs differ (see
-/// [`crate::verdict::RUN_MEDIANS`]).
-fn note_run_median(b: &mut crate::model::Benchmark, samples: &[f64]) {
-    if let Some(m) = crate::stats::median(samples) {
+/// [`gate_core::verdict::RUN_MEDIANS`]).
+fn note_run_median(b: &mut gate_core::model::Benchmark, samples: &[f64]) {
+    if let Some(m) = gate_core::stats::median(samples) {
         b.metrics
-            .entry(crate::verdict::RUN_MEDIANS.to_string())
+            .entry(gate_core::verdict::RUN_MEDIANS.to_string())
             .or_default()
             .push(m);
     }
@@ -34,7 +34,7 @@ fn note_run_median(b: &mut crate::model::Benchmark, samples: &[f64]) {
 /// per bench, and each round's median is kept in the run medians.
 pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
     for b in &mut from.benchmarks {
-        if !b.metrics.contains_key(crate::verdict::RUN_MEDIANS) {
+        if !b.metrics.contains_key(gate_core::verdict::RUN_MEDIANS) {
             let samples = b.samples.clone();
             note_run_median(b, &samples);
         }
@@ -54,7 +54,7 @@ pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
                         // Per-sample metrics (lockstep's paired ratios) follow
                         // their samples; run medians were noted above.
                         for (name, values) in b.metrics {
-                            if name != crate::verdict::RUN_MEDIANS {
+                            if name != gate_core::verdict::RUN_MEDIANS {
                                 a.metrics.entry(name).or_default().extend(values);
                             }
                         }

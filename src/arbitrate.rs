@@ -27,9 +27,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::check::{self, Sources};
-use crate::config::Config;
 use crate::run::RunPlan;
-use crate::verdict::{Report, RowKind, RowVerdict, Verdict};
+use gate_core::config::Config;
+use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
 
 /// The commit whose code the Rust baseline at `path` measured: the last
 /// commit that wrote the file. `gate baseline update` and the code it

@@ -13,10 +13,10 @@ use anyhow::{Context, Result};
 
 use crate::check;
 use crate::cli::{BaselineUpdateArgs, CheckArgs, EXIT_PASS, ImportGoArgs};
-use crate::config::Config;
-use crate::formats::{self, Baseline, BaselineKind};
-use crate::model::{Lang, ResultSet};
-use crate::report::{fmt_change, fmt_ns};
+use gate_core::config::Config;
+use gate_core::formats::{self, Baseline, BaselineKind};
+use gate_core::model::{Lang, ResultSet};
+use gate_core::report::{fmt_change, fmt_ns};
 
 type Key = (Lang, String, u32);
 
@@ -24,7 +24,7 @@ fn medians(bl: &Baseline) -> BTreeMap<Key, (f64, bool)> {
     let mut out = BTreeMap::new();
     for set in &bl.sets {
         for b in &set.benchmarks {
-            let m = crate::stats::median(&b.samples).unwrap_or(f64::NAN);
+            let m = gate_core::stats::median(&b.samples).unwrap_or(f64::NAN);
             // Later sets win, as in `Baseline::find`, unless only a reference figure.
             let key = (b.lang, b.id.clone(), b.threads);
             match out.get(&key) {

@@ -8,12 +8,12 @@ use anyhow::{Context, Result, bail};
 use regex::Regex;
 
 use crate::cli::{CheckArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
-use crate::config::Config;
-use crate::formats::{self, Baseline};
 use crate::livego;
-use crate::model::{Lang, ResultSet, SCHEMA_VERSION};
 use crate::run::{self, RunPlan};
-use crate::verdict::{self, Options, Pairing, Report, RowKind, RowVerdict, Verdict};
+use gate_core::config::Config;
+use gate_core::formats::{self, Baseline};
+use gate_core::model::{Lang, ResultSet, SCHEMA_VERSION};
+use gate_core::verdict::{self, Options, Pairing, Report, RowKind, RowVerdict, Verdict};
 
 /// Where the old side of the rows comes from, beyond the stored baselines.
 #[derive(Debug, Clone, Copy, Default)]
@@ -614,10 +614,10 @@ fn normalise_by_floor(
     bl: &Baseline,
     new: &ResultSet,
     notes: &mut Vec<String>,
-) -> Vec<crate::model::Benchmark> {
+) -> Vec<gate_core::model::Benchmark> {
     let floor = |s: &ResultSet| {
         s.find(Lang::Rust, FLOOR_ID, 1)
-            .and_then(|b| crate::stats::median(&b.samples))
+            .and_then(|b| gate_core::stats::median(&b.samples))
     };
     let mut out = Vec::new();
     for set in &bl.sets {
@@ -625,10 +625,10 @@ fn normalise_by_floor(
             continue;
         }
         // The sequential secret figures of this set that the check uses.
-        let (used, direct): (Vec<&crate::model::Benchmark>, Vec<_>) = set
+        let (used, direct): (Vec<&gate_core::model::Benchmark>, Vec<_>) = set
             .benchmarks
             .iter()
-            .filter(|b| b.id.starts_with("secret/") && b.mode == crate::model::Mode::Sequential)
+            .filter(|b| b.id.starts_with("secret/") && b.mode == gate_core::model::Mode::Sequential)
             .filter(|b| {
                 bl.find(Lang::Rust, &b.id, b.threads)
                     .is_some_and(|f| std::ptr::eq(f.benchmark, *b))
@@ -665,8 +665,8 @@ fn normalise_by_floor(
         notes.push(format!(
             "the Rust baseline comes from another machine kind: sequential secret benches were normalised by the \
              mprotect floor ({} here, {} there, factor {factor:.3}); other benches are compared directly",
-            crate::report::fmt_ns(here),
-            crate::report::fmt_ns(there)
+            gate_core::report::fmt_ns(here),
+            gate_core::report::fmt_ns(there)
         ));
         out.extend(used.into_iter().map(|b| {
             let mut n = b.clone();
@@ -675,8 +675,8 @@ fn normalise_by_floor(
                 NORMALISED_LABEL.into(),
                 format!(
                     "factor {factor:.3} = floor {} here / {} there",
-                    crate::report::fmt_ns(here),
-                    crate::report::fmt_ns(there)
+                    gate_core::report::fmt_ns(here),
+                    gate_core::report::fmt_ns(there)
                 ),
             );
             n
@@ -693,7 +693,7 @@ fn normalise_by_floor(
 pub fn filter_with_floor(
     filter: &Regex,
     baseline: &Baseline,
-    here: &crate::model::Environment,
+    here: &gate_core::model::Environment,
 ) -> Option<(Regex, String)> {
     if filter.is_match(FLOOR_ID) {
         return None;
@@ -702,7 +702,7 @@ pub fn filter_with_floor(
         set.environment.same_machine_kind(here).0 == Some(false)
             && set.benchmarks.iter().any(|b| {
                 b.id.starts_with("secret/")
-                    && b.mode == crate::model::Mode::Sequential
+                    && b.mode == gate_core::model::Mode::Sequential
                     && floor_bound(b)
                     && filter.is_match(&b.id)
             })
@@ -727,7 +727,7 @@ pub fn filter_with_floor(
 
 /// Whether the `mprotect` floor models a bench: its counters show
 /// `mprotect` calls and no `mmap` or `mlock` per op.
-fn floor_bound(b: &crate::model::Benchmark) -> bool {
+fn floor_bound(b: &gate_core::model::Benchmark) -> bool {
     let per_op = |name: &str| b.counters.get(name).copied();
     per_op("mprotect_per_op").is_some_and(|m| m > 0.0)
         && per_op("mmap_per_op") == Some(0.0)
@@ -752,8 +752,8 @@ fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<St
             if found.set.environment.same_machine_kind(&new.environment).0 != Some(true) {
                 return None;
             }
-            let there = crate::stats::median(&found.benchmark.samples)?;
-            let here = crate::stats::median(&new.find(Lang::Rust, id, 1)?.samples)?;
+            let there = gate_core::stats::median(&found.benchmark.samples)?;
+            let here = gate_core::stats::median(&new.find(Lang::Rust, id, 1)?.samples)?;
             let r = here / there;
             ((r - 1.0).abs() > tolerance).then(|| format!("`{id}` {:+.0}%", (r - 1.0) * 100.0))
         })
@@ -775,8 +775,8 @@ fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<St
 /// run; ratios across machine kinds are not comparable without normalisation.
 fn machine_note(
     what: &str,
-    base: &crate::model::Environment,
-    now: &crate::model::Environment,
+    base: &gate_core::model::Environment,
+    now: &gate_core::model::Environment,
 ) -> String {
     match base.same_machine_kind(now) {
         (Some(true), _) => format!(
@@ -810,7 +810,7 @@ pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
 /// itself is what the user must see.
 pub fn write_error_report(err: &anyhow::Error, path: &Path) {
     let report = Report::error(&crate::env::detect(), format!("error: {err:#}"));
-    if let Err(e) = crate::report::write_json(&report, path) {
+    if let Err(e) = gate_core::report::write_json(&report, path) {
         eprintln!("warning: cannot write the error report: {e:#}");
     }
 }
@@ -934,12 +934,12 @@ fn check(args: &CheckArgs) -> Result<i32> {
             "quick mode: fewer and shorter samples; intervals are wider and small regressions may go unseen".into(),
         );
     }
-    print!("{}", crate::report::table::render(&report));
+    print!("{}", gate_core::report::table::render(&report));
     let report_path = match &args.json {
         Some(p) => p.clone(),
         None => raw_path.with_file_name("report.json"),
     };
-    crate::report::write_json(&report, &report_path)?;
+    gate_core::report::write_json(&report, &report_path)?;
     if args.json.is_some() {
         eprintln!("report written to {}", report_path.display());
     }
@@ -956,7 +956,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Benchmark, Environment, Mode};
+    use gate_core::model::{Benchmark, Environment, Mode};
 
     fn bench(id: &str, center: f64) -> Benchmark {
         let samples = (0..30)
@@ -1133,7 +1133,7 @@ mod tests {
 #[cfg(test)]
 mod live_go_tests {
     use super::*;
-    use crate::model::{Benchmark, Mode};
+    use gate_core::model::{Benchmark, Mode};
 
     fn go(samples: Vec<f64>) -> Benchmark {
         Benchmark::new(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::model::Mode;
+use gate_core::model::Mode;
 
 /// Exit code of a passing check.
 pub const EXIT_PASS: i32 = 0;

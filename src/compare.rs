@@ -8,9 +8,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::check::exit_code;
 use crate::cli::{CompareArgs, EXIT_PASS, ReportArgs, ReportFormat};
-use crate::formats::{self, load_any};
-use crate::model::{Benchmark, ResultSet, SCHEMA_VERSION};
-use crate::verdict::{self, Options, Pairing, Report, RowKind};
+use gate_core::formats::{self, load_any};
+use gate_core::model::{Benchmark, ResultSet, SCHEMA_VERSION};
+use gate_core::verdict::{self, Options, Pairing, Report, RowKind};
 
 /// Pairs two sets by language, id and thread count and decides.
 ///
@@ -144,9 +144,9 @@ fn compare(args: &CompareArgs) -> Result<i32> {
         ..Options::default()
     };
     let report = compare_sets(&old, &new, &opts);
-    print!("{}", crate::report::table::render(&report));
+    print!("{}", gate_core::report::table::render(&report));
     if let Some(p) = &args.json {
-        crate::report::write_json(&report, p)?;
+        gate_core::report::write_json(&report, p)?;
     }
     Ok(exit_code(report.verdict))
 }
@@ -178,18 +178,18 @@ pub fn cmd_report(args: &ReportArgs) -> Result<i32> {
         ReportFormat::Table => {
             print!(
                 "{}",
-                crate::report::table::render(&crate::report::read_json(&args.results)?)
+                gate_core::report::table::render(&gate_core::report::read_json(&args.results)?)
             )
         }
         ReportFormat::Json => {
-            let report = crate::report::read_json(&args.results)?;
+            let report = gate_core::report::read_json(&args.results)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         ReportFormat::Markdown => {
-            let report = crate::report::read_json(&args.results)?;
+            let report = gate_core::report::read_json(&args.results)?;
             print!(
                 "{}",
-                crate::report::markdown::render_markdown(&report, args.template.as_deref())?
+                gate_core::report::markdown::render_markdown(&report, args.template.as_deref())?
             );
         }
     }

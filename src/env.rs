@@ -13,8 +13,8 @@ use std::process::Command;
 use serde::Serialize;
 
 use crate::cli::EnvArgs;
-use crate::config::Config;
-use crate::model::Environment;
+use gate_core::config::Config;
+use gate_core::model::Environment;
 
 /// Below this `RLIMIT_MEMLOCK` the subject's mlock-ed secrets run out of
 /// lockable memory after a handful of pages, so `gate env` advises.
@@ -275,12 +275,12 @@ pub fn read_floor(criterion_home: &Path) -> anyhow::Result<Floor> {
         return Ok(floor);
     }
     let only_floor = regex::Regex::new("^floor/").expect("a valid expression");
-    let parsed = crate::formats::read_criterion(criterion_home, Some(&only_floor))?;
+    let parsed = gate_core::formats::read_criterion(criterion_home, Some(&only_floor))?;
     let median_of = |id: &str| {
         parsed
             .set
-            .find(crate::model::Lang::Rust, id, 1)
-            .and_then(|b| crate::stats::median(&b.samples))
+            .find(gate_core::model::Lang::Rust, id, 1)
+            .and_then(|b| gate_core::stats::median(&b.samples))
     };
     floor.mprotect_pair_ns = median_of(FLOOR_MPROTECT_PAIR);
     floor.syscall_ns = median_of(FLOOR_SYSCALL);

@@ -25,7 +25,7 @@
 //! once means a compile error is reported before any Rust round is spent,
 //! every round measures the very binary that was checked, and the rounds
 //! pay no build-cache lookups. The output is read with
-//! [`crate::formats::parse_go`]; GOMAXPROCS 1 is sequential and more is
+//! [`gate_core::formats::parse_go`]; GOMAXPROCS 1 is sequential and more is
 //! parallel, the reader's default, which is what `b.RunParallel` means.
 //!
 //! The Go command never reaches the network: `GOTOOLCHAIN=local` (no
@@ -41,12 +41,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::config::Config;
-use crate::formats::gobench::names::is_benchmark_name;
-use crate::formats::gobench::read::GO_COUNTER_UNITS;
-use crate::formats::{self, median};
-use crate::model::{Benchmark, Lang, ResultSet};
 use crate::process::{Captured, run_captured};
+use gate_core::config::Config;
+use gate_core::formats;
+use gate_core::formats::gobench::names::is_benchmark_name;
+use gate_core::formats::gobench::read::GO_COUNTER_UNITS;
+use gate_core::model::{Benchmark, Lang, ResultSet};
+use gate_core::stats::median;
 
 /// The `go` command looked up on PATH.
 pub const GO_COMMAND: &str = "go";
@@ -675,7 +676,7 @@ impl Tail for Captured {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Mode;
+    use gate_core::model::Mode;
 
     fn run(wanted: &[(&str, u32)]) -> GoRun {
         GoRun {

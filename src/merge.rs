@@ -10,8 +10,8 @@ use anyhow::{Result, bail};
 
 use crate::check::exit_code;
 use crate::cli::{MergeArgs, ReportFormat};
-use crate::model::SCHEMA_VERSION;
-use crate::verdict::{Report, Verdict};
+use gate_core::model::SCHEMA_VERSION;
+use gate_core::verdict::{Report, Verdict};
 
 /// A short runner label from a report's environment (`linux/x86_64`),
 /// made unique with the file name when two runners look alike.
@@ -25,7 +25,7 @@ fn labels(reports: &[(PathBuf, Report)]) -> Vec<String> {
                 e.os.as_deref().unwrap_or("?"),
                 e.arch
                     .as_deref()
-                    .map(crate::model::normalize_arch)
+                    .map(gate_core::model::normalize_arch)
                     .unwrap_or("?")
             )
         })
@@ -101,21 +101,21 @@ pub fn merge_reports(reports: &[(PathBuf, Report)]) -> Report {
 pub fn cmd_merge(args: &MergeArgs) -> Result<i32> {
     let mut reports = Vec::new();
     for f in &args.files {
-        reports.push((f.clone(), crate::report::read_json(f)?));
+        reports.push((f.clone(), gate_core::report::read_json(f)?));
     }
     if reports.is_empty() {
         bail!("gate merge needs at least one report file");
     }
     let merged = merge_reports(&reports);
     if let Some(p) = &args.json {
-        crate::report::write_json(&merged, p)?;
+        gate_core::report::write_json(&merged, p)?;
     }
     match args.format {
-        ReportFormat::Table => print!("{}", crate::report::table::render(&merged)),
+        ReportFormat::Table => print!("{}", gate_core::report::table::render(&merged)),
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&merged)?),
         ReportFormat::Markdown => print!(
             "{}",
-            crate::report::markdown::render_markdown(&merged, None)?
+            gate_core::report::markdown::render_markdown(&merged, None)?
         ),
         ReportFormat::Gobench => bail!(
             "--format gobench writes samples of one runner; run `gate report FILE --format gobench` per runner"

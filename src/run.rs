@@ -39,8 +39,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use regex::Regex;
 
 use crate::cli::CheckArgs;
-use crate::config::Config;
 use crate::process::{Captured, run_captured};
+use gate_core::config::Config;
 
 /// Cargo feature the subject benches (and the fixture) use to turn mlock off.
 pub const NO_MLOCK_FEATURE: &str = "no-mlock";

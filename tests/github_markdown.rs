@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use gate::report::markdown::render_markdown;
-use gate::verdict::Report;
+use gate_core::report::markdown::render_markdown;
+use gate_core::verdict::Report;
 
 fn report(name: &str) -> Report {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gate::config::Config;
 use gate::livego::{self, GoRun, LiveGo, LiveGoOptions};
-use gate::model::{Lang, Mode};
+use gate_core::config::Config;
+use gate_core::model::{Lang, Mode};
 
 const WITH_BYTES: &str = "BenchmarkSecret_WithBytes";
 

@@ -2,8 +2,8 @@
 
 use assert_cmd::Command;
 use gate::compare::compare_sets;
-use gate::model::{Benchmark, Environment, Lang, Mode, ResultSet};
-use gate::verdict::Options;
+use gate_core::model::{Benchmark, Environment, Lang, Mode, ResultSet};
+use gate_core::verdict::Options;
 
 fn set(os: &str, arch: &str, center: f64) -> ResultSet {
     let bench = |id: &str, c: f64| {
@@ -41,7 +41,7 @@ fn report_file(
         &Options::default(),
     );
     let p = dir.join(name);
-    gate::report::write_json(&r, &p).unwrap();
+    gate_core::report::write_json(&r, &p).unwrap();
     p
 }
 

@@ -5,7 +5,7 @@
 //! others to model between-run variation.
 
 use gate::power::{Analysis, BenchRuns, analyse, decide_pair};
-use gate::verdict::RowVerdict;
+use gate_core::verdict::RowVerdict;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

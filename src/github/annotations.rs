@@ -4,7 +4,7 @@
 //! Values are escaped as the runner expects (`%`, CR, LF; and `:` `,` in
 //! properties), so a bench id cannot inject a command of its own.
 
-use crate::verdict::{Report, Row, RowKind, RowVerdict};
+use gate_core::verdict::{Report, Row, RowKind, RowVerdict};
 
 /// GitHub shows at most ten error annotations per step; we pick the worst.
 pub const MAX_ERRORS: usize = 10;

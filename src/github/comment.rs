@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::client::{ApiError, Client};
 use super::event::PullTarget;
-use crate::config::CommentMode;
+use gate_core::config::CommentMode;
 
 /// GitHub refuses comment bodies of 65,536 characters or more.
 pub const MAX_COMMENT_CHARS: usize = 65_536;

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::cli::{CommentArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
-use crate::config::{CommentConfig, CommentMode, Config};
-use crate::report::markdown::render_markdown;
-use crate::verdict::{Report, RowVerdict, Verdict};
+use gate_core::config::{CommentConfig, CommentMode, Config};
+use gate_core::report::markdown::render_markdown;
+use gate_core::verdict::{Report, RowVerdict, Verdict};
 
 use client::{ApiError, Backoff, Client};
 use comment::CommentAction;

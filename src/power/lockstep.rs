@@ -41,10 +41,10 @@ use serde::Serialize;
 use super::{
     DETECTION, Figures, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, pct,
 };
-use crate::config::Config;
 use crate::lockstep::{self, Adjustment, Settings};
 use crate::run::Prepared;
-use crate::stats;
+use gate_core::config::Config;
+use gate_core::stats;
 
 /// Replicates per bench and setting.
 pub const REPLICATES: usize = 1000;
@@ -867,7 +867,7 @@ pub struct ReportSettings {
 
 /// The terminal table and conclusions.
 pub fn render(r: &Report) -> String {
-    use crate::report::table::{new_table, right};
+    use gate_core::report::table::{new_table, right};
     let mut t = new_table([
         "bench",
         "median",
@@ -880,7 +880,7 @@ pub fn render(r: &Report) -> String {
     for row in &r.rows {
         t.add_row(vec![
             comfy_table::Cell::new(&row.id),
-            right(crate::report::fmt_ns(row.median_ns)),
+            right(gate_core::report::fmt_ns(row.median_ns)),
             // Per id: `lockstep.overrides` may set other counts.
             right(format!(
                 "{} x {}",
@@ -1221,7 +1221,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
     print!("{}", render(&report));
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
-        crate::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
+        gate_core::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
         eprintln!("power report written to {}", path.display());
     }
     Ok(crate::cli::EXIT_PASS)

@@ -62,19 +62,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use comfy_table::Cell;
 
-use crate::report::table::{new_table, right};
+use gate_core::report::table::{new_table, right};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
 use crate::cli::{CheckArgs, EXIT_PASS, PowerArgs};
-use crate::config::Config;
-use crate::model::{BenchId, Benchmark, Lang, Mode};
-use crate::report::fmt_ns;
 use crate::run::{self, ProgressMode, Settings};
-use crate::stats;
-use crate::verdict::{self, Options, Pairing, RowKind};
+use gate_core::config::Config;
+use gate_core::model::{BenchId, Benchmark, Lang, Mode};
+use gate_core::report::fmt_ns;
+use gate_core::stats;
+use gate_core::verdict::{self, Options, Pairing, RowKind};
 
 pub mod lockstep;
 
@@ -1165,7 +1165,7 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         );
         let t = Instant::now();
         prepared.run_ids(&ids)?;
-        let parsed = crate::formats::read_criterion(&prepared.plan().criterion_home, None)
+        let parsed = gate_core::formats::read_criterion(&prepared.plan().criterion_home, None)
             .with_context(|| "reading the run's criterion results")?;
         let mut first = BTreeMap::new();
         for id in &ids {
@@ -1305,7 +1305,7 @@ fn sweep_baseline_runs(confirm: u32, runs: usize) -> Vec<u32> {
 /// Writes the report as pretty JSON, atomically.
 pub fn write_report(report: &PowerReport, path: &std::path::Path) -> Result<()> {
     let text = serde_json::to_string_pretty(report).context("serialising the power report")?;
-    crate::formats::write_atomic_bytes(path, text.as_bytes())
+    gate_core::formats::write_atomic_bytes(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::model::Environment as MeasureEnv;
 use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict};
 
-/// The built-in comment template (`templates/comment.md.j2`), compiled in so
+/// The built-in comment template (`crates/gate-core/templates/comment.md.j2`), compiled in so
 /// the binary renders the same comment wherever it runs.
 pub const BUILTIN_TEMPLATE: &str = include_str!("../../templates/comment.md.j2");
 

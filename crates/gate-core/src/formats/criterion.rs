@@ -313,7 +313,7 @@ mod tests {
     use super::*;
 
     fn fixture() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/criterion")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/formats/criterion")
     }
 
     fn copy_tree(from: &Path, to: &Path) {

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{BenchId, Mode};
 
+pub mod lockstep;
+
 /// The parsed configuration, with paths resolved against the config's folder.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +48,7 @@ pub struct Config {
     pub rounds: u32,
     /// How a lockstep pair of `gate check --base` samples (`docs/lockstep.md`).
     #[serde(default)]
-    pub lockstep: crate::lockstep::Settings,
+    pub lockstep: lockstep::Settings,
     /// A missing Rust baseline is an error (exit 2) unless this is false.
     #[serde(default = "yes")]
     pub require_baseline: bool,
@@ -185,7 +187,7 @@ pub struct CommentConfig {
     /// Sets this gate's comment apart from others (matrix jobs use one each).
     #[serde(default = "default_marker")]
     pub marker: String,
-    /// A minijinja template overriding the built-in `templates/comment.md.j2`.
+    /// A minijinja template overriding the built-in `crates/gate-core/templates/comment.md.j2`.
     #[serde(default)]
     pub template: Option<PathBuf>,
 }

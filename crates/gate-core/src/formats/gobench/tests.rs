@@ -21,7 +21,7 @@ fn parse_err(text: &str) -> String {
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/formats/go-bench")
+        .join("../../tests/data/formats/go-bench")
         .join(name)
 }
 

@@ -227,7 +227,7 @@ mod tests {
 
     fn data(rel: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/formats")
+            .join("../../tests/data/formats")
             .join(rel)
     }
 
