@@ -27,9 +27,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::check::{self, Sources};
-use crate::run::RunPlan;
 use gate_core::config::Config;
 use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
+use gate_runner::run::RunPlan;
 
 /// The commit whose code the Rust baseline at `path` measured: the last
 /// commit that wrote the file. `gate baseline update` and the code it
@@ -46,7 +46,7 @@ pub fn baseline_commit(path: &Path) -> Result<String> {
         if with_path {
             args.extend(["--", &file]);
         }
-        crate::git::run(dir, &args)
+        gate_runner::git::run(dir, &args)
             .with_context(|| format!("{} is not in a git repository", path.display()))
     };
     // A shallow clone's oldest commit appears to add every file: `git log`
@@ -130,7 +130,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     let mut head_plan = plan.clone();
     head_plan.only = Some(ids.clone());
     let rounds = if quick { 2 } else { config.rounds };
-    let measured = crate::ab::measure(
+    let measured = gate_runner::ab::measure(
         &head_plan,
         &commit,
         rounds,

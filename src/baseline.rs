@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::check;
-use crate::cli::{BaselineUpdateArgs, CheckArgs, EXIT_PASS, ImportGoArgs};
+use crate::cmd::{BaselineUpdateArgs, CheckArgs, EXIT_PASS, ImportGoArgs};
 use gate_core::config::Config;
 use gate_core::formats::{self, Baseline, BaselineKind};
 use gate_core::model::{Lang, ResultSet};
@@ -150,14 +150,14 @@ pub fn cmd_update(args: &BaselineUpdateArgs) -> Result<i32> {
     let plan = check::plan_for(&config, &check_args)?;
     let (first, prepared) = check::collect(&plan, args.no_run, filter.as_ref())?;
     let mut pooled = None;
-    crate::ab::pool(&mut pooled, first);
+    gate_runner::ab::pool(&mut pooled, first);
     let mut runs = 1;
     if let Some(prepared) = &prepared {
         let only = check::ids_regex(&prepared.ids());
         for r in 2..=args.runs.max(1) {
             eprintln!("gate: run {r}/{} of the baseline", args.runs);
             prepared.run_all()?;
-            crate::ab::pool(&mut pooled, check::read_rust_results(&plan, Some(&only))?);
+            gate_runner::ab::pool(&mut pooled, check::read_rust_results(&plan, Some(&only))?);
             runs = r;
         }
     }

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 
-use crate::cli::{CheckArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
-use crate::livego;
-use crate::run::{self, RunPlan};
+use crate::cmd::{CheckArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
 use gate_core::config::Config;
 use gate_core::formats::{self, Baseline};
 use gate_core::model::{Lang, ResultSet, SCHEMA_VERSION};
 use gate_core::verdict::{self, Options, Pairing, Report, RowKind, RowVerdict, Verdict};
+use gate_runner::livego;
+use gate_runner::run::{self, RunPlan};
 
 /// Where the old side of the rows comes from, beyond the stored baselines.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,7 +56,10 @@ pub fn results_path(criterion_home: &Path) -> PathBuf {
 
 /// The bench plan of a check, with the config's environment variables.
 pub fn plan_for(config: &Config, args: &CheckArgs) -> Result<RunPlan> {
-    let mut plan = RunPlan::for_check(config, args)?;
+    let mut plan = RunPlan::from_config(config);
+    plan.quick = args.quick;
+    plan.no_mlock = args.no_mlock;
+    plan.filter = compile_filter(args.filter.as_deref())?;
     for (k, v) in &config.cargo.env {
         if !plan.env.iter().any(|(ek, _)| ek == k) {
             plan.env.push((k.clone(), v.clone()));
@@ -205,7 +208,7 @@ pub fn read_rust_results(plan: &RunPlan, filter: Option<&Regex>) -> Result<Resul
                 .unwrap_or_default()
         );
     }
-    let mut env = crate::env::detect();
+    let mut env = gate_runner::env::detect();
     env.features = plan.effective_features();
     set.environment = env;
     set.provenance = Some(format!(
@@ -588,7 +591,7 @@ pub fn build_report(
 
 /// The floor bench: one `mprotect(READ)` + `mprotect(NONE)` pair, the
 /// physical limit of a sequential secret access on the machine.
-pub const FLOOR_ID: &str = crate::env::FLOOR_MPROTECT_PAIR;
+pub const FLOOR_ID: &str = gate_runner::env::FLOOR_MPROTECT_PAIR;
 /// Label on a normalised baseline benchmark saying how it was scaled.
 pub const NORMALISED_LABEL: &str = "normalised";
 
@@ -745,7 +748,7 @@ fn floor_bound(b: &gate_core::model::Benchmark) -> bool {
 /// figures and what to do; verdicts are not changed. Each floor is taken
 /// from the baseline set that holds it (see [`normalise_by_floor`]).
 fn floor_drift_note(bl: &Baseline, new: &ResultSet, tolerance: f64) -> Option<String> {
-    let moved: Vec<String> = [FLOOR_ID, crate::env::FLOOR_SYSCALL]
+    let moved: Vec<String> = [FLOOR_ID, gate_runner::env::FLOOR_SYSCALL]
         .iter()
         .filter_map(|id| {
             let found = bl.find(Lang::Rust, id, 1)?;
@@ -809,7 +812,7 @@ pub fn cmd_check(args: &CheckArgs) -> Result<i32> {
 /// the error in `notes`. Failing to write it is only a warning: the error
 /// itself is what the user must see.
 pub fn write_error_report(err: &anyhow::Error, path: &Path) {
-    let report = Report::error(&crate::env::detect(), format!("error: {err:#}"));
+    let report = Report::error(&gate_runner::env::detect(), format!("error: {err:#}"));
     if let Err(e) = gate_core::report::write_json(&report, path) {
         eprintln!("warning: cannot write the error report: {e:#}");
     }
@@ -826,7 +829,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
         && let Some(bl) = load_baseline(&config, &config.baselines.rust, "Rust", false)
             .ok()
             .flatten()
-        && let Some((widened, note)) = filter_with_floor(f, &bl, &crate::env::detect())
+        && let Some((widened, note)) = filter_with_floor(f, &bl, &gate_runner::env::detect())
     {
         plan.filter = Some(widened);
         floor_note = Some(note);
@@ -842,7 +845,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
                 );
             }
             let rounds = if args.quick { 2 } else { config.rounds };
-            let ab = crate::ab::measure(
+            let ab = gate_runner::ab::measure(
                 &plan,
                 reference,
                 rounds,
@@ -864,7 +867,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
             live_go = c.live_go;
             live_note = c.live_skipped;
             if let Some(p) = &c.prepared {
-                builds.insert("head".to_string(), crate::ab::build_of(p, None, None));
+                builds.insert("head".to_string(), gate_runner::ab::build_of(p, None, None));
             }
             (c.set, c.prepared, None, None)
         }
@@ -943,7 +946,7 @@ fn check(args: &CheckArgs) -> Result<i32> {
     if args.json.is_some() {
         eprintln!("report written to {}", report_path.display());
     }
-    crate::github::publish_check(
+    gate_github::publish_check(
         &report,
         &report_path,
         &config.comment,

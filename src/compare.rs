@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use anyhow::{Context, Result, bail};
 
 use crate::check::exit_code;
-use crate::cli::{CompareArgs, EXIT_PASS, ReportArgs, ReportFormat};
+use crate::cmd::{CompareArgs, EXIT_PASS, ReportArgs, ReportFormat};
 use gate_core::formats::{self, load_any};
 use gate_core::model::{Benchmark, ResultSet, SCHEMA_VERSION};
 use gate_core::verdict::{self, Options, Pairing, Report, RowKind};

@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(gate::cli::main());
+    std::process::exit(gate::cmd::main());
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use crate::check::exit_code;
-use crate::cli::{MergeArgs, ReportFormat};
+use crate::cmd::{MergeArgs, ReportFormat};
 use gate_core::model::SCHEMA_VERSION;
 use gate_core::verdict::{Report, Verdict};
 

@@ -213,7 +213,7 @@ impl Runner {
             ));
             if let Some(id) = id {
                 let parsed =
-                    gate::github::outputs::parse(&std::fs::read_to_string(&output).unwrap())
+                    gate_github::outputs::parse(&std::fs::read_to_string(&output).unwrap())
                         .unwrap_or_else(|e| panic!("step {name} wrote bad outputs: {e}\n{log}"));
                 step_outputs.insert(id, parsed.into_iter().collect());
             }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use gate::env::{CpuInfo, format_bytes, memlock_advice, parse_cpuinfo, virtualization};
+use gate_runner::env::{CpuInfo, format_bytes, memlock_advice, parse_cpuinfo, virtualization};
 
 const X86_VM: &str = "processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -114,7 +114,7 @@ fn small_memlock_gets_advice_large_or_unknown_does_not() {
 
 #[test]
 fn detect_fills_what_every_machine_has() {
-    let e = gate::env::detect();
+    let e = gate_runner::env::detect();
     assert_eq!(e.os.as_deref(), Some(std::env::consts::OS));
     assert_eq!(e.arch.as_deref(), Some(std::env::consts::ARCH));
     assert!(e.cores.is_some_and(|c| c >= 1));

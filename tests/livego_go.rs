@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gate::livego::{self, GoRun, LiveGo, LiveGoOptions};
 use gate_core::config::Config;
 use gate_core::model::{Lang, Mode};
+use gate_runner::livego::{self, GoRun, LiveGo, LiveGoOptions};
 
 const WITH_BYTES: &str = "BenchmarkSecret_WithBytes";
 
@@ -227,7 +227,7 @@ fn go_and_rust_rounds_alternate_and_samples_merge() {
     // both were measured here.
     assert_eq!(
         set.environment.fingerprint(),
-        gate::env::detect().fingerprint()
+        gate_runner::env::detect().fingerprint()
     );
 }
 

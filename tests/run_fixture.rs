@@ -1,5 +1,5 @@
 //! Stage 1 for real: builds and runs `tests/fixture-bench` through
-//! `gate::run` with the quick settings, a temporary criterion home and this
+//! `gate_runner::run` with the quick settings, a temporary criterion home and this
 //! workspace's target folder, then checks what was written.
 
 mod common;
@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use gate::run::{ProgressMode, RunError, RunPlan, counters_path, prepare, run};
+use gate_runner::run::{ProgressMode, RunError, RunPlan, counters_path, prepare, run};
 use regex::Regex;
 
 const SPIN: &str = "fixture/spin/sequential";

@@ -41,10 +41,10 @@ use serde::Serialize;
 use super::{
     DETECTION, Figures, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, pct,
 };
-use crate::lockstep::{self, Adjustment, Settings};
-use crate::run::Prepared;
 use gate_core::config::Config;
 use gate_core::stats;
+use gate_runner::lockstep::{self, Adjustment, Settings};
+use gate_runner::run::Prepared;
 
 /// Replicates per bench and setting.
 pub const REPLICATES: usize = 1000;
@@ -551,7 +551,7 @@ pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
 /// the ids' rounded-up extra pairs do not all fall in the same pass.
 fn due_in_pass(own: u32, i: usize, pass: usize, rounds: u32) -> usize {
     let cycle = rounds.max(1) as usize;
-    crate::ab::in_round(own, ((pass + i) % cycle) as u32, cycle as u32) as usize
+    gate_runner::ab::in_round(own, ((pass + i) % cycle) as u32, cycle as u32) as usize
 }
 
 /// Measures A/A lockstep pairs of every id of `prepared` until `budget`
@@ -930,9 +930,9 @@ pub fn render(r: &Report) -> String {
 }
 
 /// `gate power --kind lockstep`.
-pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
+pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
-    let check_args = crate::cli::CheckArgs {
+    let check_args = crate::cmd::CheckArgs {
         config: args.config.clone(),
         quick: false,
         filter: args.filter.clone(),
@@ -948,11 +948,11 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
         .tempdir()
         .map_err(|e| anyhow::anyhow!("creating a temporary criterion home: {e}"))?;
     plan.criterion_home = home.path().join("criterion");
-    if plan.progress == crate::run::ProgressMode::Auto {
-        plan.progress = crate::run::ProgressMode::Lines;
+    if plan.progress == gate_runner::run::ProgressMode::Auto {
+        plan.progress = gate_runner::run::ProgressMode::Lines;
     }
     let build_started = Instant::now();
-    let prepared = crate::run::prepare(&plan)?;
+    let prepared = gate_runner::run::prepare(&plan)?;
     let build_secs = build_started.elapsed().as_secs_f64();
     let ids = prepared.ids();
     let family = super::family_size(&config, &ids);
@@ -1224,7 +1224,7 @@ pub fn cmd(args: &crate::cli::PowerArgs) -> Result<i32> {
         gate_core::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
         eprintln!("power report written to {}", path.display());
     }
-    Ok(crate::cli::EXIT_PASS)
+    Ok(crate::cmd::EXIT_PASS)
 }
 
 #[cfg(test)]

@@ -68,13 +68,13 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use crate::cli::{CheckArgs, EXIT_PASS, PowerArgs};
-use crate::run::{self, ProgressMode, Settings};
+use crate::cmd::{CheckArgs, EXIT_PASS, PowerArgs};
 use gate_core::config::Config;
 use gate_core::model::{BenchId, Benchmark, Lang, Mode};
 use gate_core::report::fmt_ns;
 use gate_core::stats;
 use gate_core::verdict::{self, Options, Pairing, RowKind};
+use gate_runner::run::{self, ProgressMode, Settings};
 
 pub mod lockstep;
 
@@ -1054,7 +1054,7 @@ fn analysis_estimate(first: &BTreeMap<String, Vec<f64>>, alpha: f64, decides: us
 
 /// `gate power`.
 pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
-    if args.kind == crate::cli::PowerKind::Lockstep {
+    if args.kind == crate::cmd::PowerKind::Lockstep {
         return lockstep::cmd(args);
     }
     if let Some(path) = &args.from {

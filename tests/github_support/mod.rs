@@ -288,7 +288,7 @@ impl Step {
     /// The outputs as the runner reads them (last value wins).
     pub fn outputs(&self) -> std::collections::BTreeMap<String, String> {
         let text = std::fs::read_to_string(&self.output).unwrap();
-        gate::github::outputs::parse(&text)
+        gate_github::outputs::parse(&text)
             .unwrap()
             .into_iter()
             .collect()

@@ -38,7 +38,6 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use regex::Regex;
 
-use crate::cli::CheckArgs;
 use crate::process::{Captured, run_captured};
 use gate_core::config::Config;
 
@@ -115,7 +114,7 @@ pub enum ProgressMode {
 }
 
 /// What to build and run. Build it with [`RunPlan::new`],
-/// [`RunPlan::from_config`] or [`RunPlan::for_check`], then adjust fields:
+/// or [`RunPlan::from_config`], then adjust fields:
 /// to run another checkout (a worktree of the base ref), set `workspace`,
 /// `target_dir` and `criterion_home` to its own; to confirm one id, set
 /// `only`.
@@ -207,23 +206,6 @@ impl RunPlan {
         plan.features = c.features.clone();
         plan.ids = c.ids.clone();
         plan
-    }
-
-    /// The plan of `gate check`: the config's, with `--quick`, `--filter`
-    /// and `--no-mlock` applied. A bad filter is an error naming it.
-    pub fn for_check(config: &Config, args: &CheckArgs) -> Result<RunPlan> {
-        let mut plan = RunPlan::from_config(config);
-        plan.quick = args.quick;
-        plan.no_mlock = args.no_mlock;
-        plan.filter = args
-            .filter
-            .as_deref()
-            .map(|f| {
-                Regex::new(f)
-                    .with_context(|| format!("--filter `{f}` is not a valid regular expression"))
-            })
-            .transpose()?;
-        Ok(plan)
     }
 
     /// The features the benches are built with: the configured ones plus

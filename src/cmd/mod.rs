@@ -8,6 +8,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gate_core::model::Mode;
+use gate_core::verdict::Verdict;
+
+pub mod comment;
+pub mod env;
+
+pub use comment::CommentArgs;
+pub use env::EnvArgs;
 
 /// Exit code of a passing check.
 pub const EXIT_PASS: i32 = 0;
@@ -159,24 +166,6 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct EnvArgs {
-    #[arg(long, default_value = "gate.yaml")]
-    pub config: PathBuf,
-    /// Print as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct CommentArgs {
-    /// A report JSON written by `gate check --json`.
-    #[arg(long)]
-    pub results: PathBuf,
-    #[arg(long, default_value = "gate.yaml")]
-    pub config: PathBuf,
-}
-
-#[derive(Debug, Clone, Args)]
 pub struct PowerArgs {
     #[arg(long, default_value = "gate.yaml")]
     pub config: PathBuf,
@@ -215,6 +204,15 @@ pub struct MergeArgs {
     pub format: ReportFormat,
 }
 
+/// The exit code of a verdict: 0 pass, 1 regression, 2 error.
+pub fn exit_code(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Regression => EXIT_REGRESSION,
+        Verdict::Error => EXIT_ERROR,
+    }
+}
+
 /// Entry point; returns the process exit code (0 pass, 1 regression, 2 error).
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -235,8 +233,8 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Compare(args) => crate::compare::cmd_compare(&args),
         Command::Report(args) => crate::compare::cmd_report(&args),
         Command::Merge(args) => crate::merge::cmd_merge(&args),
-        Command::Env(args) => crate::env::cmd_env(&args),
-        Command::Comment(args) => crate::github::cmd_comment(&args),
+        Command::Env(args) => env::run(&args),
+        Command::Comment(args) => comment::run(&args),
         Command::Power(args) => crate::power::cmd_power(&args),
     }
 }

@@ -17,12 +17,11 @@ pub mod event;
 pub mod outputs;
 pub mod summary;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{CommentArgs, EXIT_ERROR, EXIT_PASS, EXIT_REGRESSION};
-use gate_core::config::{CommentConfig, CommentMode, Config};
+use gate_core::config::{CommentConfig, CommentMode};
 use gate_core::report::markdown::render_markdown;
 use gate_core::verdict::{Report, RowVerdict, Verdict};
 
@@ -55,40 +54,6 @@ impl PublishOutcome {
             annotations: 0,
         }
     }
-}
-
-/// The exit code of a verdict: 0 pass, 1 regression, 2 error.
-pub fn exit_code(verdict: Verdict) -> i32 {
-    match verdict {
-        Verdict::Pass => EXIT_PASS,
-        Verdict::Regression => EXIT_REGRESSION,
-        Verdict::Error => EXIT_ERROR,
-    }
-}
-
-/// `gate comment --results FILE`: publishes a saved report (the second half
-/// of the `workflow_run` pattern) and returns the exit code of its verdict.
-pub fn cmd_comment(args: &CommentArgs) -> Result<i32> {
-    let text = std::fs::read_to_string(&args.results)
-        .with_context(|| format!("cannot read results {}", args.results.display()))?;
-    let report: Report = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a report written by `gate check --json`",
-            args.results.display()
-        )
-    })?;
-    let (comment_cfg, root) = if args.config.exists() {
-        let config = Config::load(&args.config)?;
-        (config.comment.clone(), config.root.clone())
-    } else {
-        eprintln!(
-            "gate: {} not found; using the default comment settings",
-            args.config.display()
-        );
-        (CommentConfig::default(), PathBuf::from("."))
-    };
-    publish_check(&report, &args.results, &comment_cfg, &root, true)?;
-    Ok(exit_code(report.verdict))
 }
 
 /// Called by `gate check`: publishes when running in GitHub Actions

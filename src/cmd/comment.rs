@@ -1,0 +1,45 @@
+//! `gate comment --results FILE`: publishes a saved report.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use gate_core::config::{CommentConfig, Config};
+use gate_core::verdict::Report;
+
+use super::exit_code;
+
+#[derive(Debug, Clone, Args)]
+pub struct CommentArgs {
+    /// A report JSON written by `gate check --json`.
+    #[arg(long)]
+    pub results: PathBuf,
+    #[arg(long, default_value = "gate.yaml")]
+    pub config: PathBuf,
+}
+
+/// `gate comment --results FILE`: publishes a saved report (the second half
+/// of the `workflow_run` pattern) and returns the exit code of its verdict.
+pub fn run(args: &CommentArgs) -> Result<i32> {
+    let text = std::fs::read_to_string(&args.results)
+        .with_context(|| format!("cannot read results {}", args.results.display()))?;
+    let report: Report = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a report written by `gate check --json`",
+            args.results.display()
+        )
+    })?;
+    let (comment_cfg, root) = if args.config.exists() {
+        let config = Config::load(&args.config)?;
+        (config.comment.clone(), config.root.clone())
+    } else {
+        eprintln!(
+            "gate: {} not found; using the default comment settings",
+            args.config.display()
+        );
+        (CommentConfig::default(), PathBuf::from("."))
+    };
+    gate_github::publish_check(&report, &args.results, &comment_cfg, &root, true)?;
+    Ok(exit_code(report.verdict))
+}
