@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::check;
-use crate::cmd::{BaselineUpdateArgs, CheckArgs, EXIT_PASS, ImportGoArgs};
+use crate::cmd::{BaselineUpdateArgs, EXIT_PASS, ImportGoArgs};
+use crate::pipeline::plan::{Selection, plan_for};
 use gate_core::config::Config;
 use gate_core::formats::{self, Baseline, BaselineKind};
 use gate_core::model::{Lang, ResultSet};
@@ -137,17 +138,14 @@ pub fn merge_rust(previous: Option<&Baseline>, run: ResultSet) -> (Baseline, usi
 pub fn cmd_update(args: &BaselineUpdateArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = check::compile_filter(args.filter.as_deref())?;
-    let check_args = CheckArgs {
-        config: args.config.clone(),
-        quick: args.quick,
-        filter: args.filter.clone(),
-        json: None,
-        no_run: args.no_run,
-        github: false,
-        base: None,
-        no_mlock: false,
-    };
-    let plan = check::plan_for(&config, &check_args)?;
+    let plan = plan_for(
+        &config,
+        &Selection {
+            quick: args.quick,
+            filter: args.filter.clone(),
+            ..Selection::default()
+        },
+    )?;
     let (first, prepared) = check::collect(&plan, args.no_run, filter.as_ref())?;
     let mut pooled = None;
     gate_runner::ab::pool(&mut pooled, first);

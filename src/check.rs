@@ -34,15 +34,7 @@ pub fn exit_code(v: Verdict) -> i32 {
     }
 }
 
-/// Compiles `--filter`, naming the flag when the expression is bad.
-pub fn compile_filter(filter: Option<&str>) -> Result<Option<Regex>> {
-    filter
-        .map(|f| {
-            Regex::new(f)
-                .with_context(|| format!("--filter `{f}` is not a valid regular expression"))
-        })
-        .transpose()
-}
+pub use crate::pipeline::plan::compile_filter;
 
 /// Where `gate check` keeps the raw results of its last run (every sample),
 /// beside criterion's folder: `<target>/gate/results.json`.
@@ -52,20 +44,6 @@ pub fn results_path(criterion_home: &Path) -> PathBuf {
         .unwrap_or(Path::new("."))
         .join("gate")
         .join("results.json")
-}
-
-/// The bench plan of a check, with the config's environment variables.
-pub fn plan_for(config: &Config, args: &CheckArgs) -> Result<RunPlan> {
-    let mut plan = RunPlan::from_config(config);
-    plan.quick = args.quick;
-    plan.no_mlock = args.no_mlock;
-    plan.filter = compile_filter(args.filter.as_deref())?;
-    for (k, v) in &config.cargo.env {
-        if !plan.env.iter().any(|(ek, _)| ek == k) {
-            plan.env.push((k.clone(), v.clone()));
-        }
-    }
-    Ok(plan)
 }
 
 /// Runs every selected bench once (unless `no_run`) and collects the Rust
@@ -821,7 +799,14 @@ pub fn write_error_report(err: &anyhow::Error, path: &Path) {
 fn check(args: &CheckArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
     let filter = compile_filter(args.filter.as_deref())?;
-    let mut plan = plan_for(&config, args)?;
+    let mut plan = crate::pipeline::plan::plan_for(
+        &config,
+        &crate::pipeline::plan::Selection {
+            quick: args.quick,
+            no_mlock: args.no_mlock,
+            filter: args.filter.clone(),
+        },
+    )?;
     let mut floor_note = None;
     if args.base.is_none()
         && !args.no_run

@@ -12,4 +12,5 @@ pub mod check;
 pub mod cmd;
 pub mod compare;
 pub mod merge;
+pub mod pipeline;
 pub mod power;

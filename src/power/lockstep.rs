@@ -932,17 +932,11 @@ pub fn render(r: &Report) -> String {
 /// `gate power --kind lockstep`.
 pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
     let config = Config::load(&args.config)?;
-    let check_args = crate::cmd::CheckArgs {
-        config: args.config.clone(),
-        quick: false,
+    let selection = crate::pipeline::plan::Selection {
         filter: args.filter.clone(),
-        json: None,
-        no_run: false,
-        github: false,
-        base: None,
-        no_mlock: false,
+        ..Default::default()
     };
-    let mut plan = crate::check::plan_for(&config, &check_args)?;
+    let mut plan = crate::pipeline::plan::plan_for(&config, &selection)?;
     let home = tempfile::Builder::new()
         .prefix("gate-power-")
         .tempdir()

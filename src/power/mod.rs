@@ -68,7 +68,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use crate::cmd::{CheckArgs, EXIT_PASS, PowerArgs};
+use crate::cmd::{EXIT_PASS, PowerArgs};
 use gate_core::config::Config;
 use gate_core::model::{BenchId, Benchmark, Lang, Mode};
 use gate_core::report::fmt_ns;
@@ -1065,17 +1065,11 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         );
     }
     let config = Config::load(&args.config)?;
-    let check_args = CheckArgs {
-        config: args.config.clone(),
-        quick: false,
+    let selection = crate::pipeline::plan::Selection {
         filter: args.filter.clone(),
-        json: None,
-        no_run: false,
-        github: false,
-        base: None,
-        no_mlock: false,
+        ..Default::default()
     };
-    let mut plan = crate::check::plan_for(&config, &check_args)?;
+    let mut plan = crate::pipeline::plan::plan_for(&config, &selection)?;
     let home = tempfile::Builder::new()
         .prefix("gate-power-")
         .tempdir()
