@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gate::compare::compare_sets;
+use gate_core::compare::compare_sets;
 use gate_core::model::{Benchmark, Environment, Lang, Mode, ResultSet};
 use gate_core::verdict::{EXACT_LABEL, Options, RowVerdict};
 use rand::{Rng, SeedableRng};

@@ -6,11 +6,6 @@
 //! ([`github`]). The gate never links the code it measures: it runs benches
 //! as processes and reads what they write.
 
-pub mod arbitrate;
-pub mod baseline;
-pub mod check;
 pub mod cmd;
-pub mod compare;
-pub mod merge;
 pub mod pipeline;
 pub mod power;

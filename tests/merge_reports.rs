@@ -1,7 +1,7 @@
 //! `gate merge`: the reports of two runners become one report and one comment.
 
 use assert_cmd::Command;
-use gate::compare::compare_sets;
+use gate_core::compare::compare_sets;
 use gate_core::model::{Benchmark, Environment, Lang, Mode, ResultSet};
 use gate_core::verdict::Options;
 

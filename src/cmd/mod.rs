@@ -7,14 +7,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use gate_core::model::Mode;
 use gate_core::verdict::Verdict;
 
+pub mod baseline;
+pub mod check;
 pub mod comment;
+pub mod compare;
 pub mod env;
+pub mod merge;
+pub mod report;
 
+pub use baseline::{BaselineCommand, BaselineUpdateArgs, ImportGoArgs};
+pub use check::CheckArgs;
 pub use comment::CommentArgs;
+pub use compare::CompareArgs;
 pub use env::EnvArgs;
+pub use merge::MergeArgs;
+pub use report::ReportArgs;
 
 /// Exit code of a passing check.
 pub const EXIT_PASS: i32 = 0;
@@ -55,114 +64,12 @@ pub enum Command {
     Merge(MergeArgs),
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct CheckArgs {
-    /// The gate configuration.
-    #[arg(long, default_value = "gate.yaml")]
-    pub config: PathBuf,
-    /// Fewer, shorter samples: faster, less precise (the report says so).
-    #[arg(long)]
-    pub quick: bool,
-    /// Only benches whose id matches this regular expression.
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// Write the report as JSON (the documented contract) to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// Do not run benches; reuse the results already on disk.
-    #[arg(long)]
-    pub no_run: bool,
-    /// Publish to GitHub even outside GitHub Actions.
-    #[arg(long)]
-    pub github: bool,
-    /// Build this git ref in a worktree and compare base and head on this machine, interleaved.
-    #[arg(long)]
-    pub base: Option<String>,
-    /// Build and run the benches with mlock off (small RLIMIT_MEMLOCK).
-    #[arg(long)]
-    pub no_mlock: bool,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct CompareArgs {
-    /// The old result set.
-    pub old: PathBuf,
-    /// The new result set.
-    pub new: PathBuf,
-    /// Write the report as JSON to this file.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// Relative change inside which a difference is not a regression.
-    #[arg(long, default_value_t = 0.05)]
-    pub tolerance: f64,
-    /// Significance level (before Holm correction).
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum BaselineCommand {
-    /// Write baselines/rust.yaml from the last run (or run first).
-    Update(BaselineUpdateArgs),
-    /// Import `go test -bench` output into baselines/go.yaml.
-    ImportGo(ImportGoArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct BaselineUpdateArgs {
-    #[arg(long, default_value = "gate.yaml")]
-    pub config: PathBuf,
-    /// Reuse the results on disk instead of running the benches.
-    #[arg(long)]
-    pub no_run: bool,
-    /// Fewer, shorter samples.
-    #[arg(long)]
-    pub quick: bool,
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// Run the suite this many times (fresh processes) and pool the samples: a
-    /// baseline from one run inherits that run's luck (page placement, a busy
-    /// neighbour), and every later check is compared with it.
-    #[arg(long, default_value_t = 3)]
-    pub runs: u32,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ImportGoArgs {
-    /// `go test -bench` output files.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Mode of the imported benchmarks; by default GOMAXPROCS=1 is sequential, more is parallel.
-    #[arg(long)]
-    pub mode: Option<Mode>,
-    #[arg(long, default_value = "gate.yaml")]
-    pub config: PathBuf,
-    /// Where to write (default: the config's Go baseline, baselines/go.yaml).
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-    /// Keep these figures for reference only: shown, never used to fail (e.g. numbers
-    /// copied from a document, measured on an unknown machine).
-    #[arg(long)]
-    pub reference: bool,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Table,
     Json,
     Markdown,
     Gobench,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ReportArgs {
-    /// A report JSON (`--json` of check/compare) or a results file.
-    pub results: PathBuf,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
-    /// Template for `--format markdown` (default: the config's, else the built-in one).
-    #[arg(long)]
-    pub template: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -193,17 +100,6 @@ pub enum PowerKind {
     Stored,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct MergeArgs {
-    /// Report JSON files of several runners.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
-}
-
 /// The exit code of a verdict: 0 pass, 1 regression, 2 error.
 pub fn exit_code(verdict: Verdict) -> i32 {
     match verdict {
@@ -227,12 +123,11 @@ pub fn main() -> i32 {
 
 fn dispatch(command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Check(args) => crate::check::cmd_check(&args),
-        Command::Baseline(BaselineCommand::Update(args)) => crate::baseline::cmd_update(&args),
-        Command::Baseline(BaselineCommand::ImportGo(args)) => crate::baseline::cmd_import_go(&args),
-        Command::Compare(args) => crate::compare::cmd_compare(&args),
-        Command::Report(args) => crate::compare::cmd_report(&args),
-        Command::Merge(args) => crate::merge::cmd_merge(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Baseline(command) => baseline::run(&command),
+        Command::Compare(args) => compare::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Env(args) => env::run(&args),
         Command::Comment(args) => comment::run(&args),
         Command::Power(args) => crate::power::cmd_power(&args),

@@ -3,4 +3,9 @@
 //! measure and the core to decide, and returns what it found; the commands
 //! print and turn it into an exit code.
 
+pub mod arbitrate;
+pub mod baseline;
+pub mod check;
+pub mod collect;
+pub mod confirm;
 pub mod plan;

@@ -988,7 +988,7 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
                 "gate power: deciding the pairs saved in {} again",
                 path.display()
             );
-            let filter = crate::check::compile_filter(args.filter.as_deref())?;
+            let filter = crate::pipeline::plan::compile_filter(args.filter.as_deref())?;
             let measurements = saved
                 .measurements
                 .into_iter()

@@ -7,9 +7,13 @@
 //! built around it in other crates and modules, and depend on it, never the
 //! other way (the crate boundary keeps it so).
 
+pub mod compare;
 pub mod config;
 pub mod formats;
+pub mod merge;
 pub mod model;
+pub mod pairing;
 pub mod report;
 pub mod stats;
+pub mod update;
 pub mod verdict;

@@ -135,7 +135,7 @@ impl LockstepPairs {
                 / 1e3
                 + 0.3,
         );
-        let progress = run::Progress::new(self.head.plan().progress, total, per_pair);
+        let progress = crate::progress::Progress::new(self.head.plan().progress, total, per_pair);
         let (mut base, mut head) = (None, None);
         let mut k = 0usize;
         // Pairs of each id measured so far: the next pair's index (recorded

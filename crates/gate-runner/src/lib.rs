@@ -14,4 +14,5 @@ pub mod git;
 pub mod livego;
 pub mod lockstep;
 pub mod process;
+pub mod progress;
 pub mod run;

@@ -62,6 +62,9 @@ pub struct Config {
     /// Rust/Go pairs compared like with like.
     #[serde(default)]
     pub pairs: Vec<Pair>,
+    /// The machine's floor benches and what they model.
+    #[serde(default)]
+    pub floor: FloorConfig,
     /// The folder paths in this file are relative to (set when loaded).
     #[serde(skip)]
     pub root: PathBuf,
@@ -75,6 +78,63 @@ impl Config {
     /// id's `lockstep.overrides[id].rounds`, else `rounds`.
     pub fn pairs_per_check(&self, id: &str) -> u32 {
         self.lockstep.pairs_for(id, self.rounds, self.rounds)
+    }
+}
+
+/// The machine's floor benches (`floor:` in `gate.yaml`): they measure the
+/// machine, not the code, so the report reads them as the machine's line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloorConfig {
+    /// The raw `mprotect(READ)` + `mprotect(NONE)` pair: it scales a
+    /// baseline measured on another machine kind (see `scales`).
+    #[serde(default = "default_mprotect_pair")]
+    pub mprotect_pair: Option<String>,
+    /// A plain syscall.
+    #[serde(default = "default_syscall")]
+    pub syscall: Option<String>,
+    /// Id prefixes of the sequential benches the `mprotect_pair` floor
+    /// models (those that count `mprotect` calls and map nothing per op):
+    /// their baseline samples are scaled by the floor ratio between two
+    /// machine kinds. Empty: nothing is scaled.
+    #[serde(default)]
+    pub scales: Vec<String>,
+}
+
+fn default_mprotect_pair() -> Option<String> {
+    Some("floor/mprotect_pair/sequential".into())
+}
+
+fn default_syscall() -> Option<String> {
+    Some("floor/syscall/sequential".into())
+}
+
+impl Default for FloorConfig {
+    fn default() -> Self {
+        FloorConfig {
+            mprotect_pair: default_mprotect_pair(),
+            syscall: default_syscall(),
+            scales: Vec::new(),
+        }
+    }
+}
+
+impl FloorConfig {
+    /// The floor benches configured.
+    pub fn benches(&self) -> impl Iterator<Item = &str> {
+        [&self.mprotect_pair, &self.syscall]
+            .into_iter()
+            .filter_map(|b| b.as_deref())
+    }
+
+    /// Whether `id` is a floor bench (the machine's, not the code's).
+    pub fn is_floor(&self, id: &str) -> bool {
+        self.benches().any(|b| b == id)
+    }
+
+    /// Whether the `mprotect_pair` floor models the bench `id`.
+    pub fn scales_id(&self, id: &str) -> bool {
+        self.scales.iter().any(|p| id.starts_with(p.as_str()))
     }
 }
 

@@ -277,81 +277,11 @@ impl Reader {
             ));
         }
 
-        let counter_units: BTreeSet<&str> = self
-            .units
-            .iter()
-            .filter(|((_, k), v)| (k.as_str(), v.as_str()) == COUNTER_META)
-            .map(|((u, _), _)| u.as_str())
-            .collect();
-        let exact_units: BTreeSet<&str> = self
-            .units
-            .iter()
-            .filter(|((_, k), v)| (k.as_str(), v.as_str()) == EXACT_META)
-            .map(|((u, _), _)| u.as_str())
-            .collect();
-
+        let units = UnitKinds::of(&self.units);
         let mut benchmarks = Vec::with_capacity(self.groups.len());
         let mut seen: HashMap<(Lang, String, u32), usize> = HashMap::new();
         for g in &self.groups {
             let at = format!("{file}:{}", g.first_line);
-            let mode = match mode_override {
-                Some(m) => m,
-                None => match g.config.get(MODE_KEY) {
-                    Some(m) => m
-                        .parse()
-                        .map_err(|e| anyhow!("{at}: `{MODE_KEY}: {m}`: {e}"))?,
-                    None => match (g.lang, BenchId::parse(&g.id)) {
-                        (Lang::Rust, Ok(b)) => b.mode,
-                        _ => default_mode(g.threads),
-                    },
-                },
-            };
-
-            let mut metrics = g.metrics.clone();
-            let mut counters = BTreeMap::new();
-            for (unit, values) in &g.metrics {
-                let Some(m) = median(values) else { continue };
-                if GO_COUNTER_UNITS.contains(&unit.as_str()) {
-                    counters.insert(unit.clone(), m);
-                } else if counter_units.contains(unit.as_str()) {
-                    counters.insert(unit.clone(), m);
-                    metrics.remove(unit);
-                }
-            }
-
-            let mut labels: BTreeMap<String, String> = g
-                .config
-                .iter()
-                .filter(|(k, _)| k.as_str() != LANG_KEY && k.as_str() != MODE_KEY)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            if g.lang == Lang::Go {
-                for (k, v) in subname_parts(&g.id) {
-                    labels.insert(k.to_string(), v.to_string());
-                }
-            }
-            let exact: Vec<&str> = counters
-                .keys()
-                .map(String::as_str)
-                .filter(|u| exact_units.contains(u))
-                .collect();
-            if !exact.is_empty() {
-                labels.insert(EXACT_LABEL.to_string(), exact.join(","));
-            }
-            let reports = |unit: &str| {
-                (unit == TIME_UNIT && !g.samples.is_empty())
-                    || metrics.contains_key(unit)
-                    || counters.contains_key(unit)
-            };
-            for ((unit, key), value) in &self.units {
-                let consumed = (key.as_str(), value.as_str()) == COUNTER_META
-                    || ((key.as_str(), value.as_str()) == EXACT_META
-                        && counters.contains_key(unit));
-                if reports(unit) && !consumed {
-                    labels.insert(format!("{UNIT_LABEL_PREFIX}{unit}:{key}"), value.clone());
-                }
-            }
-
             if g.samples.is_empty() {
                 warnings.push(format!(
                     "{at}: {} has no `{TIME_UNIT}` value; its other units are kept in metrics, \
@@ -368,20 +298,7 @@ impl Reader {
             } else {
                 seen.insert((g.lang, g.id.clone(), g.threads), g.first_line);
             }
-
-            benchmarks.push(Benchmark {
-                id: g.id.clone(),
-                lang: g.lang,
-                mode,
-                threads: g.threads,
-                unit: TIME_UNIT.to_string(),
-                samples: g.samples.clone(),
-                counters,
-                metrics,
-                labels,
-                reference_only: false,
-                source: Some(source.to_string()),
-            });
+            benchmarks.push(self.benchmark(g, &at, &units, source, mode_override)?);
         }
 
         let environment = environment_of(&self.groups, file, &mut warnings);
@@ -393,6 +310,110 @@ impl Reader {
             },
             warnings,
         })
+    }
+
+    /// One group's benchmark: its mode (the override, the `mode:` config
+    /// line, the Rust id, or GOMAXPROCS), counters, metrics and labels.
+    fn benchmark(
+        &self,
+        g: &Group,
+        at: &str,
+        units: &UnitKinds<'_>,
+        source: &str,
+        mode_override: Option<Mode>,
+    ) -> Result<Benchmark> {
+        let mode = match mode_override {
+            Some(m) => m,
+            None => match g.config.get(MODE_KEY) {
+                Some(m) => m
+                    .parse()
+                    .map_err(|e| anyhow!("{at}: `{MODE_KEY}: {m}`: {e}"))?,
+                None => match (g.lang, BenchId::parse(&g.id)) {
+                    (Lang::Rust, Ok(b)) => b.mode,
+                    _ => default_mode(g.threads),
+                },
+            },
+        };
+
+        let mut metrics = g.metrics.clone();
+        let mut counters = BTreeMap::new();
+        for (unit, values) in &g.metrics {
+            let Some(m) = median(values) else { continue };
+            if GO_COUNTER_UNITS.contains(&unit.as_str()) {
+                counters.insert(unit.clone(), m);
+            } else if units.counter.contains(unit.as_str()) {
+                counters.insert(unit.clone(), m);
+                metrics.remove(unit);
+            }
+        }
+
+        let mut labels: BTreeMap<String, String> = g
+            .config
+            .iter()
+            .filter(|(k, _)| k.as_str() != LANG_KEY && k.as_str() != MODE_KEY)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if g.lang == Lang::Go {
+            for (k, v) in subname_parts(&g.id) {
+                labels.insert(k.to_string(), v.to_string());
+            }
+        }
+        let exact: Vec<&str> = counters
+            .keys()
+            .map(String::as_str)
+            .filter(|u| units.exact.contains(u))
+            .collect();
+        if !exact.is_empty() {
+            labels.insert(EXACT_LABEL.to_string(), exact.join(","));
+        }
+        let reports = |unit: &str| {
+            (unit == TIME_UNIT && !g.samples.is_empty())
+                || metrics.contains_key(unit)
+                || counters.contains_key(unit)
+        };
+        for ((unit, key), value) in &self.units {
+            let consumed = (key.as_str(), value.as_str()) == COUNTER_META
+                || ((key.as_str(), value.as_str()) == EXACT_META && counters.contains_key(unit));
+            if reports(unit) && !consumed {
+                labels.insert(format!("{UNIT_LABEL_PREFIX}{unit}:{key}"), value.clone());
+            }
+        }
+
+        Ok(Benchmark {
+            id: g.id.clone(),
+            lang: g.lang,
+            mode,
+            threads: g.threads,
+            unit: TIME_UNIT.to_string(),
+            samples: g.samples.clone(),
+            counters,
+            metrics,
+            labels,
+            reference_only: false,
+            source: Some(source.to_string()),
+        })
+    }
+}
+
+/// Which units the `Unit` metadata lines mark as counters, and as exact.
+struct UnitKinds<'a> {
+    counter: BTreeSet<&'a str>,
+    exact: BTreeSet<&'a str>,
+}
+
+impl<'a> UnitKinds<'a> {
+    fn of(units: &'a BTreeMap<(String, String), String>) -> UnitKinds<'a> {
+        let marked = |meta: (&str, &str)| {
+            units
+                .iter()
+                .filter(move |((_, k), v)| (k.as_str(), v.as_str()) == meta)
+                .map(|((u, _), _)| u.as_str())
+                .collect()
+        };
+        UnitKinds {
+            counter: marked(COUNTER_META),
+            exact: marked(EXACT_META),
+        }
     }
 }
 

@@ -26,7 +26,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::check::{self, Sources};
+use gate_core::pairing::{self, Sources};
+
+use super::confirm::confirm;
 use gate_core::config::Config;
 use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
 use gate_runner::run::RunPlan;
@@ -106,12 +108,6 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
         return Ok(());
     }
     let path = config.resolve(&config.baselines.rust);
-    let stands = |report: &mut Report, why: String| {
-        report.notes.push(format!(
-            "the regression(s) against the stored baseline were not re-judged on this runner ({why}): \
-             the stored verdict stands"
-        ));
-    };
     let commit = match baseline_commit(&path) {
         Ok(c) => c,
         Err(e) => {
@@ -119,34 +115,31 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
             return Ok(());
         }
     };
-    eprintln!(
-        "gate: {} bench(es) regressed against {}; re-judging on this runner in lockstep against {}, \
+    gate_runner::progress::say(format!(
+        "{} bench(es) regressed against {}; re-judging on this runner in lockstep against {}, \
          the commit that last wrote it: {}",
         ids.len(),
         path.display(),
         &commit[..12],
         ids.join(", ")
-    );
+    ));
     let mut head_plan = plan.clone();
     head_plan.only = Some(ids.clone());
     let rounds = if quick { 2 } else { config.rounds };
-    let measured = gate_runner::ab::measure(
+    let ab = match gate_runner::ab::measure(
         &head_plan,
         &commit,
         rounds,
         config.rounds,
         config.lockstep.clone(),
-    );
-    let ab = match measured {
+    ) {
         Ok(ab) => ab,
         Err(e) => {
-            stands(
-                report,
-                format!(
-                    "the baseline's commit {} could not be measured: {e:#}",
-                    &commit[..12]
-                ),
+            let why = format!(
+                "the baseline's commit {} could not be measured: {e:#}",
+                &commit[..12]
             );
+            stands(report, why);
             return Ok(());
         }
     };
@@ -154,12 +147,46 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     report
         .builds
         .insert("baseline-commit".to_string(), base_build);
-    // The stored check's question, so its tolerance.
+    let judged = judge(config, &ids, ab)?;
+    let (code, runner) = replace_rows(report, &ids, &commit, &judged);
+    report.notes.push(format!(
+        "re-judged on this runner: {} bench(es) that regressed against the stored baseline were measured \
+         in lockstep against {}, the commit that last wrote {} ({}, tolerance {}): \
+         {code} regression(s) of the code, {runner} of the runner (not failures)",
+        ids.len(),
+        &commit[..12],
+        path.display(),
+        judged.pairs_text,
+        config.tolerance
+    ));
+    report.refresh_verdict();
+    Ok(())
+}
+
+/// Says in the report that the stored verdict stands, and why.
+fn stands(report: &mut Report, why: String) {
+    report.notes.push(format!(
+        "the regression(s) against the stored baseline were not re-judged on this runner ({why}): \
+         the stored verdict stands"
+    ));
+}
+
+/// The lockstep comparison against the baseline's commit, confirmed.
+struct Judged {
+    report: Report,
+    pairs_text: String,
+    /// Pairs per check of each id.
+    pairs: std::collections::BTreeMap<String, u32>,
+}
+
+/// Decides the lockstep pairs of `ab` with the stored check's question
+/// (its tolerance), then confirms flagged rows with fresh pairs.
+fn judge(config: &Config, ids: &[String], ab: gate_runner::ab::AbResults) -> Result<Judged> {
     let mut judge = config.clone();
     judge.lockstep.tolerance = None;
-    let only = check::ids_regex(&ids);
+    let only = pairing::ids_regex(ids);
     let (mut head, mut base) = (ab.head, ab.base);
-    let mut judged = check::build_report(
+    let mut judged = pairing::build_report(
         &judge,
         &head,
         Some(&only),
@@ -168,7 +195,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
             live_go: None,
         },
     )?;
-    check::confirm(
+    confirm(
         &judge,
         &mut head,
         Some(&mut base),
@@ -180,7 +207,21 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
             Ok((h, Some(b)))
         },
     )?;
+    let pairs = ids
+        .iter()
+        .map(|id| (id.clone(), ab.pairs.pairs_for(id)))
+        .collect();
+    Ok(Judged {
+        report: judged,
+        pairs_text: ab.pairs_text,
+        pairs,
+    })
+}
 
+/// Replaces each re-judged row by its lockstep comparison, keeping the
+/// stored measurements in `earlier`; returns (regressions of the code,
+/// regressions of the runner).
+fn replace_rows(report: &mut Report, ids: &[String], commit: &str, judged: &Judged) -> (u32, u32) {
     let (mut code, mut runner) = (0, 0);
     for row in report.rows.iter_mut() {
         if row.kind != RowKind::RustVsRust
@@ -189,7 +230,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
         {
             continue;
         }
-        let Some(latest) = judged.rows.iter().find(|r| r.same_pair(row)) else {
+        let Some(latest) = judged.report.rows.iter().find(|r| r.same_pair(row)) else {
             row.warnings.push(format!(
                 "not measured against the baseline's commit {} (no such bench there): the stored verdict stands",
                 &commit[..12]
@@ -206,7 +247,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
         let lockstep = format!(
             "against the baseline's commit {} measured now on this runner, in lockstep ({} pair(s)): {}",
             &commit[..12],
-            ab.pairs.pairs_for(&row.id),
+            judged.pairs.get(&row.id).copied().unwrap_or_default(),
             pct(row.ratio)
         );
         warnings.push(if row.verdict == RowVerdict::Regressed {
@@ -225,18 +266,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
         warnings.append(&mut row.warnings);
         row.warnings = warnings;
     }
-    report.notes.push(format!(
-        "re-judged on this runner: {} bench(es) that regressed against the stored baseline were measured \
-         in lockstep against {}, the commit that last wrote {} ({}, tolerance {}): \
-         {code} regression(s) of the code, {runner} of the runner (not failures)",
-        ids.len(),
-        &commit[..12],
-        path.display(),
-        ab.pairs_text,
-        config.tolerance
-    ));
-    report.refresh_verdict();
-    Ok(())
+    (code, runner)
 }
 
 #[cfg(test)]

@@ -6,12 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
-
-use crate::check::exit_code;
-use crate::cmd::{MergeArgs, ReportFormat};
-use gate_core::model::SCHEMA_VERSION;
-use gate_core::verdict::{Report, Verdict};
+use crate::model::SCHEMA_VERSION;
+use crate::verdict::{Report, Verdict};
 
 /// A short runner label from a report's environment (`linux/x86_64`),
 /// made unique with the file name when two runners look alike.
@@ -25,7 +21,7 @@ fn labels(reports: &[(PathBuf, Report)]) -> Vec<String> {
                 e.os.as_deref().unwrap_or("?"),
                 e.arch
                     .as_deref()
-                    .map(gate_core::model::normalize_arch)
+                    .map(crate::model::normalize_arch)
                     .unwrap_or("?")
             )
         })
@@ -95,31 +91,4 @@ pub fn merge_reports(reports: &[(PathBuf, Report)]) -> Report {
         notes,
         builds: Default::default(),
     }
-}
-
-/// `gate merge FILE...`.
-pub fn cmd_merge(args: &MergeArgs) -> Result<i32> {
-    let mut reports = Vec::new();
-    for f in &args.files {
-        reports.push((f.clone(), gate_core::report::read_json(f)?));
-    }
-    if reports.is_empty() {
-        bail!("gate merge needs at least one report file");
-    }
-    let merged = merge_reports(&reports);
-    if let Some(p) = &args.json {
-        gate_core::report::write_json(&merged, p)?;
-    }
-    match args.format {
-        ReportFormat::Table => print!("{}", gate_core::report::table::render(&merged)),
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&merged)?),
-        ReportFormat::Markdown => print!(
-            "{}",
-            gate_core::report::markdown::render_markdown(&merged, None)?
-        ),
-        ReportFormat::Gobench => bail!(
-            "--format gobench writes samples of one runner; run `gate report FILE --format gobench` per runner"
-        ),
-    }
-    Ok(exit_code(merged.verdict))
 }

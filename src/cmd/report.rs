@@ -1,0 +1,67 @@
+//! `gate report RESULTS --format ...`: renders a saved report.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use gate_core::formats;
+
+use super::compare::load;
+use super::{EXIT_PASS, ReportFormat};
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A report JSON (`--json` of check/compare) or a results file.
+    pub results: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Template for `--format markdown` (default: the config's, else the built-in one).
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+}
+
+/// `gate report RESULTS --format ...`: renders a saved report, or a results
+/// file (any format `gate compare` reads) for `gobench`.
+pub fn run(args: &ReportArgs) -> Result<i32> {
+    let text = std::fs::read_to_string(&args.results)
+        .with_context(|| format!("cannot read {}", args.results.display()))?;
+    let is_report = text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde_json::Value>(&text)
+            .map(|v| v.get("rows").is_some())
+            .unwrap_or(false);
+    match args.format {
+        ReportFormat::Gobench => {
+            let set = load(&args.results)?;
+            print!("{}", formats::write_go(&set)?);
+        }
+        _ if !is_report => bail!(
+            "{}: not a gate report (no `rows`); `--format {}` renders the JSON written by \
+             `gate check --json` or `gate compare --json` (a results file renders with --format gobench)",
+            args.results.display(),
+            match args.format {
+                ReportFormat::Table => "table",
+                ReportFormat::Json => "json",
+                _ => "markdown",
+            }
+        ),
+        ReportFormat::Table => {
+            print!(
+                "{}",
+                gate_core::report::table::render(&gate_core::report::read_json(&args.results)?)
+            )
+        }
+        ReportFormat::Json => {
+            let report = gate_core::report::read_json(&args.results)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        ReportFormat::Markdown => {
+            let report = gate_core::report::read_json(&args.results)?;
+            print!(
+                "{}",
+                gate_core::report::markdown::render_markdown(&report, args.template.as_deref())?
+            );
+        }
+    }
+    Ok(EXIT_PASS)
+}

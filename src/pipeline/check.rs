@@ -1,0 +1,258 @@
+//! `gate check` as a pipeline: measure (from one [`Source`]), pair and
+//! decide (the core), confirm what was flagged, re-judge a regression
+//! against the stored baseline on this runner, write the report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use regex::Regex;
+
+use gate_core::config::Config;
+use gate_core::model::{Build, ResultSet};
+use gate_core::pairing::{self, Sources, floor};
+use gate_core::verdict::{Report, Verdict};
+use gate_runner::ab::{self, LockstepPairs};
+use gate_runner::run::{Prepared, RunPlan};
+
+use super::collect::{collect_with_live_go, remeasure_fresh, results_path};
+use super::confirm::confirm;
+use super::plan::{Selection, compile_filter, plan_for};
+
+/// Where the old side of the Rust rows comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The stored baselines; `no_run` reads the results already on disk.
+    Stored { no_run: bool },
+    /// A base commit built here and measured in lockstep with the head.
+    Lockstep { reference: String },
+}
+
+/// What `gate check` does.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// `gate.yaml`.
+    pub config: PathBuf,
+    pub selection: Selection,
+    pub source: Source,
+    /// Where the JSON report goes (default: beside the raw results).
+    pub json: Option<PathBuf>,
+}
+
+/// A finished check.
+pub struct Checked {
+    pub config: Config,
+    pub report: Report,
+    /// Where the JSON report was written.
+    pub report_path: PathBuf,
+}
+
+/// How flagged benches are measured again.
+enum Remeasure {
+    /// Fresh processes of the head (a check against the stored baselines).
+    Fresh(Box<Prepared>),
+    /// Fresh lockstep pairs of base and head.
+    Lockstep(Box<LockstepPairs>),
+    /// Nothing to measure with (`--no-run`).
+    None,
+}
+
+/// The measurements of one check, before any decision.
+struct Measured {
+    new: ResultSet,
+    base: Option<ResultSet>,
+    live_go: Option<ResultSet>,
+    remeasure: Remeasure,
+    /// A note that leads the report (how the rows were measured).
+    lead: Option<String>,
+    /// Notes that follow the decision's own.
+    notes: Vec<String>,
+    builds: BTreeMap<String, Build>,
+}
+
+/// Runs a check and writes its JSON report.
+pub fn check(opts: &CheckOptions) -> Result<Checked> {
+    let config = Config::load(&opts.config)?;
+    let filter = compile_filter(opts.selection.filter.as_deref())?;
+    let mut plan = plan_for(&config, &opts.selection)?;
+    let mut m = match &opts.source {
+        Source::Stored { no_run } => measure_stored(&config, &mut plan, *no_run, filter.as_ref())?,
+        Source::Lockstep { reference } => measure_lockstep(&config, &plan, reference, opts)?,
+    };
+    let mut report = pairing::build_report(&config, &m.new, filter.as_ref(), m.sources())?;
+    report.builds = std::mem::take(&mut m.builds);
+    report.notes.append(&mut m.notes);
+    if let Some(lead) = m.lead.take() {
+        report.notes.insert(0, lead);
+    }
+    confirm_flagged(&config, &mut m, &mut report, filter.as_ref())?;
+    if let (Source::Stored { no_run: false }, Remeasure::Fresh(_)) = (&opts.source, &m.remeasure) {
+        super::arbitrate::rejudge(&config, &plan, &mut report, opts.selection.quick)?;
+    }
+    let raw_path = results_path(&plan.criterion_home);
+    gate_core::formats::write_results(&raw_path, &m.new)?;
+    if opts.selection.quick {
+        report.notes.insert(
+            0,
+            "quick mode: fewer and shorter samples; intervals are wider and small regressions may go unseen".into(),
+        );
+    }
+    let report_path = opts
+        .json
+        .clone()
+        .unwrap_or_else(|| raw_path.with_file_name("report.json"));
+    gate_core::report::write_json(&report, &report_path)?;
+    Ok(Checked {
+        config,
+        report,
+        report_path,
+    })
+}
+
+impl Measured {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            base: self.base.as_ref(),
+            live_go: self.live_go.as_ref(),
+        }
+    }
+}
+
+/// The head measured once (live Go interleaved when pairs ask for it), or
+/// read from disk; the floor added to a filter that normalisation needs.
+fn measure_stored(
+    config: &Config,
+    plan: &mut RunPlan,
+    no_run: bool,
+    filter: Option<&Regex>,
+) -> Result<Measured> {
+    let mut notes = Vec::new();
+    if !no_run
+        && let Some(f) = &plan.filter
+        && let Some(bl) = pairing::load_baseline(config, &config.baselines.rust, "Rust", false)
+            .ok()
+            .flatten()
+        && let Some((widened, note)) =
+            floor::widen_filter(&config.floor, f, &bl, &gate_runner::env::detect())
+    {
+        plan.filter = Some(widened);
+        notes.push(note);
+    }
+    let c = collect_with_live_go(config, plan, no_run, filter)?;
+    if let Some(reason) = c.live_skipped {
+        notes.push(format!(
+            "live Go not measured ({reason}): the stored Go baseline is used"
+        ));
+    }
+    let mut builds = BTreeMap::new();
+    if let Some(p) = &c.prepared {
+        builds.insert("head".to_string(), ab::build_of(p, None, None));
+    }
+    Ok(Measured {
+        new: c.set,
+        base: None,
+        live_go: c.live_go,
+        remeasure: c
+            .prepared
+            .map_or(Remeasure::None, |p| Remeasure::Fresh(Box::new(p))),
+        lead: None,
+        notes,
+        builds,
+    })
+}
+
+/// Base and head built here and measured in lockstep pairs.
+fn measure_lockstep(
+    config: &Config,
+    plan: &RunPlan,
+    reference: &str,
+    opts: &CheckOptions,
+) -> Result<Measured> {
+    let rounds = if opts.selection.quick {
+        2
+    } else {
+        config.rounds
+    };
+    let measured = ab::measure(
+        plan,
+        reference,
+        rounds,
+        config.rounds,
+        config.lockstep.clone(),
+    )?;
+    let ls = &config.lockstep;
+    let note = format!(
+        "same-runner A/B: base {reference} ({}) and head were built and measured on this runner, \
+         in lockstep (pairs of processes taking turns sample by sample, {}, \
+         {} samples of {} ms per side); Rust rows compare head with base, not with baselines/",
+        &measured.commit[..12],
+        measured.pairs_text,
+        ls.samples,
+        ls.sample_ms
+    );
+    let [head_build, base_build] = measured.builds;
+    let builds = BTreeMap::from([
+        ("head".to_string(), head_build),
+        ("base".to_string(), base_build),
+    ]);
+    Ok(Measured {
+        new: measured.head,
+        base: Some(measured.base),
+        live_go: None,
+        remeasure: Remeasure::Lockstep(Box::new(measured.pairs)),
+        lead: Some(note),
+        notes: Vec::new(),
+        builds,
+    })
+}
+
+/// Confirmation runs of the flagged rows, with the check's own way of
+/// measuring again.
+fn confirm_flagged(
+    config: &Config,
+    m: &mut Measured,
+    report: &mut Report,
+    filter: Option<&Regex>,
+) -> Result<()> {
+    match &m.remeasure {
+        Remeasure::Lockstep(pairs) => confirm(
+            config,
+            &mut m.new,
+            m.base.as_mut(),
+            m.live_go.as_ref(),
+            report,
+            filter,
+            &mut |ids| {
+                let (b, h) = pairs.measure(ids)?;
+                Ok((h, Some(b)))
+            },
+        ),
+        Remeasure::Fresh(prepared) => confirm(
+            config,
+            &mut m.new,
+            None,
+            m.live_go.as_ref(),
+            report,
+            filter,
+            &mut |ids| Ok((remeasure_fresh(prepared, ids)?, None)),
+        ),
+        Remeasure::None => {
+            if report.verdict == Verdict::Regression && config.confirm > 0 {
+                report
+                    .notes
+                    .push("--no-run: regressions were not confirmed by a fresh measurement".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes the report of a check that failed: verdict `error`, no rows, the
+/// error in `notes`, so that whoever reads the file never finds the `pass`
+/// of an earlier run. Failing to write it is only a warning.
+pub fn write_error_report(err: &anyhow::Error, path: &Path) {
+    let report = Report::error(&gate_runner::env::detect(), format!("error: {err:#}"));
+    if let Err(e) = gate_core::report::write_json(&report, path) {
+        gate_runner::progress::warn(format!("cannot write the error report: {e:#}"));
+    }
+}
