@@ -39,7 +39,7 @@ pub struct Config {
     pub confirm: u32,
     /// A regression against the stored baseline that survived its
     /// confirmation is re-judged on this runner, in lockstep against the
-    /// commit that last wrote the baseline (`src/arbitrate.rs`); only a
+    /// commit that last wrote the baseline (`src/pipeline/arbitrate.rs`); only a
     /// regression there too fails. `false` keeps the stored verdict.
     #[serde(default = "yes")]
     pub arbitrate: bool,
