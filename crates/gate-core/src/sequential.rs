@@ -78,6 +78,29 @@ impl Design {
         spent(Some(k)) - spent(k.checked_sub(1))
     }
 
+    /// The error spent so far when `pairs` pairs have been looked at
+    /// (`alpha(t)` at the last look at most `pairs`).
+    fn spent_before(&self, pairs: usize) -> f64 {
+        match self.looks.iter().rposition(|&n| n < pairs) {
+            Some(k) => (0..=k).map(|j| self.alpha_at(j)).sum(),
+            None => 0.0,
+        }
+    }
+
+    /// The error to spend on an interval of `pairs` pairs: the look's share
+    /// when `pairs` is a look; when `last` (no look will follow: the bench
+    /// reached its most pairs, or the check's budget is spent), all that
+    /// the earlier looks left. `None`: not a look, or too few pairs.
+    pub fn alpha_for(&self, pairs: usize, last: bool) -> Option<f64> {
+        if pairs < FIRST_LOOK {
+            return None;
+        }
+        if last {
+            return Some(self.alpha - self.spent_before(pairs));
+        }
+        self.look_at(pairs).map(|k| self.alpha_at(k))
+    }
+
     /// The tolerance band in log ratio: `(ln(1 - tolerance), ln(1 + tolerance))`.
     pub fn band(&self) -> (f64, f64) {
         ((1.0 - self.tolerance).ln(), (1.0 + self.tolerance).ln())
@@ -141,6 +164,20 @@ mod tests {
             assert!((total - 0.05).abs() < 1e-12, "{most}: {total}");
             assert!((0..d.looks.len()).all(|k| d.alpha_at(k) > 0.0));
         }
+    }
+
+    #[test]
+    fn a_last_look_spends_what_the_earlier_ones_left() {
+        let d = Design::new(0.05, 0.01, 32);
+        assert_eq!(d.alpha_for(3, true), None);
+        assert_eq!(d.alpha_for(5, false), None);
+        assert_eq!(d.alpha_for(6, false), Some(d.alpha_at(1)));
+        // Budget spent at 10 pairs, after the looks at 4, 6 and 8.
+        let rest = d.alpha_for(10, true).unwrap();
+        let spent: f64 = (0..3).map(|k| d.alpha_at(k)).sum();
+        assert!((rest + spent - 0.05).abs() < 1e-12);
+        // The last planned look spends the rest too.
+        assert!((d.alpha_for(32, true).unwrap() - d.alpha_at(6)).abs() < 1e-12);
     }
 
     #[test]
