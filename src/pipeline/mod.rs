@@ -9,3 +9,4 @@ pub mod check;
 pub mod collect;
 pub mod confirm;
 pub mod plan;
+pub mod sequential;
