@@ -393,7 +393,11 @@ fn tampered_tarball() -> &'static (PathBuf, String) {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("action_e2e/tampered");
         std::fs::create_dir_all(&dir).unwrap();
         let exe = dir.join("evil");
-        std::fs::write(&exe, "#!/bin/sh\necho 'gate 0.1.0'\necho 'verdict=pass' >> \"$GITHUB_OUTPUT\"\n").unwrap();
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\necho 'gate 0.1.0'\necho 'verdict=pass' >> \"$GITHUB_OUTPUT\"\n",
+        )
+        .unwrap();
         let mut perms = std::fs::metadata(&exe).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
         std::fs::set_permissions(&exe, perms).unwrap();
@@ -501,7 +505,11 @@ async fn action_installs_the_release_binary_and_publishes_saved_results() {
         "gh attestation verify with the repository, signer workflow and tag:\n{}",
         run.tools
     );
-    assert!(!run.tools.contains("cargo "), "nothing built: {}", run.tools);
+    assert!(
+        !run.tools.contains("cargo "),
+        "nothing built: {}",
+        run.tools
+    );
     assert!(
         walk(&run.tool_cache)
             .iter()
@@ -562,14 +570,23 @@ async fn a_sha_pinned_action_downloads_the_release_its_action_yml_names() {
     let log = &run.log;
     let version = gate_version();
     assert!(
-        log.contains(&format!("action {ACTION_REPO}@{ACTION_SHA} names release {version}")),
+        log.contains(&format!(
+            "action {ACTION_REPO}@{ACTION_SHA} names release {version}"
+        )),
         "{log}"
     );
     assert!(log.contains("installed the release binary"), "{log}");
     assert!(expected_verify_call().is_match(&run.tools), "{}", run.tools);
-    assert!(!run.tools.contains("cargo "), "nothing built: {}", run.tools);
+    assert!(
+        !run.tools.contains("cargo "),
+        "nothing built: {}",
+        run.tools
+    );
     assert_eq!(run.steps.last().unwrap().0, "Run the gate", "{log}");
-    assert_eq!(run.outputs["verdict"], "regression", "the real gate ran: {log}");
+    assert_eq!(
+        run.outputs["verdict"], "regression",
+        "the real gate ran: {log}"
+    );
 }
 
 #[tokio::test]
@@ -593,7 +610,11 @@ async fn a_release_binary_with_a_wrong_checksum_is_refused() {
     );
     assert!(run.log.contains("refusing to run it"), "{}", run.log);
     assert!(!installed(&run), "nothing installed");
-    assert!(!run.tools.contains("cargo "), "no fallback build: {}", run.tools);
+    assert!(
+        !run.tools.contains("cargo "),
+        "no fallback build: {}",
+        run.tools
+    );
     assert!(fake.log().is_empty());
 }
 
@@ -605,7 +626,7 @@ async fn a_tampered_release_with_a_matching_checksum_fails_its_attestation() {
     let release = release_server(Release::TamperedWithSum).await;
     let runner = Runner::new(&release.uri(), &fake.api_url());
     let results = report_fixture(&runner);
-    let runner = runner.action_ref(ACTION_SHA).with("results", &results);
+    let runner = runner.with("results", &results);
     let run = tokio::task::spawn_blocking(move || runner.run())
         .await
         .unwrap();
@@ -620,10 +641,17 @@ async fn a_tampered_release_with_a_matching_checksum_fails_its_attestation() {
         )),
         "{log}"
     );
-    assert!(log.contains("no attestations found for subject"), "gh's reason shown: {log}");
+    assert!(
+        log.contains("no attestations found for subject"),
+        "gh's reason shown: {log}"
+    );
     assert!(expected_verify_call().is_match(&run.tools), "{}", run.tools);
     assert!(!installed(&run), "nothing installed");
-    assert!(!run.tools.contains("cargo "), "no fallback build: {}", run.tools);
+    assert!(
+        !run.tools.contains("cargo "),
+        "no fallback build: {}",
+        run.tools
+    );
     assert!(fake.log().is_empty(), "the tampered gate never ran");
 }
 
@@ -645,7 +673,10 @@ async fn a_release_whose_attestation_does_not_verify_is_refused() {
         log.contains("did not verify: it was not built by acme/gate/.github/workflows/release.yml"),
         "{log}"
     );
-    assert!(log.contains("Set install: source"), "says how to proceed: {log}");
+    assert!(
+        log.contains("Set install: source"),
+        "says how to proceed: {log}"
+    );
     assert!(!installed(&run));
     assert!(!run.tools.contains("cargo "), "{}", run.tools);
 }
@@ -677,9 +708,16 @@ async fn without_a_release_the_gate_is_built_from_source_and_says_why() {
     ))
     .unwrap();
     assert!(install.is_match(&run.tools), "{}", run.tools);
-    assert!(!run.tools.contains("gh "), "nothing to verify: {}", run.tools);
+    assert!(
+        !run.tools.contains("gh "),
+        "nothing to verify: {}",
+        run.tools
+    );
     assert_eq!(install_step(&run), 0, "{log}");
-    assert_eq!(run.outputs["verdict"], "regression", "the built gate ran: {log}");
+    assert_eq!(
+        run.outputs["verdict"], "regression",
+        "the built gate ran: {log}"
+    );
 }
 
 #[tokio::test]
@@ -691,14 +729,10 @@ async fn install_release_fails_instead_of_building() {
         .await
         .unwrap();
     assert_eq!(install_step(&run), 1, "{}", run.log);
+    assert!(run.log.contains("(HTTP 404 at http://"), "{}", run.log);
     assert!(
         run.log
-            .contains("(HTTP 404 at http://"),
-        "{}",
-        run.log
-    );
-    assert!(
-        run.log.contains("install: release never builds from source"),
+            .contains("install: release never builds from source"),
         "{}",
         run.log
     );
@@ -724,8 +758,16 @@ async fn without_a_token_the_attestation_cannot_be_checked_so_the_gate_is_built(
             && log.contains("no token (input github-token is empty); building from source instead"),
         "{log}"
     );
-    assert!(run.tools.contains("cargo install --locked"), "{}", run.tools);
-    assert!(!run.tools.contains("gh attestation verify /"), "{}", run.tools);
+    assert!(
+        run.tools.contains("cargo install --locked"),
+        "{}",
+        run.tools
+    );
+    assert!(
+        !run.tools.contains("gh attestation verify /"),
+        "{}",
+        run.tools
+    );
     assert_eq!(install_step(&run), 0, "{log}");
 }
 
@@ -741,11 +783,16 @@ async fn a_local_action_builds_its_own_source() {
         .await
         .unwrap();
     assert!(
-        run.log.contains("the action runs from a local checkout (uses: ./)"),
+        run.log
+            .contains("the action runs from a local checkout (uses: ./)"),
         "{}",
         run.log
     );
-    assert!(run.tools.starts_with("cargo install --locked"), "{}", run.tools);
+    assert!(
+        run.tools.starts_with("cargo install --locked"),
+        "{}",
+        run.tools
+    );
     assert_eq!(install_step(&run), 0, "{}", run.log);
 }
 
@@ -755,7 +802,11 @@ fn the_action_version_is_the_crate_version_and_binstall_finds_the_archives() {
     // the release, so it fails the tests first.
     let manifest =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
-    let crate_version = Regex::new(r#"(?m)^version = "([^"]+)""#).unwrap().captures(&manifest).unwrap()[1].to_string();
+    let crate_version = Regex::new(r#"(?m)^version = "([^"]+)""#)
+        .unwrap()
+        .captures(&manifest)
+        .unwrap()[1]
+        .to_string();
     assert_eq!(gate_version(), format!("v{crate_version}"));
     let key = |k: &str| {
         Regex::new(&format!(r#"(?m)^{k} = "([^"]+)""#))
@@ -771,9 +822,16 @@ fn the_action_version_is_the_crate_version_and_binstall_finds_the_archives() {
         .replace("{ target }", triple);
     assert_eq!(
         url,
-        format!("https://github.com/acme/gate/releases/download/{}/gate-{triple}.tar.gz", gate_version())
+        format!(
+            "https://github.com/acme/gate/releases/download/{}/gate-{triple}.tar.gz",
+            gate_version()
+        )
     );
-    assert_eq!(key("bin-dir"), "{ bin }{ binary-ext }", "the archive holds `gate` at its root");
+    assert_eq!(
+        key("bin-dir"),
+        "{ bin }{ binary-ext }",
+        "the archive holds `gate` at its root"
+    );
     assert_eq!(key("pkg-fmt"), "tgz");
 }
 
