@@ -702,7 +702,7 @@ async fn without_a_release_the_gate_is_built_from_source_and_says_why() {
     );
     assert!(log.contains("building gate from source"), "{log}");
     let install = Regex::new(&format!(
-        r"(?m)^cargo install --locked --path {} --root \S+/tool_cache/gate/{}-[0-9a-f]{{32}} --bin gate$",
+        r"(?m)^cargo install --locked --path {} --root \S+/tool_cache/gate/{}-auto-[0-9a-f]{{32}} --bin gate$",
         regex::escape(env!("CARGO_MANIFEST_DIR")),
         regex::escape(&version)
     ))
