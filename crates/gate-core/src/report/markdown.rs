@@ -611,6 +611,23 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_template_escapes_report_text_without_asking() {
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "schema": 1, "verdict": "pass", "environment": {"extra": {"<b>k": "@v"}},
+            "rows": [], "notes": ["<img src=x> [x](y)"]
+        }))
+        .unwrap();
+        let source = "{{ notes[0] }}|{{ report.notes[0] }}|{% for e in environments %}\
+            {% for i in e.items %}{{ i[0] }}={{ i[1] }}{% endfor %}{% endfor %}|{{ notes[0] | safe }}";
+        let md = render_with(&report, "t", source).unwrap();
+        let inert_note = "&lt;img src=x&gt; \\[x\\](y)";
+        assert_eq!(
+            md,
+            format!("{inert_note}|{inert_note}|&lt;b&gt;k=@\u{200d}v|<img src=x> [x](y)\n")
+        );
+    }
+
+    #[test]
     fn tidy_collapses_blank_lines_outside_fences() {
         assert_eq!(
             tidy("\n\na\n\n\n\nb\n```\n\n\n```\n"),
