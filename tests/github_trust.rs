@@ -40,7 +40,8 @@ async fn a_marker_comment_by_another_user_is_not_edited() {
     assert!(ours.body.contains("**Pass**"), "updated: {}", ours.body);
     let log = fake.log();
     assert!(
-        !log.iter().any(|l| l.contains(&format!("/comments/{theirs}"))),
+        !log.iter()
+            .any(|l| l.contains(&format!("/comments/{theirs}"))),
         "{log:?}"
     );
     assert_eq!(log.iter().filter(|l| l.starts_with("POST")).count(), 1);
@@ -64,7 +65,11 @@ async fn a_personal_token_edits_what_its_user_wrote() {
     let find = |id| comments.iter().find(|c| c.id == id).unwrap();
     assert!(find(mine).body.contains("**Pass**"));
     assert!(find(bots).body.ends_with("by the workflow token"));
-    assert!(fake.log().iter().any(|l| l == "GET /user"), "{:?}", fake.log());
+    assert!(
+        fake.log().iter().any(|l| l == "GET /user"),
+        "{:?}",
+        fake.log()
+    );
 }
 
 #[tokio::test]
@@ -89,8 +94,7 @@ async fn an_app_sets_its_author_in_the_config() {
 }
 
 /// Every way of escaping the gate's Markdown the issue names, in one string.
-const HOSTILE: &str =
-    "<img src=x onerror=alert(1)> @org/team [x](javascript:alert(1)) a|b <!-- gate-comment: gate -->";
+const HOSTILE: &str = "<img src=x onerror=alert(1)> @org/team [x](javascript:alert(1)) a|b <!-- gate-comment: gate -->";
 
 /// The regression fixture with `HOSTILE` in a regressed id, its Go name, a
 /// warning, a note, and an environment key and value.
@@ -129,9 +133,13 @@ fn assert_inert(name: &str, text: &str) {
     // An escaped `\]` does not end link text.
     let unescaped = text.replace("\\]", "");
     for live in ["<img", "](javascript", "@org/team", "<!--", "\n## PASS"] {
-        assert!(!unescaped.contains(live), "{name} contains `{live}`:\n{text}");
+        assert!(
+            !unescaped.contains(live),
+            "{name} contains `{live}`:\n{text}"
+        );
     }
-    let header = "| Benchmark | Mode | Rust now | Rust baseline | Change | Go | Rust/Go | Verdict |";
+    let header =
+        "| Benchmark | Mode | Rust now | Rust baseline | Change | Go | Rust/Go | Verdict |";
     if text.contains(header) {
         for line in text.lines().filter(|l| l.starts_with("| ")) {
             assert_eq!(cell_borders(line), 9, "{name}: a row split: {line}");
@@ -153,7 +161,10 @@ async fn hostile_report_text_is_inert_in_comment_summary_and_annotations() {
     let body = &comments[0].body;
     let rest = body.strip_prefix(&format!("{MARKER}\n")).unwrap();
     assert_inert("the comment", rest);
-    assert!(rest.contains("- **&lt;img src=x onerror=alert(1)&gt;"), "{rest}");
+    assert!(
+        rest.contains("- **&lt;img src=x onerror=alert(1)&gt;"),
+        "{rest}"
+    );
     assert_inert("the summary", &step.summary());
     let errors: Vec<&str> = stdout
         .lines()

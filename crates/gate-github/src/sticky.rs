@@ -66,7 +66,10 @@ pub async fn upsert(
             "comment mode is `on-regression` and nothing regressed".into(),
         ));
     }
-    let route = format!("/repos/{}/{}/issues/{}/comments", pull.owner, pull.repo, pull.number);
+    let route = format!(
+        "/repos/{}/{}/issues/{}/comments",
+        pull.owner, pull.repo, pull.number
+    );
     let payload = json!({ "body": post.body });
     let created: ApiComment = client
         .call(&format!("POST {route}"), || {
@@ -103,7 +106,10 @@ async fn settle(
     let mut rest = own.split_off(1);
     let mut kept = own.remove(0);
     if written != Some(kept.id) {
-        let route = format!("/repos/{}/{}/issues/comments/{}", pull.owner, pull.repo, kept.id);
+        let route = format!(
+            "/repos/{}/{}/issues/comments/{}",
+            pull.owner, pull.repo, kept.id
+        );
         let payload = json!({ "body": body });
         let updated: ApiComment = client
             .call(&format!("PATCH {route}"), || {
@@ -138,7 +144,10 @@ async fn delete(client: &Client, pull: PullRef<'_>, id: u64) {
 
 /// Every comment of the pull request, all pages.
 async fn list(client: &Client, pull: PullRef<'_>) -> Result<Vec<ApiComment>, ApiError> {
-    let route = format!("/repos/{}/{}/issues/{}/comments", pull.owner, pull.repo, pull.number);
+    let route = format!(
+        "/repos/{}/{}/issues/{}/comments",
+        pull.owner, pull.repo, pull.number
+    );
     let mut page: octocrab::Page<ApiComment> = client
         .call(&format!("GET {route}"), || {
             client.crab.get(&route, Some(&[("per_page", "100")]))
@@ -173,6 +182,10 @@ fn marked(comments: Vec<ApiComment>, marker_line: &str) -> Vec<ApiComment> {
 fn written_by(comments: Vec<ApiComment>, login: &str) -> Vec<ApiComment> {
     comments
         .into_iter()
-        .filter(|c| c.user.as_ref().is_some_and(|u| author::same(&u.login, login)))
+        .filter(|c| {
+            c.user
+                .as_ref()
+                .is_some_and(|u| author::same(&u.login, login))
+        })
         .collect()
 }

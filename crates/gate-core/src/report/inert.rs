@@ -99,7 +99,10 @@ mod tests {
             inert("<img src=x onerror=alert(1)>"),
             "&lt;img src=x onerror=alert(1)&gt;"
         );
-        assert_eq!(inert("[x](javascript:alert(1))"), "\\[x\\](javascript:alert(1))");
+        assert_eq!(
+            inert("[x](javascript:alert(1))"),
+            "\\[x\\](javascript:alert(1))"
+        );
         assert_eq!(inert("@org/team"), "@\u{200d}org/team");
         assert_eq!(inert("a|b\nc"), "a\\|b c");
         assert_eq!(

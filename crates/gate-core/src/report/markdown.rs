@@ -79,8 +79,7 @@ fn markdown_formatter(out: &mut Output, state: &State, value: &Value) -> Result<
     let text = value.to_string();
     let raw = value.is_safe() || state.auto_escape() != MARKDOWN;
     let text = if raw { text } else { inert(&text) };
-    out.write_str(&text)
-        .map_err(Error::from)
+    out.write_str(&text).map_err(Error::from)
 }
 
 /// Markdown the gate built itself, printed as it is.
