@@ -275,6 +275,11 @@ pub struct CommentConfig {
     /// A minijinja template overriding the built-in `crates/gate-core/templates/comment.md.j2`.
     #[serde(default)]
     pub template: Option<PathBuf>,
+    /// The login the gate's comments are written by (a GitHub App's
+    /// `<slug>[bot]`); unset: `GET /user` for the token, else
+    /// `github-actions[bot]`. Only a comment by this author is edited.
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 fn default_marker() -> String {
@@ -287,6 +292,7 @@ impl Default for CommentConfig {
             mode: CommentMode::default(),
             marker: default_marker(),
             template: None,
+            author: None,
         }
     }
 }
