@@ -442,7 +442,7 @@ fn test_paired(
             row.ratio_ci = Some(paired.raw.ratio_ci());
             row.warnings.extend(paired.notes());
             row.adjusted = paired.adjusted_test();
-            Tested::Paired(paired)
+            Tested::Paired(Box::new(paired))
         }
         Err(e) => {
             row.verdict = RowVerdict::Incomparable;

@@ -12,7 +12,7 @@ pub(super) enum Tested {
     /// the row's `ratio_ci`.
     Stored { p_value: f64 },
     /// Lockstep pairs: the raw test, and the adjusted one when there is one.
-    Paired(PairedRow),
+    Paired(Box<PairedRow>),
 }
 
 impl Tested {

@@ -86,13 +86,15 @@ fn paired_groups(
     Some(out)
 }
 
-/// Whether one paired test flags a regression: its p-value (adjusted for
-/// the family of tests it belongs to) below `alpha`, and the lower bound of
-/// its interval of the log shift above `ln(1 + tolerance)`. Significance
-/// alone would flag shifts far inside the tolerance that many pairs
-/// resolve; size alone would flag noise.
-pub fn flags(lower: f64, p_value: f64, tolerance: f64, alpha: f64) -> bool {
-    p_value < alpha && lower > tolerance.ln_1p()
+/// Whether one paired test flags a regression: the lower bound of its
+/// interval of the log shift above `ln(1 + tolerance)`, and its p-value
+/// (adjusted for the family of tests it belongs to) below `alpha`.
+/// Significance alone would flag shifts far inside the tolerance that many
+/// pairs resolve; size alone would flag noise. `p_value` is asked for only
+/// when the interval clears the tolerance: `gate power` computes a p-value
+/// under each slowdown it tries, and most of them never need one.
+pub fn flags(lower: f64, p_value: impl FnOnce() -> f64, tolerance: f64, alpha: f64) -> bool {
+    lower > tolerance.ln_1p() && p_value() < alpha
 }
 
 /// Whether one paired test shows an improvement: significant, and the
@@ -141,16 +143,6 @@ impl PairedTest {
     /// The interval of [`Self::ratio`].
     pub fn ratio_ci(&self) -> [f64; 2] {
         [self.shift.lower.exp(), self.shift.upper.exp()]
-    }
-
-    /// The signed-rank p-value with `x` added to every difference ranked: a
-    /// slowdown `ln(1 + s)` of the head moves every ratio by exactly that,
-    /// and leaves out the same lone outlier pairs (the rule is
-    /// shift-equivariant), so the interval moves by `x` and only the
-    /// p-value needs computing again.
-    pub fn p_value_shifted(&self, x: f64) -> f64 {
-        let shifted: Vec<f64> = self.ranked.iter().map(|d| d + x).collect();
-        stats::signed_rank(&shifted).map_or(1.0, |t| t.p_value)
     }
 }
 
@@ -211,10 +203,10 @@ impl PairedRow {
         alpha: f64,
     ) -> RowVerdict {
         let adjusted_flags = match (&self.adjusted, adjusted_p) {
-            (Some(t), Some(p)) => flags(t.shift.lower, p, tolerance, alpha),
+            (Some(t), Some(p)) => flags(t.shift.lower, || p, tolerance, alpha),
             _ => false,
         };
-        if flags(self.raw.shift.lower, raw_p, tolerance, alpha) || adjusted_flags {
+        if flags(self.raw.shift.lower, || raw_p, tolerance, alpha) || adjusted_flags {
             RowVerdict::Regressed
         } else if improves(self.raw.shift.upper, raw_p, tolerance, alpha) {
             RowVerdict::Improved
