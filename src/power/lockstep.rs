@@ -598,19 +598,7 @@ pub fn measure(
     let ids = prepared.ids();
     let mut out: BTreeMap<String, IdPairs> = ids
         .iter()
-        .map(|id| {
-            (
-                id.clone(),
-                IdPairs {
-                    id: id.clone(),
-                    pairs: Vec::new(),
-                    medians_ns: Vec::new(),
-                    adjusted: Vec::new(),
-                    adjusted_applied: Vec::new(),
-                    seconds: Vec::new(),
-                },
-            )
-        })
+        .map(|id| (id.clone(), IdPairs::empty(id)))
         .collect();
     let started = Instant::now();
     let mut pass = 0usize;
@@ -622,35 +610,10 @@ pub fn measure(
         let t0 = Instant::now();
         let mut measured = 0usize;
         for (i, id) in ids.iter().enumerate() {
+            let slot = out.get_mut(id).expect("every id has a slot");
             for j in 0..due(i, id, pass) {
-                let slot = out.get_mut(id).expect("every id has a slot");
-                let first = slot.pairs.is_empty();
-                let t_pair = Instant::now();
-                let pair = lockstep::run_pair(
-                    prepared,
-                    prepared,
-                    id,
-                    (pass + i + j).is_multiple_of(2),
-                    first,
-                    settings,
-                )?;
-                slot.seconds.push(t_pair.elapsed().as_secs_f64());
-                let ratios = pair.log_ratios();
-                match pair.adjusted_log_ratios() {
-                    Adjustment::Uncounted => {}
-                    Adjustment::NotApplied => {
-                        slot.adjusted.push(ratios.clone());
-                        slot.adjusted_applied.push(false);
-                    }
-                    Adjustment::Applied(a) => {
-                        slot.adjusted.push(a);
-                        slot.adjusted_applied.push(true);
-                    }
-                }
-                slot.pairs.push(ratios);
-                if let Some(m) = stats::median(&pair.base.samples) {
-                    slot.medians_ns.push(m);
-                }
+                let base_first = (pass + i + j).is_multiple_of(2);
+                slot.measure_one(prepared, id, base_first, settings)?;
                 measured += 1;
             }
         }
@@ -661,32 +624,7 @@ pub fn measure(
             "gate power: pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
             ids.len()
         );
-        // What pass `p` will cost: each id's mean pair time so far (the
-        // mean over all pairs for an id not measured yet) times its pairs.
-        // An id's first pair also runs its counting pass, so it is left out
-        // of the mean once there are others.
-        let all: Vec<f64> = out
-            .values()
-            .flat_map(|s| s.seconds.iter().copied())
-            .collect();
-        let overall = all.iter().sum::<f64>() / all.len().max(1) as f64;
-        let cost_of = |p: usize| -> f64 {
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    let s = match out[id].seconds.as_slice() {
-                        [_, rest @ ..] if !rest.is_empty() => rest,
-                        all => all,
-                    };
-                    let mean = if s.is_empty() {
-                        overall
-                    } else {
-                        s.iter().sum::<f64>() / s.len() as f64
-                    };
-                    due(i, id, p) as f64 * mean
-                })
-                .sum()
-        };
+        let cost_of = |p: usize| pass_cost(&out, &ids, p, &due);
         if pass == 1 {
             let need = spent + (1..min_pairs).map(cost_of).sum::<f64>();
             if need > budget * 1.1 {
@@ -716,6 +654,84 @@ pub fn measure(
         }
     }
     Ok((out.into_values().collect(), started.elapsed().as_secs_f64()))
+}
+
+/// What pass `p` will cost: each id's mean pair time so far (the mean over
+/// all pairs for an id not measured yet) times the pairs `due` in it. An
+/// id's first pair also runs its counting pass, so it is left out of the
+/// mean once there are others.
+fn pass_cost(
+    out: &BTreeMap<String, IdPairs>,
+    ids: &[String],
+    p: usize,
+    due: &dyn Fn(usize, &str, usize) -> usize,
+) -> f64 {
+    let all: Vec<f64> = out
+        .values()
+        .flat_map(|s| s.seconds.iter().copied())
+        .collect();
+    let overall = all.iter().sum::<f64>() / all.len().max(1) as f64;
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let s = match out[id].seconds.as_slice() {
+                [_, rest @ ..] if !rest.is_empty() => rest,
+                all => all,
+            };
+            let mean = if s.is_empty() {
+                overall
+            } else {
+                s.iter().sum::<f64>() / s.len() as f64
+            };
+            due(i, id, p) as f64 * mean
+        })
+        .sum()
+}
+
+impl IdPairs {
+    /// No pairs of `id` yet.
+    fn empty(id: &str) -> IdPairs {
+        IdPairs {
+            id: id.to_string(),
+            pairs: Vec::new(),
+            medians_ns: Vec::new(),
+            adjusted: Vec::new(),
+            adjusted_applied: Vec::new(),
+            seconds: Vec::new(),
+        }
+    }
+
+    /// Measures one more A/A pair of `id` (the first one runs the bench's
+    /// counting pass) and records its ratios, base median and wall time.
+    fn measure_one(
+        &mut self,
+        prepared: &Prepared,
+        id: &str,
+        base_first: bool,
+        settings: &Settings,
+    ) -> Result<()> {
+        let first = self.pairs.is_empty();
+        let t_pair = Instant::now();
+        let pair = lockstep::run_pair(prepared, prepared, id, base_first, first, settings)?;
+        self.seconds.push(t_pair.elapsed().as_secs_f64());
+        let ratios = pair.log_ratios();
+        match pair.adjusted_log_ratios() {
+            Adjustment::Uncounted => {}
+            Adjustment::NotApplied => {
+                self.adjusted.push(ratios.clone());
+                self.adjusted_applied.push(false);
+            }
+            Adjustment::Applied(a) => {
+                self.adjusted.push(a);
+                self.adjusted_applied.push(true);
+            }
+        }
+        self.pairs.push(ratios);
+        if let Some(m) = stats::median(&pair.base.samples) {
+            self.medians_ns.push(m);
+        }
+        Ok(())
+    }
 }
 
 /// One analysis job: (index of the id's pairs, rounds, confirm).

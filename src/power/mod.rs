@@ -1125,15 +1125,11 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
     let measured = measure_runs(&built.prepared, &ids, budget, confirm, built.config.alpha)?;
     let config = &built.config;
     let r = measured.runs.values().map(Vec::len).min().unwrap_or(0);
-    let mut tolerances: Vec<f64> = SWEEP_TOLERANCES.to_vec();
-    tolerances.push(config.tolerance);
-    tolerances.sort_by(f64::total_cmp);
-    tolerances.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
     let analysis = Analysis {
         alpha: config.alpha,
         family,
         replicates: measured.replicates,
-        tolerances,
+        tolerances: sweep_tolerances(config.tolerance),
         confirms: sweep_confirms(confirm, r),
         baseline_runs: sweep_baseline_runs(confirm, r),
         seed: 0x9e37_79b9_7f4a_7c15,
@@ -1350,6 +1346,15 @@ fn power_report(
     };
     report.notes = conclusions(&report);
     report
+}
+
+/// The tolerances tried: [`SWEEP_TOLERANCES`] and the config's, sorted.
+fn sweep_tolerances(configured: f64) -> Vec<f64> {
+    let mut tolerances: Vec<f64> = SWEEP_TOLERANCES.to_vec();
+    tolerances.push(configured);
+    tolerances.sort_by(f64::total_cmp);
+    tolerances.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+    tolerances
 }
 
 /// The confirmation counts tried: the config's and 0, 1, 2, those that `runs`
