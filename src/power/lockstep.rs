@@ -223,9 +223,20 @@ struct Check {
     tests: Vec<Test>,
 }
 
+/// The paired row of a check of the drawn pairs (raw, and adjusted where
+/// the bench counts an event), exactly as `gate check --base` computes it
+/// from the same pairs: intervals at `1 - alpha`.
+fn paired_row(
+    raw: &[&[f64]],
+    adjusted: Option<&[Option<&[f64]>]>,
+    alpha: f64,
+) -> Result<PairedRow> {
+    PairedRow::of(raw, adjusted, 1.0 - alpha)
+}
+
 impl Check {
-    fn of(raw: &[&[f64]], adjusted: Option<&[Option<&[f64]>]>, alpha: f64) -> Check {
-        let tests = match PairedRow::of(raw, adjusted, 1.0 - alpha) {
+    fn of(row: Result<PairedRow>) -> Check {
+        let tests = match row {
             Ok(row) => std::iter::once(row.raw)
                 .chain(row.adjusted)
                 .map(Test::of)
@@ -395,7 +406,7 @@ fn draw(
                     .map(|(s, i)| s.adjusted.as_ref().and_then(|a| a[*i].as_deref()))
                     .collect()
             });
-            Check::of(&raw, adjusted.as_deref(), alpha)
+            Check::of(paired_row(&raw, adjusted.as_deref(), alpha))
         })
         .collect()
 }
@@ -1341,6 +1352,9 @@ fn configured_note(
         ),
     }
 }
+
+#[cfg(test)]
+mod same_as_check;
 
 #[cfg(test)]
 mod tests {
