@@ -13,9 +13,10 @@
 //!    check's `rounds`), and `rounds` more, independently, per
 //!    confirmation (a confirmation measures fresh pairs of both sides, as
 //!    `gate check --base` does), keeps each pair whole (see `draw`), and
-//!    decides each check as `verdict::decide` does for a paired row:
-//!    signed-rank p-value below alpha and the random-effects interval's
-//!    lower bound above `ln(1 + tolerance)`. It is a false alarm when the
+//!    decides each check with the check's own paired decision
+//!    (`verdict::PairedRow`, `verdict::flags`; the test `same_as_check`
+//!    holds both to the same verdicts): signed-rank p-value below alpha and
+//!    the random-effects interval's lower bound above `ln(1 + tolerance)`. It is a false alarm when the
 //!    check and every confirmation regress.
 //! 3. A slowdown `x` adds `ln(1 + x)` to every `d_i` of the head: the
 //!    interval moves by exactly that (the pooled shift is equivariant), so
