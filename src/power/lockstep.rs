@@ -31,6 +31,7 @@
 //! The between-pair part of the variation comes only from the pairs
 //! measured: a rare bad pair none of them caught is not in the figures.
 
+use super::say;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -632,10 +633,10 @@ pub fn measure(
         pass += 1;
         let took = t0.elapsed().as_secs_f64();
         let spent = started.elapsed().as_secs_f64();
-        eprintln!(
-            "gate power: pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
+        say(format!(
+            "pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
             ids.len()
-        );
+        ));
         let cost_of = |p: usize| pass_cost(&out, &ids, p, &due);
         if pass == 1 {
             let need = spent + (1..min_pairs).map(cost_of).sum::<f64>();
@@ -654,7 +655,7 @@ pub fn measure(
             let now: Vec<IdPairs> = out.values().cloned().collect();
             let secs = analysis(&now);
             reserve = Some(secs);
-            eprintln!("gate power: the analysis will take about {secs:.0}s");
+            say(format!("the analysis will take about {secs:.0}s"));
         }
         let spent = started.elapsed().as_secs_f64();
         let keep = reserve.unwrap_or(budget * 0.05);
@@ -979,7 +980,7 @@ pub fn render(r: &Report) -> String {
 }
 
 /// `gate power --kind lockstep`.
-pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
+pub fn run(args: &super::PowerOptions) -> Result<String> {
     let built = super::build(args)?;
     let config = &built.config;
     let ids = built.prepared.ids();
@@ -993,11 +994,11 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
     // times part of it and keeps that much (about 30 s for the 28 subject
     // ids on 2 cores).
     let budget = args.budget as f64;
-    eprintln!(
-        "gate power: lockstep A/A pairs of {} bench(es), then their analysis, in {budget:.0}s (build and list took {:.1}s, not counted)",
+    say(format!(
+        "lockstep A/A pairs of {} bench(es), then their analysis, in {budget:.0}s (build and list took {:.1}s, not counted)",
         ids.len(),
         built.build_secs,
-    );
+    ));
     let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
     let tolerances = tolerances_with(tolerance);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -1040,13 +1041,12 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
         notes,
         measurements: pairs,
     };
-    print!("{}", render(&report));
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
         gate_core::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
-        eprintln!("power report written to {}", path.display());
+        say(format!("power report written to {}", path.display()));
     }
-    Ok(crate::cmd::EXIT_PASS)
+    Ok(render(&report))
 }
 
 /// [`TOLERANCES`] and the configured tolerance, sorted.
@@ -1079,10 +1079,10 @@ fn load_saved(path: &std::path::Path, filter: Option<&str>) -> Result<Vec<IdPair
             saved.kind
         );
     }
-    eprintln!(
-        "gate power: deciding the pairs saved in {} again",
+    say(format!(
+        "deciding the pairs saved in {} again",
         path.display()
-    );
+    ));
     let filter = crate::pipeline::plan::compile_filter(filter)?;
     Ok(saved
         .measurements

@@ -50,7 +50,7 @@
 //!    bound) and detection with `m * p` (Bonferroni: a lower bound).
 //!
 //! What it does not model: the re-judging of a confirmed regression on the
-//! runner (`arbitrate`, `src/arbitrate.rs`), which can only remove false
+//! runner (`arbitrate`, `src/pipeline/arbitrate.rs`), which can only remove false
 //! alarms, and drift of the host over hours, which runs measured within
 //! minutes do not show.
 
@@ -68,7 +68,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use crate::cmd::{EXIT_PASS, PowerArgs};
 use gate_core::config::Config;
 use gate_core::model::{BenchId, Benchmark, Lang, Mode};
 use gate_core::report::fmt_ns;
@@ -1066,7 +1065,7 @@ pub(crate) struct Built {
 }
 
 /// Builds and lists the benches `args` select, as `gate check` does.
-pub(crate) fn build(args: &PowerArgs) -> Result<Built> {
+pub(crate) fn build(args: &PowerOptions) -> Result<Built> {
     let config = Config::load(&args.config)?;
     let selection = crate::pipeline::plan::Selection {
         filter: args.filter.clone(),
@@ -1093,10 +1092,38 @@ pub(crate) fn build(args: &PowerArgs) -> Result<Built> {
     })
 }
 
-/// `gate power`.
-pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
-    if args.kind == crate::cmd::PowerKind::Lockstep {
-        return lockstep::cmd(args);
+/// A status line of `gate power` (`gate power: ...` on stderr).
+fn say(message: impl std::fmt::Display) {
+    gate_runner::progress::say_in("power", message);
+}
+
+/// What `gate power` measures, and how.
+#[derive(Debug, Clone)]
+pub struct PowerOptions {
+    pub config: std::path::PathBuf,
+    pub json: Option<std::path::PathBuf>,
+    /// Seconds for the whole measurement and its analysis.
+    pub budget: u64,
+    pub filter: Option<String>,
+    pub kind: Kind,
+    /// Lockstep: decide the pairs saved in this report again.
+    pub from: Option<std::path::PathBuf>,
+}
+
+/// The check `gate power` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `gate check --base`, the pull-request check.
+    Lockstep,
+    /// `gate check` against `baselines/`.
+    Stored,
+}
+
+/// `gate power`: returns the rendered table (the JSON report is written
+/// to `json` when given).
+pub fn run(args: &PowerOptions) -> Result<String> {
+    if args.kind == Kind::Lockstep {
+        return lockstep::run(args);
     }
     if let Some(path) = &args.from {
         bail!(
@@ -1115,13 +1142,13 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         built.prepared = run::prepare(&built.plan)?;
     }
     let family = family_size(&built.config, &ids);
-    eprintln!(
-        "gate power: {} bench(es), {} settings ({} samples); build and list took {:.1}s (not counted in the budget of {budget:.0}s)",
+    say(format!(
+        "{} bench(es), {} settings ({} samples); build and list took {:.1}s (not counted in the budget of {budget:.0}s)",
         ids.len(),
         if quick { "quick" } else { "normal" },
         settings.sample_size,
         built.build_secs,
-    );
+    ));
     let measured = measure_runs(&built.prepared, &ids, budget, confirm, built.config.alpha)?;
     let config = &built.config;
     let r = measured.runs.values().map(Vec::len).min().unwrap_or(0);
@@ -1134,11 +1161,11 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         baseline_runs: sweep_baseline_runs(confirm, r),
         seed: 0x9e37_79b9_7f4a_7c15,
     };
-    eprintln!(
-        "gate power: {r} runs measured in {:.0}s; analysing {} bench(es)",
+    say(format!(
+        "{r} runs measured in {:.0}s; analysing {} bench(es)",
         measured.started.elapsed().as_secs_f64(),
         ids.len()
-    );
+    ));
     let mut runs = measured.runs;
     let benches: Vec<BenchRuns> = ids
         .iter()
@@ -1165,12 +1192,11 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
         baseline_runs: analysis.baseline_runs.iter().copied().max().unwrap_or(1),
     };
     let report = power_report(settings, &powers, &analysis);
-    print!("{}", render(&report));
     if let Some(path) = &args.json {
         write_report(&report, path)?;
-        eprintln!("gate power: JSON written to {}", path.display());
+        say(format!("JSON written to {}", path.display()));
     }
-    Ok(EXIT_PASS)
+    Ok(render(&report))
 }
 
 /// Settings: those of `gate check` when the runs of a default baseline
@@ -1255,11 +1281,11 @@ fn measure_runs(
         {
             break;
         }
-        eprintln!(
-            "gate power: run {} ({} ids), elapsed {elapsed:.0}s of {budget:.0}s",
+        say(format!(
+            "run {} ({} ids), elapsed {elapsed:.0}s of {budget:.0}s",
             done + 1,
             ids.len()
-        );
+        ));
         let t = Instant::now();
         let first = run_once(prepared, ids, &mut runs)?;
         longest = longest.max(t.elapsed());
@@ -1275,10 +1301,10 @@ fn measure_runs(
                     .clamp(MIN_REPLICATES, DEFAULT_REPLICATES);
             }
             let at_need = analysis(need, replicates, unit_secs);
-            eprintln!(
-                "gate power: a run takes {:.1}s; analysis of {replicates} replicates per bench about {at_need:.0}s with {need} runs",
+            say(format!(
+                "a run takes {:.1}s; analysis of {replicates} replicates per bench about {at_need:.0}s with {need} runs",
                 longest.as_secs_f64()
-            );
+            ));
             if need as f64 * longest.as_secs_f64() + at_need > budget {
                 bail!(
                     "a budget of {budget:.0} s is too small: a run of the {} bench(es) took {:.0} s and the decision \
