@@ -81,8 +81,9 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
         assert_eq!(e["verdict"], "regressed", "{spin:#}");
         assert!(e["ratio"].as_f64().unwrap() > 1.5, "{spin:#}");
     }
-    // The row's own figures are the lockstep pairs: 2 pairs x 8 samples.
-    assert_eq!(spin["old"]["n"], 16, "{spin:#}");
+    // The row's own figures are the lockstep pairs, decided sequentially:
+    // at least the first look's 4 pairs x 8 samples.
+    assert!(spin["old"]["n"].as_u64().unwrap() >= 32, "{spin:#}");
     assert!(
         spin["warnings"]
             .to_string()
@@ -139,7 +140,7 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
     let spin = common::row(&report, SPIN, "rust-vs-rust");
     assert_eq!(spin["verdict"], "regressed", "{spin:#}");
     assert!(spin["ratio"].as_f64().unwrap() > 1.5, "{spin:#}");
-    assert_eq!(spin["old"]["n"], 16, "{spin:#}");
+    assert!(spin["old"]["n"].as_u64().unwrap() >= 32, "{spin:#}");
     assert!(
         spin["warnings"]
             .to_string()

@@ -29,8 +29,10 @@ use anyhow::{Context, Result, bail};
 use gate_core::pairing::{self, Sources};
 
 use super::confirm::confirm;
+use super::sequential;
 use gate_core::config::Config;
 use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
+use gate_runner::ab::LockstepPairs;
 use gate_runner::run::RunPlan;
 
 /// The commit whose code the Rust baseline at `path` measured: the last
@@ -125,11 +127,13 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     ));
     let mut head_plan = plan.clone();
     head_plan.only = Some(ids.clone());
-    let rounds = if quick { 2 } else { config.rounds };
-    let ab = match gate_runner::ab::measure(
+    // The stored check's question, so its tolerance.
+    let mut judge_config = config.clone();
+    judge_config.lockstep.tolerance = None;
+    let ab = match gate_runner::ab::prepare(
         &head_plan,
         &commit,
-        rounds,
+        config.rounds,
         config.rounds,
         config.lockstep.clone(),
     ) {
@@ -147,7 +151,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     report
         .builds
         .insert("baseline-commit".to_string(), base_build);
-    let judged = judge(config, &ids, ab)?;
+    let judged = judge(&judge_config, &ids, &ab.pairs, quick)?;
     let (code, runner) = replace_rows(report, &ids, &commit, &judged);
     report.notes.push(format!(
         "re-judged on this runner: {} bench(es) that regressed against the stored baseline were measured \
@@ -179,15 +183,21 @@ struct Judged {
     pairs: std::collections::BTreeMap<String, u32>,
 }
 
-/// Decides the lockstep pairs of `ab` with the stored check's question
-/// (its tolerance), then confirms flagged rows with fresh pairs.
-fn judge(config: &Config, ids: &[String], ab: gate_runner::ab::AbResults) -> Result<Judged> {
-    let mut judge = config.clone();
-    judge.lockstep.tolerance = None;
+/// Measures `ids` against the baseline's commit, each until it decides,
+/// with `config` (the stored check's tolerance), then confirms flagged rows
+/// with fresh pairs.
+fn judge(config: &Config, ids: &[String], pairs: &LockstepPairs, quick: bool) -> Result<Judged> {
     let only = pairing::ids_regex(ids);
-    let (mut head, mut base) = (ab.head, ab.base);
+    let measured = sequential::measure_check(config, pairs, ids, quick)?;
+    let pairs_text = measured.describe(config.budget_secs(quick));
+    let counts = measured
+        .outcomes
+        .iter()
+        .map(|(id, o)| (id.clone(), o.pairs as u32))
+        .collect();
+    let (mut head, mut base) = (measured.head, measured.base);
     let mut judged = pairing::build_report(
-        &judge,
+        config,
         &head,
         Some(&only),
         Sources {
@@ -196,25 +206,21 @@ fn judge(config: &Config, ids: &[String], ab: gate_runner::ab::AbResults) -> Res
         },
     )?;
     confirm(
-        &judge,
+        config,
         &mut head,
         Some(&mut base),
         None,
         &mut judged,
         Some(&only),
         &mut |ids| {
-            let (b, h) = ab.pairs.measure(ids)?;
-            Ok((h, Some(b)))
+            let again = sequential::measure_check(config, pairs, ids, quick)?;
+            Ok((again.head, Some(again.base)))
         },
     )?;
-    let pairs = ids
-        .iter()
-        .map(|id| (id.clone(), ab.pairs.pairs_for(id)))
-        .collect();
     Ok(Judged {
         report: judged,
-        pairs_text: ab.pairs_text,
-        pairs,
+        pairs_text,
+        pairs: counts,
     })
 }
 

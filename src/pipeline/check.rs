@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use regex::Regex;
 
-use gate_core::config::Config;
+use gate_core::config::{Config, Undecided};
 use gate_core::model::{Build, ResultSet};
 use gate_core::pairing::{self, Sources, floor};
 use gate_core::verdict::{Report, Verdict};
@@ -18,6 +18,7 @@ use gate_runner::run::{Prepared, RunPlan};
 use super::collect::{collect_with_live_go, remeasure_fresh, results_path};
 use super::confirm::confirm;
 use super::plan::{Selection, compile_filter, plan_for};
+use super::sequential;
 
 /// Where the old side of the Rust rows comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +52,8 @@ pub struct Checked {
 enum Remeasure {
     /// Fresh processes of the head (a check against the stored baselines).
     Fresh(Box<Prepared>),
-    /// Fresh lockstep pairs of base and head.
-    Lockstep(Box<LockstepPairs>),
+    /// Fresh lockstep pairs of base and head (`--quick` or not).
+    Lockstep(Box<LockstepPairs>, bool),
     /// Nothing to measure with (`--no-run`).
     None,
 }
@@ -88,6 +89,12 @@ pub fn check(opts: &CheckOptions) -> Result<Checked> {
     confirm_flagged(&config, &mut m, &mut report, filter.as_ref())?;
     if let (Source::Stored { no_run: false }, Remeasure::Fresh(_)) = (&opts.source, &m.remeasure) {
         super::arbitrate::rejudge(&config, &plan, &mut report, opts.selection.quick)?;
+    }
+    if config.undecided == Undecided::Fail
+        && report.verdict == Verdict::Pass
+        && report.undecided_line().is_some()
+    {
+        report.verdict = Verdict::Regression;
     }
     let raw_path = results_path(&plan.criterion_home);
     gate_core::formats::write_results(&raw_path, &m.new)?;
@@ -161,36 +168,40 @@ fn measure_stored(
     })
 }
 
-/// Base and head built here and measured in lockstep pairs.
+/// Base and head built here and measured in lockstep pairs, each bench
+/// until its interval decides (`super::sequential`).
 fn measure_lockstep(
     config: &Config,
     plan: &RunPlan,
     reference: &str,
     opts: &CheckOptions,
 ) -> Result<Measured> {
-    let rounds = if opts.selection.quick {
-        2
-    } else {
-        config.rounds
-    };
-    let measured = ab::measure(
+    let ab = ab::prepare(
         plan,
         reference,
-        rounds,
+        config.rounds,
         config.rounds,
         config.lockstep.clone(),
     )?;
+    let quick = opts.selection.quick;
+    let budget = config.budget_secs(quick);
+    gate_runner::progress::say(format!(
+        "{} id(s) of base and head in lockstep pairs, each until it decides, within {budget:.0} s",
+        ab.ids.len()
+    ));
+    let measured = sequential::measure_check(config, &ab.pairs, &ab.ids, quick)?;
     let ls = &config.lockstep;
     let note = format!(
         "same-runner A/B: base {reference} ({}) and head were built and measured on this runner, \
-         in lockstep (pairs of processes taking turns sample by sample, {}, \
-         {} samples of {} ms per side); Rust rows compare head with base, not with baselines/",
-        &measured.commit[..12],
-        measured.pairs_text,
+         in lockstep (pairs of processes taking turns sample by sample, {} samples of {} ms per \
+         side), each bench until its interval decided ({}); Rust rows compare head with base, \
+         not with baselines/",
+        &ab.commit[..12],
         ls.samples,
-        ls.sample_ms
+        ls.sample_ms,
+        measured.describe(budget)
     );
-    let [head_build, base_build] = measured.builds;
+    let [head_build, base_build] = ab.builds;
     let builds = BTreeMap::from([
         ("head".to_string(), head_build),
         ("base".to_string(), base_build),
@@ -199,7 +210,7 @@ fn measure_lockstep(
         new: measured.head,
         base: Some(measured.base),
         live_go: None,
-        remeasure: Remeasure::Lockstep(Box::new(measured.pairs)),
+        remeasure: Remeasure::Lockstep(Box::new(ab.pairs), quick),
         lead: Some(note),
         notes: Vec::new(),
         builds,
@@ -215,7 +226,7 @@ fn confirm_flagged(
     filter: Option<&Regex>,
 ) -> Result<()> {
     match &m.remeasure {
-        Remeasure::Lockstep(pairs) => confirm(
+        Remeasure::Lockstep(pairs, quick) => confirm(
             config,
             &mut m.new,
             m.base.as_mut(),
@@ -223,8 +234,8 @@ fn confirm_flagged(
             report,
             filter,
             &mut |ids| {
-                let (b, h) = pairs.measure(ids)?;
-                Ok((h, Some(b)))
+                let again = sequential::measure_check(config, pairs, ids, *quick)?;
+                Ok((again.head, Some(again.base)))
             },
         ),
         Remeasure::Fresh(prepared) => confirm(

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use gate_core::config::Config;
 use gate_core::model::{Benchmark, ResultSet};
 use gate_core::sequential::{Design, FIRST_LOOK, Stop};
+use gate_core::verdict::{adjusted_rounds, paired_rounds, stopping};
 use gate_runner::ab::{LockstepPairs, Pooled};
 use gate_runner::progress::Progress;
 
@@ -117,4 +119,57 @@ fn sweep_seconds(open: &[&str], done: &BTreeMap<&str, (usize, f64)>, estimate: f
             (n, s) => s / n as f64,
         })
         .sum()
+}
+
+/// The judge of a check: the core's look at the pooled pairs
+/// (`verdict::stopping::look`), or, for pairs that cannot be compared, an
+/// open look at the last one.
+pub fn judge(design: &Design) -> impl Fn(&Benchmark, &Benchmark, usize, bool) -> Option<Stop> + '_ {
+    move |base, head, _pairs, last| {
+        let rounds = paired_rounds(base, head)?;
+        let adjusted = adjusted_rounds(base, head);
+        let adjusted: Option<Vec<Option<&[f64]>>> = adjusted
+            .as_ref()
+            .map(|a| a.iter().map(Option::as_deref).collect());
+        match stopping::look(design, &rounds, adjusted.as_deref(), last)? {
+            Ok(look) => Some(look.stop),
+            Err(_) if last => Some(Stop::Open),
+            Err(_) => None,
+        }
+    }
+}
+
+/// Measures `ids` of a check sequentially with `config`'s design and
+/// budget (a quarter with `quick`).
+pub fn measure_check(
+    config: &Config,
+    pairs: &LockstepPairs,
+    ids: &[String],
+    quick: bool,
+) -> Result<Measured> {
+    let design = config.design();
+    let budget = Duration::from_secs_f64(config.budget_secs(quick));
+    let judge = judge(&design);
+    measure(pairs, ids, &design, budget, &judge)
+}
+
+impl Measured {
+    /// "4-32 pairs per bench (212 in all), 96 s of a 120 s budget".
+    pub fn describe(&self, budget: f64) -> String {
+        let counts: Vec<usize> = self.outcomes.values().map(|o| o.pairs).collect();
+        let (lo, hi) = (
+            counts.iter().min().copied().unwrap_or(0),
+            counts.iter().max().copied().unwrap_or(0),
+        );
+        let range = if lo == hi {
+            format!("{lo}")
+        } else {
+            format!("{lo}-{hi}")
+        };
+        format!(
+            "{range} pair(s) per bench ({} in all), {:.0} s of a {budget:.0} s budget",
+            counts.iter().sum::<usize>(),
+            self.seconds
+        )
+    }
 }

@@ -73,6 +73,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
             max_ratio: None,
             earlier: Vec::new(),
             runner: None,
+            min_detectable: None,
             adjusted: None,
         });
     }

@@ -51,6 +51,10 @@ pub enum RowVerdict {
     New,
     /// Only in the old set.
     Missing,
+    /// Lockstep pairs whose interval still reached past the tolerance band
+    /// when the check's budget (or the most pairs) ran out: neither
+    /// regressed nor unchanged; `min_detectable` says what it could see.
+    Undecided,
 }
 
 /// One side of a row: summary of a benchmark's samples.
@@ -113,6 +117,11 @@ pub struct Row {
     /// (raw) test flags (added field; `docs/lockstep.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adjusted: Option<AdjustedTest>,
+    /// Paired rows of a sequential check: the smallest slowdown (0.05 is 5%)
+    /// the row's interval could have shown on this runner
+    /// (`crate::sequential::min_detectable`) (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_detectable: Option<f64>,
 }
 
 /// The test of a lockstep row's ratios at the same rate of the counted
@@ -195,6 +204,28 @@ impl Report {
         }
     }
 
+    /// "2 undecided within the budget: `a` (could detect >= 6.5%), `b`":
+    /// the rows that could not decide, named in the report's first lines;
+    /// `None` when every row decided.
+    pub fn undecided_line(&self) -> Option<String> {
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.verdict == RowVerdict::Undecided)
+            .map(|r| match r.min_detectable {
+                Some(m) => format!("{} (could detect >= {:.1}%)", r.id, m * 100.0),
+                None => r.id.clone(),
+            })
+            .collect();
+        (!rows.is_empty()).then(|| {
+            format!(
+                "{} undecided within the budget (neither regressed nor inside the tolerance): {}",
+                rows.len(),
+                rows.join(", ")
+            )
+        })
+    }
+
     /// Recomputes the check verdict from the rows.
     pub fn refresh_verdict(&mut self) {
         if self.verdict != Verdict::Error {
@@ -232,6 +263,7 @@ pub struct Report {
 mod counters;
 mod family;
 mod paired;
+pub mod stopping;
 mod stored;
 
 pub use crate::formats::EXACT_LABEL;
@@ -262,6 +294,10 @@ pub struct Options {
     /// `tolerance` (`lockstep.tolerance` in `gate.yaml`): lockstep pairs see
     /// the same machine, so they can afford a tighter one.
     pub paired_tolerance: Option<f64>,
+    /// When set, paired rows are decided by this sequential design
+    /// (`crate::sequential`): their interval at the level the design leaves
+    /// for their last look, and [`stopping::stop_of`] for the verdict.
+    pub sequential: Option<crate::sequential::Design>,
 }
 
 impl Default for Options {
@@ -272,6 +308,7 @@ impl Default for Options {
             resamples: stats::DEFAULT_RESAMPLES,
             allow_counters: BTreeMap::new(),
             paired_tolerance: None,
+            sequential: None,
         }
     }
 }
@@ -348,6 +385,7 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         earlier: Vec::new(),
         runner: None,
         adjusted: None,
+        min_detectable: None,
     };
     let (old, new) = match (p.old, p.new) {
         (Some(o), Some(n)) => (o, n),
@@ -377,6 +415,10 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
     } else if p.kind == RowKind::RustVsRust
         && let Some(rounds) = paired_rounds(old, new)
     {
+        let confidence = match &opts.sequential {
+            Some(design) => 1.0 - stopping::last_alpha(design, rounds.len()),
+            None => confidence,
+        };
         test_paired(&mut row, &rounds, adjusted_rounds(old, new), confidence)
     } else {
         match stored::test(&p.id, p.kind, old, new, opts) {

@@ -282,15 +282,27 @@ pub fn build_of(prepared: &run::Prepared, commit: Option<&str>, reference: Optio
     }
 }
 
-/// Builds REF in a fresh git worktree and measures base and head on this
-/// runner: every id in `rounds` lockstep pairs (`docs/lockstep.md`).
-pub fn measure(
+/// Base and head of `--base REF`, built and listed, ready to be measured
+/// in lockstep pairs.
+pub struct Ab {
+    pub pairs: LockstepPairs,
+    /// The base's full commit id.
+    pub commit: String,
+    /// The ids both sides offer.
+    pub ids: Vec<String>,
+    /// What each side runs: `head` and `base`.
+    pub builds: [Build; 2],
+}
+
+/// Checks REF out in a fresh git worktree and builds and lists both sides
+/// (`rounds` and `configured_rounds` as [`LockstepPairs`] keeps them).
+pub fn prepare(
     head_plan: &RunPlan,
     reference: &str,
     rounds: u32,
     configured_rounds: u32,
     settings: lockstep::Settings,
-) -> Result<AbResults> {
+) -> Result<Ab> {
     let head_ws = std::path::absolute(&head_plan.workspace)
         .with_context(|| format!("workspace {}", head_plan.workspace.display()))?;
     let repo = git::toplevel(&head_ws).context("--base needs a git repository")?;
@@ -340,15 +352,6 @@ pub fn measure(
     if ids.is_empty() {
         bail!("base `{reference}` and head share no bench id: nothing to compare");
     }
-    if rounds == 0 {
-        bail!("rounds: 0 in gate.yaml; --base needs at least one lockstep round");
-    }
-    eprintln!(
-        "gate: {} id(s) x {rounds} lockstep pair(s) of base and head ({} samples of {} ms per side)",
-        ids.len(),
-        settings.samples,
-        settings.sample_ms
-    );
     let pairs = LockstepPairs {
         base,
         head,
@@ -357,6 +360,39 @@ pub fn measure(
         configured_rounds,
         worktree: tree,
     };
+    Ok(Ab {
+        pairs,
+        commit,
+        ids,
+        builds,
+    })
+}
+
+/// Builds REF in a fresh git worktree and measures base and head on this
+/// runner: every id in `rounds` lockstep pairs (`docs/lockstep.md`).
+pub fn measure(
+    head_plan: &RunPlan,
+    reference: &str,
+    rounds: u32,
+    configured_rounds: u32,
+    settings: lockstep::Settings,
+) -> Result<AbResults> {
+    if rounds == 0 {
+        bail!("rounds: 0 in gate.yaml; --base needs at least one lockstep round");
+    }
+    let Ab {
+        pairs,
+        commit,
+        ids,
+        builds,
+    } = prepare(head_plan, reference, rounds, configured_rounds, settings)?;
+    let settings = &pairs.settings;
+    eprintln!(
+        "gate: {} id(s) x {rounds} lockstep pair(s) of base and head ({} samples of {} ms per side)",
+        ids.len(),
+        settings.samples,
+        settings.sample_ms
+    );
     let (mut base_set, mut head_set) = pairs.measure(&ids)?;
     let pairs_text = pairs.describe(&ids);
     base_set.provenance = Some(format!(

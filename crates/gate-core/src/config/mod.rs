@@ -84,6 +84,27 @@ pub struct Config {
 }
 
 impl Config {
+    /// The sequential design of this config's lockstep checks: `alpha`,
+    /// the paired tolerance (`lockstep.tolerance`, else `tolerance`) and
+    /// `lockstep.max_pairs`.
+    pub fn design(&self) -> crate::sequential::Design {
+        crate::sequential::Design::new(
+            self.alpha,
+            self.lockstep.tolerance.unwrap_or(self.tolerance),
+            self.lockstep.max_pairs as usize,
+        )
+    }
+
+    /// Seconds of lockstep measurement a check may spend (`budget`; a
+    /// quarter of it with `--quick`).
+    pub fn budget_secs(&self, quick: bool) -> f64 {
+        if quick {
+            self.budget / 4.0
+        } else {
+            self.budget
+        }
+    }
+
     /// Lockstep pairs per check of `id` at the configured `rounds`: the
     /// id's `lockstep.overrides[id].rounds`, else `rounds`.
     pub fn pairs_per_check(&self, id: &str) -> u32 {

@@ -264,6 +264,7 @@ mod tests {
             earlier: Vec::new(),
             runner: None,
             adjusted: None,
+            min_detectable: None,
         }
     }
 

@@ -130,6 +130,7 @@ pub fn build_report(
         alpha: config.alpha,
         allow_counters: config.allow_counters.clone(),
         paired_tolerance: config.lockstep.tolerance,
+        sequential: sources.base.map(|_| config.design()),
         ..Options::default()
     };
     let (rows, verdict) = verdict::decide(&pairings, &opts);

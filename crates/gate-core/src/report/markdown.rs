@@ -233,9 +233,20 @@ fn headline(report: &Report) -> String {
         all.dedup();
         all.len()
     };
+    let undecided = report
+        .undecided_line()
+        .map(|l| format!(" :hourglass: {}", inert(&l)))
+        .unwrap_or_default();
     match report.verdict {
         Verdict::Pass => {
-            format!(":white_check_mark: **Pass**: no benchmark regressed ({compared} compared).")
+            format!(
+                ":white_check_mark: **Pass**: no benchmark regressed ({compared} compared).{undecided}"
+            )
+        }
+        Verdict::Regression if ids.is_empty() => {
+            format!(
+                ":x: **Undecided**: no benchmark regressed ({compared} compared), but `undecided: fail` is set.{undecided}"
+            )
         }
         Verdict::Regression => {
             // The table has them all; the headline names the first few.
@@ -376,7 +387,14 @@ fn bench_view(id: &str, vs_rust: Option<&Row>, vs_go: Option<&Row>) -> BenchView
         change: markup(vs_rust.map(change).unwrap_or_else(|| "—".into())),
         go: markup(go),
         ratio: markup(vs_go.map(go_ratio).unwrap_or_else(|| "—".into())),
-        verdict: markup(combined_verdict(vs_rust, vs_go)),
+        verdict: markup(format!(
+            "{}{}",
+            combined_verdict(vs_rust, vs_go),
+            vs_rust
+                .and_then(|r| r.min_detectable)
+                .map(|m| format!(" (sees ≥ {:.1}%)", m * 100.0))
+                .unwrap_or_default()
+        )),
         regressed: [vs_rust, vs_go]
             .iter()
             .flatten()
@@ -409,6 +427,7 @@ fn verdict_label(v: RowVerdict) -> &'static str {
         RowVerdict::Incomparable => ":warning: not comparable",
         RowVerdict::New => ":new: new",
         RowVerdict::Missing => ":grey_question: missing",
+        RowVerdict::Undecided => ":hourglass: undecided",
     }
 }
 

@@ -39,6 +39,7 @@ fn verdict_label(v: RowVerdict) -> &'static str {
         RowVerdict::Incomparable => "incomparable",
         RowVerdict::New => "new",
         RowVerdict::Missing => "MISSING",
+        RowVerdict::Undecided => "UNDECIDED",
     }
 }
 
@@ -133,11 +134,17 @@ pub fn render(report: &Report) -> String {
             )
             .set_alignment(CellAlignment::Right),
             Cell::new(counters_cell(row)),
-            Cell::new(match (row.earlier.is_empty(), row.verdict) {
-                (true, v) => verdict_label(v).to_string(),
-                (false, RowVerdict::Regressed) => "REGRESSED (confirmed)".to_string(),
-                (false, v) => format!("{} (not confirmed)", verdict_label(v)),
-            }),
+            Cell::new(format!(
+                "{}{}",
+                match (row.earlier.is_empty(), row.verdict) {
+                    (true, v) => verdict_label(v).to_string(),
+                    (false, RowVerdict::Regressed) => "REGRESSED (confirmed)".to_string(),
+                    (false, v) => format!("{} (not confirmed)", verdict_label(v)),
+                },
+                row.min_detectable
+                    .map(|m| format!(" (sees >= {:.1}%)", m * 100.0))
+                    .unwrap_or_default()
+            )),
         ]);
     }
     let mut out = String::new();
@@ -158,6 +165,9 @@ pub fn render(report: &Report) -> String {
         counts(RowVerdict::New),
         counts(RowVerdict::Missing),
     ));
+    if let Some(line) = report.undecided_line() {
+        out.push_str(&format!("gate: {line}\n"));
+    }
     out.push_str(&t.to_string());
     out.push('\n');
     for note in &report.notes {

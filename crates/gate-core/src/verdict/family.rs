@@ -123,6 +123,14 @@ fn decide_row(pending: Pending, corrected: &[Corrected], m: usize, opts: &Option
             }
             if c.best >= opts.alpha {
                 insufficient(&mut row, c.best, m, opts.alpha);
+            } else if let Some(design) = &opts.sequential {
+                let shift = &paired.raw.shift;
+                row.verdict = super::stopping::verdict_of(super::stopping::stop_of(design, paired));
+                row.min_detectable = Some(crate::sequential::min_detectable(
+                    design,
+                    shift.lower,
+                    shift.upper,
+                ));
             } else {
                 let tolerance = opts.paired_tolerance.unwrap_or(opts.tolerance);
                 let adjusted_p = adjusted
