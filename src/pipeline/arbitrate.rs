@@ -28,7 +28,7 @@ use anyhow::{Context, Result, bail};
 
 use gate_core::pairing::{self, Sources};
 
-use super::confirm::confirm;
+use super::confirm::{Fixed, confirm};
 use super::sequential;
 use gate_core::config::Config;
 use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
@@ -188,7 +188,8 @@ struct Judged {
 /// with fresh pairs.
 fn judge(config: &Config, ids: &[String], pairs: &LockstepPairs, quick: bool) -> Result<Judged> {
     let only = pairing::ids_regex(ids);
-    let measured = sequential::measure_check(config, pairs, ids, quick)?;
+    let measured = sequential::measure_check(config, pairs, ids, quick, None)?;
+    let design = measured.design.clone();
     let pairs_text = measured.describe(config.budget_secs(quick));
     let counts = measured
         .outcomes
@@ -203,17 +204,21 @@ fn judge(config: &Config, ids: &[String], pairs: &LockstepPairs, quick: bool) ->
         Sources {
             base: Some(&base),
             live_go: None,
+            design: Some(&design),
         },
     )?;
     confirm(
         config,
         &mut head,
         Some(&mut base),
-        None,
+        Fixed {
+            live_go: None,
+            design: Some(&design),
+        },
         &mut judged,
         Some(&only),
         &mut |ids| {
-            let again = sequential::measure_check(config, pairs, ids, quick)?;
+            let again = sequential::measure_check(config, pairs, ids, quick, Some(&design))?;
             Ok((again.head, Some(again.base)))
         },
     )?;

@@ -11,12 +11,13 @@ use regex::Regex;
 use gate_core::config::{Config, Undecided};
 use gate_core::model::{Build, ResultSet};
 use gate_core::pairing::{self, Sources, floor};
+use gate_core::sequential::Design;
 use gate_core::verdict::{Report, Verdict};
 use gate_runner::ab::{self, LockstepPairs};
 use gate_runner::run::{Prepared, RunPlan};
 
 use super::collect::{collect_with_live_go, remeasure_fresh, results_path};
-use super::confirm::confirm;
+use super::confirm::{Fixed, confirm};
 use super::plan::{Selection, compile_filter, plan_for};
 use super::sequential;
 
@@ -64,6 +65,8 @@ struct Measured {
     base: Option<ResultSet>,
     live_go: Option<ResultSet>,
     remeasure: Remeasure,
+    /// The sequential design of the lockstep pairs, kept for confirmations.
+    design: Option<Design>,
     /// A note that leads the report (how the rows were measured).
     lead: Option<String>,
     /// Notes that follow the decision's own.
@@ -121,6 +124,7 @@ impl Measured {
         Sources {
             base: self.base.as_ref(),
             live_go: self.live_go.as_ref(),
+            design: self.design.as_ref(),
         }
     }
 }
@@ -162,6 +166,7 @@ fn measure_stored(
         remeasure: c
             .prepared
             .map_or(Remeasure::None, |p| Remeasure::Fresh(Box::new(p))),
+        design: None,
         lead: None,
         notes,
         builds,
@@ -189,7 +194,7 @@ fn measure_lockstep(
         "{} id(s) of base and head in lockstep pairs, each until it decides, within {budget:.0} s",
         ab.ids.len()
     ));
-    let measured = sequential::measure_check(config, &ab.pairs, &ab.ids, quick)?;
+    let measured = sequential::measure_check(config, &ab.pairs, &ab.ids, quick, None)?;
     let ls = &config.lockstep;
     let note = format!(
         "same-runner A/B: base {reference} ({}) and head were built and measured on this runner, \
@@ -211,6 +216,7 @@ fn measure_lockstep(
         base: Some(measured.base),
         live_go: None,
         remeasure: Remeasure::Lockstep(Box::new(ab.pairs), quick),
+        design: Some(measured.design),
         lead: Some(note),
         notes: Vec::new(),
         builds,
@@ -230,11 +236,15 @@ fn confirm_flagged(
             config,
             &mut m.new,
             m.base.as_mut(),
-            m.live_go.as_ref(),
+            Fixed {
+                live_go: m.live_go.as_ref(),
+                design: m.design.as_ref(),
+            },
             report,
             filter,
             &mut |ids| {
-                let again = sequential::measure_check(config, pairs, ids, *quick)?;
+                let again =
+                    sequential::measure_check(config, pairs, ids, *quick, m.design.as_ref())?;
                 Ok((again.head, Some(again.base)))
             },
         ),
@@ -242,7 +252,10 @@ fn confirm_flagged(
             config,
             &mut m.new,
             None,
-            m.live_go.as_ref(),
+            Fixed {
+                live_go: m.live_go.as_ref(),
+                design: None,
+            },
             report,
             filter,
             &mut |ids| Ok((remeasure_fresh(prepared, ids)?, None)),

@@ -7,7 +7,16 @@ use regex::Regex;
 use gate_core::config::Config;
 use gate_core::model::ResultSet;
 use gate_core::pairing::{Sources, build_report};
+use gate_core::sequential::Design;
 use gate_core::verdict::{Report, RowVerdict};
+
+/// What stays as it was between a check's measurement and its
+/// confirmations: Go measured live, and the lockstep pairs' design.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fixed<'a> {
+    pub live_go: Option<&'a ResultSet>,
+    pub design: Option<&'a Design>,
+}
 
 /// Measures flagged ids again: (fresh new side, fresh base side for `--base`).
 pub type Remeasure<'a> = dyn FnMut(&[String]) -> Result<(ResultSet, Option<ResultSet>)> + 'a;
@@ -26,7 +35,7 @@ pub fn confirm(
     config: &Config,
     new: &mut ResultSet,
     mut base: Option<&mut ResultSet>,
-    live_go: Option<&ResultSet>,
+    fixed: Fixed<'_>,
     report: &mut Report,
     filter: Option<&Regex>,
     remeasure: &mut Remeasure<'_>,
@@ -56,7 +65,8 @@ pub fn confirm(
         }
         let sources = Sources {
             base: base.as_deref(),
-            live_go,
+            live_go: fixed.live_go,
+            design: fixed.design,
         };
         let again = build_report(config, new, filter, sources)?;
         let mut confirmed = 0;

@@ -36,11 +36,21 @@ pub struct Measured {
     pub outcomes: BTreeMap<String, Outcome>,
     /// Seconds of measurement in all.
     pub seconds: f64,
+    /// The design the benches were looked at with.
+    pub design: Design,
 }
 
-/// Looks at a bench's two pooled sides after `pairs` pairs (`last`: no look
-/// follows); `None` when `pairs` is not a look.
-pub type Judge<'a> = dyn Fn(&Benchmark, &Benchmark, usize, bool) -> Option<Stop> + 'a;
+/// Looks at a bench's two pooled sides with a design (`last`: no look
+/// follows); `None` when their pair count is not a look.
+pub type Judge<'a> = dyn Fn(&Design, &Benchmark, &Benchmark, bool) -> Option<Stop> + 'a;
+
+/// The design of a measurement: given, or the config's with its last look
+/// at what the budget affords, fixed from the first sweep's pair times
+/// (before any look).
+pub enum Plan<'a> {
+    Fixed(Design),
+    Afford(&'a Config),
+}
 
 /// Measures `ids` until each decides, reaches the design's most pairs, or
 /// the budget is spent. Every bench gets at least the first look's pairs,
@@ -48,7 +58,7 @@ pub type Judge<'a> = dyn Fn(&Benchmark, &Benchmark, usize, bool) -> Option<Stop>
 pub fn measure(
     pairs: &LockstepPairs,
     ids: &[String],
-    design: &Design,
+    plan: Plan<'_>,
     budget: Duration,
     judge: &Judge<'_>,
 ) -> Result<Measured> {
@@ -62,6 +72,10 @@ pub fn measure(
     let mut open: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut outcomes = BTreeMap::new();
     let mut k = 0usize;
+    let (mut design, config) = match plan {
+        Plan::Fixed(d) => (Some(d), None),
+        Plan::Afford(config) => (None, Some(config)),
+    };
     while !open.is_empty() {
         let out_of_budget = t0.elapsed().as_secs_f64() + sweep_seconds(&open, &done, estimate)
             > budget.as_secs_f64()
@@ -80,13 +94,18 @@ pub fn measure(
             *entry = (n + 1, entry.1 + started.elapsed().as_secs_f64());
             k += 1;
         }
+        let design = design.get_or_insert_with(|| {
+            config
+                .expect("without a fixed design there is a config")
+                .affordable_design(budget.as_secs_f64(), sweep_seconds(&open, &done, estimate))
+        });
         open.retain(|id| {
             let (n, seconds) = done[id];
             let last = out_of_budget || n >= design.most();
             let Some((base, head)) = pooled.get(id) else {
                 return true;
             };
-            match judge(base, head, n, last) {
+            match judge(design, base, head, last) {
                 Some(stop) if stop != Stop::Open || last => {
                     let outcome = Outcome {
                         pairs: n,
@@ -107,6 +126,7 @@ pub fn measure(
         head,
         outcomes,
         seconds: t0.elapsed().as_secs_f64(),
+        design: design.expect("at least one sweep ran"),
     })
 }
 
@@ -124,8 +144,8 @@ fn sweep_seconds(open: &[&str], done: &BTreeMap<&str, (usize, f64)>, estimate: f
 /// The judge of a check: the core's look at the pooled pairs
 /// (`verdict::stopping::look`), or, for pairs that cannot be compared, an
 /// open look at the last one.
-pub fn judge(design: &Design) -> impl Fn(&Benchmark, &Benchmark, usize, bool) -> Option<Stop> + '_ {
-    move |base, head, _pairs, last| {
+pub fn judge(design: &Design, base: &Benchmark, head: &Benchmark, last: bool) -> Option<Stop> {
+    {
         let rounds = paired_rounds(base, head)?;
         let adjusted = adjusted_rounds(base, head);
         let adjusted: Option<Vec<Option<&[f64]>>> = adjusted
@@ -139,18 +159,22 @@ pub fn judge(design: &Design) -> impl Fn(&Benchmark, &Benchmark, usize, bool) ->
     }
 }
 
-/// Measures `ids` of a check sequentially with `config`'s design and
-/// budget (a quarter with `quick`).
+/// Measures `ids` of a check sequentially within `config`'s budget (a
+/// quarter with `quick`), with `design` (a confirmation keeps the first
+/// measurement's) or the one the budget affords.
 pub fn measure_check(
     config: &Config,
     pairs: &LockstepPairs,
     ids: &[String],
     quick: bool,
+    design: Option<&Design>,
 ) -> Result<Measured> {
-    let design = config.design();
     let budget = Duration::from_secs_f64(config.budget_secs(quick));
-    let judge = judge(&design);
-    measure(pairs, ids, &design, budget, &judge)
+    let plan = match design {
+        Some(d) => Plan::Fixed(d.clone()),
+        None => Plan::Afford(config),
+    };
+    measure(pairs, ids, plan, budget, &judge)
 }
 
 impl Measured {

@@ -76,6 +76,7 @@ use gate_core::verdict::{self, Options, Pairing, RowKind};
 use gate_runner::run::{self, ProgressMode, Settings};
 
 pub mod lockstep;
+pub mod pairs;
 pub mod sequential;
 
 /// Step of the slowdown grid: 0.5%.

@@ -16,7 +16,7 @@ use gate_core::config::Config;
 use gate_core::sequential::{Design, FIRST_LOOK, Stop};
 use gate_core::verdict::stopping;
 
-use super::lockstep::IdPairs;
+use super::pairs::IdPairs;
 use super::upper_bound;
 
 /// Simulated A/A checks (the false-alarm rate's trials).
@@ -91,6 +91,16 @@ impl<'a> Drawing<'a> {
         }
     }
 
+    /// Seconds a pair of this bench takes: the mean of those drawn so far,
+    /// else of those measured (what the check estimates a sweep from).
+    fn mean_drawn_secs(&self) -> f64 {
+        if self.raw.is_empty() {
+            self.pair_secs()
+        } else {
+            self.seconds / self.raw.len() as f64
+        }
+    }
+
     /// Seconds a pair of this bench takes: the mean of those measured.
     fn pair_secs(&self) -> f64 {
         let s = &self.source.seconds;
@@ -131,28 +141,38 @@ impl<'a> Drawing<'a> {
 }
 
 /// One sequential measurement of `benches` (indices into `pairs`) within
-/// `budget` seconds, as `pipeline::sequential::measure` runs it: returns
-/// each bench's stop, pairs and seconds, and the seconds in all.
+/// `budget` seconds, as `pipeline::sequential::measure` runs it: with
+/// `design`, or the one the budget affords at the first sweep's pair
+/// times. Returns each bench's stop, pairs and seconds, the seconds in
+/// all, and the design.
 fn run_once(
-    design: &Design,
+    config: &Config,
+    design: Option<&Design>,
     budget: f64,
     pairs: &[IdPairs],
     benches: &[usize],
     shift: f64,
     rng: &mut ChaCha8Rng,
-) -> (Vec<(Stop, usize, f64)>, f64) {
+) -> (Vec<(Stop, usize, f64)>, f64, Design) {
     let mut d: Vec<Drawing> = benches.iter().map(|&i| Drawing::new(&pairs[i])).collect();
+    let mut design = design.cloned();
     let mut t = 0.0;
     while d.iter().any(|b| b.stop.is_none()) {
         let open: Vec<usize> = (0..d.len()).filter(|&i| d[i].stop.is_none()).collect();
-        let sweep: f64 = open.iter().map(|&i| d[i].pair_secs()).sum();
+        let sweep: f64 = open.iter().map(|&i| d[i].mean_drawn_secs()).sum();
         let out = t + sweep > budget && open.iter().all(|&i| d[i].raw.len() >= FIRST_LOOK);
-        for &i in &open {
-            if !out {
+        if !out {
+            for &i in &open {
                 let before = d[i].seconds;
                 d[i].draw(rng, shift);
                 t += d[i].seconds - before;
             }
+        }
+        let design = design.get_or_insert_with(|| {
+            let first: f64 = open.iter().map(|&i| d[i].mean_drawn_secs()).sum();
+            config.affordable_design(budget, first)
+        });
+        for &i in &open {
             let last = out || d[i].raw.len() >= design.most();
             if let Some(stop) = d[i].look(design, last)
                 && (stop != Stop::Open || last)
@@ -165,20 +185,21 @@ fn run_once(
         .iter()
         .map(|b| (b.stop.unwrap_or(Stop::Open), b.raw.len(), b.seconds))
         .collect();
-    (ends, t)
+    (ends, t, design.expect("at least one sweep ran"))
 }
 
 /// One simulated check of every bench: the sequential measurement, then
-/// the confirmation of the benches that stopped regressed.
+/// the confirmation of the benches that stopped regressed, with the same
+/// design.
 fn check(
-    design: &Design,
+    config: &Config,
     budget: f64,
     pairs: &[IdPairs],
     shift: f64,
     rng: &mut ChaCha8Rng,
 ) -> (Vec<Ended>, f64) {
     let all: Vec<usize> = (0..pairs.len()).collect();
-    let (first, mut t) = run_once(design, budget, pairs, &all, shift, rng);
+    let (first, mut t, design) = run_once(config, None, budget, pairs, &all, shift, rng);
     let flagged: Vec<usize> = all
         .iter()
         .copied()
@@ -186,7 +207,7 @@ fn check(
         .collect();
     let mut confirmed = vec![false; pairs.len()];
     if !flagged.is_empty() {
-        let (again, t2) = run_once(design, budget, pairs, &flagged, shift, rng);
+        let (again, t2, _) = run_once(config, Some(&design), budget, pairs, &flagged, shift, rng);
         t += t2;
         for (k, &i) in flagged.iter().enumerate() {
             confirmed[i] = again[k].0 == Stop::Regressed;
@@ -207,7 +228,7 @@ fn check(
 
 /// `checks` simulated checks at `shift`, on `threads` threads, seeded.
 fn checks(
-    design: &Design,
+    config: &Config,
     budget: f64,
     pairs: &[IdPairs],
     shift: f64,
@@ -224,7 +245,7 @@ fn checks(
                         .step_by(threads)
                         .map(|c| {
                             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (c as u64) << 20);
-                            check(design, budget, pairs, shift.ln_1p(), &mut rng)
+                            check(config, budget, pairs, shift.ln_1p(), &mut rng)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -250,20 +271,19 @@ fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
 /// The sequential check's figures on the measured pairs of every bench
 /// (those with at least two pairs), `budget` seconds a check.
 pub fn simulate(config: &Config, pairs: &[IdPairs], budget: f64, threads: usize) -> SeqSuite {
-    let design = config.design();
     let pairs: Vec<IdPairs> = pairs
         .iter()
         .filter(|p| p.pairs.len() >= 2)
         .cloned()
         .collect();
     let seed = 0x5eed_0f5e_u64;
-    let aa = checks(&design, budget, &pairs, 0.0, AA_CHECKS, seed, threads);
+    let aa = checks(config, budget, &pairs, 0.0, AA_CHECKS, seed, threads);
     let shifted: Vec<Vec<(Vec<Ended>, f64)>> = SLOWDOWNS
         .iter()
         .enumerate()
         .map(|(k, &s)| {
             checks(
-                &design,
+                config,
                 budget,
                 &pairs,
                 s,

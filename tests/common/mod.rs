@@ -242,7 +242,7 @@ pub mod contract {
 
     pub const VERDICTS: [&str; 3] = ["pass", "regression", "error"];
     pub const KINDS: [&str; 3] = ["rust-vs-rust", "rust-vs-go", "compare"];
-    pub const ROW_VERDICTS: [&str; 7] = [
+    pub const ROW_VERDICTS: [&str; 8] = [
         "regressed",
         "improved",
         "unchanged",
@@ -250,6 +250,7 @@ pub mod contract {
         "incomparable",
         "new",
         "missing",
+        "undecided",
     ];
 
     fn obj<'a>(v: &'a Value, at: &str) -> &'a Map<String, Value> {
@@ -421,10 +422,14 @@ pub mod contract {
                 "id", "kind", "mode", "threads", "old", "new", "ratio", "ratio_ci", "p_value",
                 "verdict", "warnings",
             ],
-            &["go", "max_ratio", "earlier"],
+            &["go", "max_ratio", "earlier", "min_detectable"],
             at,
         );
         string(&m["id"], &format!("{at}.id"));
+        if let Some(x) = m.get("min_detectable") {
+            let x = x.as_f64().unwrap_or(-1.0);
+            assert!(x > 0.0 && x.is_finite(), "{at}.min_detectable: {x}");
+        }
         one_of(&m["kind"], &KINDS, &format!("{at}.kind"));
         one_of(
             &m["mode"],

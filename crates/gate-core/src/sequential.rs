@@ -57,6 +57,30 @@ impl Design {
         }
     }
 
+    /// The design whose last look is the most pairs `budget` seconds
+    /// afford at `sweep` seconds a sweep (one pair of every bench), between
+    /// the first look and `max_pairs`: fixed from measured pair times
+    /// before any look, so that `alpha` is spent on looks the check can
+    /// reach.
+    pub fn affordable(
+        alpha: f64,
+        tolerance: f64,
+        max_pairs: usize,
+        budget: f64,
+        sweep: f64,
+    ) -> Design {
+        let afford = if sweep > 0.0 {
+            (budget / sweep).floor() as usize
+        } else {
+            max_pairs
+        };
+        Design::new(
+            alpha,
+            tolerance,
+            afford.clamp(FIRST_LOOK, max_pairs.max(FIRST_LOOK)),
+        )
+    }
+
     /// The most pairs a bench takes.
     pub fn most(&self) -> usize {
         *self.looks.last().expect("a design has looks")
@@ -154,6 +178,16 @@ mod tests {
         assert_eq!(Design::new(0.05, 0.01, 32).looks, [4, 6, 8, 12, 16, 24, 32]);
         assert_eq!(Design::new(0.05, 0.01, 20).looks, [4, 6, 8, 12, 16, 20]);
         assert_eq!(Design::new(0.05, 0.01, 2).looks, [4]);
+    }
+
+    #[test]
+    fn the_budget_sets_the_last_look() {
+        assert_eq!(
+            Design::affordable(0.05, 0.03, 32, 120.0, 17.0).looks,
+            [4, 6, 7]
+        );
+        assert_eq!(Design::affordable(0.05, 0.03, 32, 120.0, 1.0).most(), 32);
+        assert_eq!(Design::affordable(0.05, 0.03, 32, 10.0, 17.0).looks, [4]);
     }
 
     #[test]

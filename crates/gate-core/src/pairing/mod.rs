@@ -25,6 +25,9 @@ pub struct Sources<'a> {
     /// Live Go: Go measured on this runner replaces the stored Go figure of
     /// the pairs that name a `go_package`.
     pub live_go: Option<&'a ResultSet>,
+    /// The sequential design the lockstep pairs were measured with (else
+    /// the config's, for a `base`).
+    pub design: Option<&'a crate::sequential::Design>,
 }
 
 /// A regular expression matching exactly these bench ids.
@@ -130,7 +133,10 @@ pub fn build_report(
         alpha: config.alpha,
         allow_counters: config.allow_counters.clone(),
         paired_tolerance: config.lockstep.tolerance,
-        sequential: sources.base.map(|_| config.design()),
+        sequential: sources
+            .design
+            .cloned()
+            .or_else(|| sources.base.map(|_| config.design())),
         ..Options::default()
     };
     let (rows, verdict) = verdict::decide(&pairings, &opts);

@@ -255,6 +255,7 @@ mod live_go_tests {
             Sources {
                 base: None,
                 live_go: Some(&live),
+                design: None,
             },
         )
         .unwrap();
