@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod config;
+pub mod history;
 pub mod formats;
 pub mod merge;
 pub mod model;
