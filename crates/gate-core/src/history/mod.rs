@@ -9,8 +9,10 @@
 pub mod changes;
 pub mod edivisive;
 pub mod evaluate;
+pub mod page;
 pub mod record;
 pub mod series;
+pub mod svg;
 
 pub use changes::{Change, changes};
 pub use edivisive::Settings;
