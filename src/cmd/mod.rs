@@ -14,6 +14,7 @@ pub mod check;
 pub mod comment;
 pub mod compare;
 pub mod env;
+pub mod history;
 pub mod merge;
 pub mod report;
 
@@ -22,6 +23,7 @@ pub use check::CheckArgs;
 pub use comment::CommentArgs;
 pub use compare::CompareArgs;
 pub use env::EnvArgs;
+pub use history::HistoryCommand;
 pub use merge::MergeArgs;
 pub use report::ReportArgs;
 
@@ -62,6 +64,9 @@ pub enum Command {
     Power(PowerArgs),
     /// Merge result files of several runners into one report.
     Merge(MergeArgs),
+    /// The history of the default branch: append, change points, trend page, backfill.
+    #[command(subcommand)]
+    History(HistoryCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,5 +136,6 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Env(args) => env::run(&args),
         Command::Comment(args) => comment::run(&args),
         Command::Power(args) => crate::power::cmd_power(&args),
+        Command::History(command) => history::run(&command),
     }
 }

@@ -8,4 +8,5 @@ pub mod baseline;
 pub mod check;
 pub mod collect;
 pub mod confirm;
+pub mod history;
 pub mod plan;

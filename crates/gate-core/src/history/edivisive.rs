@@ -87,7 +87,7 @@ pub fn change_points(series: &[f64], settings: &Settings) -> Vec<Split> {
             let (s, e) = (w[0], w[1]);
             let seg = cache
                 .entry((s, e))
-                .or_insert_with(|| Segment::new(&series[s..e], settings.min_size));
+                .or_insert_with(|| Segment::new(&series[s..e], s, e, settings));
             if let Some((tau, q)) = seg.best
                 && best.is_none_or(|b| q > b.3)
             {
@@ -95,7 +95,7 @@ pub fn change_points(series: &[f64], settings: &Settings) -> Vec<Split> {
             }
         }
         let Some((s, e, index, q)) = best else { break };
-        let p_value = permutation_p_value(series, &bounds, &mut cache, q, settings);
+        let p_value = permutation_p_value(&bounds, &mut cache, q, settings);
         if p_value > settings.alpha {
             break;
         }
@@ -113,29 +113,51 @@ pub fn change_points(series: &[f64], settings: &Settings) -> Vec<Split> {
     found
 }
 
-/// One segment's best split and, once asked for, the maxima of its
-/// permutations.
+/// One segment's best split and the best splits of its permutations,
+/// drawn in order from the segment's own generator as far as a test has
+/// asked (a test that fails early draws few).
 struct Segment {
     best: Option<(usize, f64)>,
-    permuted: Option<Vec<f64>>,
+    /// The segment's (value, rank) pairs, shuffled in place by each draw.
+    pairs: Vec<(f64, usize)>,
+    rng: ChaCha8Rng,
+    permuted: Vec<f64>,
 }
 
 impl Segment {
-    fn new(x: &[f64], min_size: usize) -> Segment {
+    fn new(x: &[f64], start: usize, end: usize, settings: &Settings) -> Segment {
         let ranks = ranks(x);
+        let seed = settings.seed ^ ((start as u64) << 32) ^ (end as u64).rotate_left(17);
         Segment {
-            best: best_split(x, &ranks, min_size),
-            permuted: None,
+            best: best_split(x, &ranks, settings.min_size),
+            pairs: x.iter().copied().zip(ranks).collect(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            permuted: Vec::new(),
         }
+    }
+
+    /// The best split's statistic of permutation `k` (`NEG_INFINITY` when
+    /// the segment is too short to split).
+    fn permuted(&mut self, k: usize, min_size: usize) -> f64 {
+        if self.best.is_none() {
+            return f64::NEG_INFINITY;
+        }
+        while self.permuted.len() <= k {
+            self.pairs.shuffle(&mut self.rng);
+            let values: Vec<f64> = self.pairs.iter().map(|p| p.0).collect();
+            let ranks: Vec<usize> = self.pairs.iter().map(|p| p.1).collect();
+            let q = best_split(&values, &ranks, min_size).map_or(f64::NEG_INFINITY, |b| b.1);
+            self.permuted.push(q);
+        }
+        self.permuted[k]
     }
 }
 
 /// The p-value of the best split `q` over the segmentation `bounds`: each
 /// permutation shuffles every segment within itself, and its statistic is
-/// the largest best split over the segments. Stops early once the p-value
+/// the largest best split over the segments. Stops as soon as the p-value
 /// can no longer reach alpha.
 fn permutation_p_value(
-    series: &[f64],
     bounds: &[usize],
     cache: &mut HashMap<(usize, usize), Segment>,
     q: f64,
@@ -143,19 +165,13 @@ fn permutation_p_value(
 ) -> f64 {
     let r = settings.permutations;
     let mut exceed = 0usize;
-    for w in bounds.windows(2) {
-        let (s, e) = (w[0], w[1]);
-        if let Some(seg) = cache.get_mut(&(s, e))
-            && seg.permuted.is_none()
-        {
-            seg.permuted = Some(permuted_maxima(&series[s..e], s, e, settings));
-        }
-    }
     for k in 0..r {
-        let max = bounds
-            .windows(2)
-            .filter_map(|w| cache.get(&(w[0], w[1]))?.permuted.as_ref()?.get(k).copied())
-            .fold(f64::NEG_INFINITY, f64::max);
+        let mut max = f64::NEG_INFINITY;
+        for w in bounds.windows(2) {
+            if let Some(seg) = cache.get_mut(&(w[0], w[1])) {
+                max = max.max(seg.permuted(k, settings.min_size));
+            }
+        }
         if max >= q {
             exceed += 1;
             let p = (exceed + 1) as f64 / (r + 1) as f64;
@@ -165,27 +181,6 @@ fn permutation_p_value(
         }
     }
     (exceed + 1) as f64 / (r + 1) as f64
-}
-
-/// The best split's statistic of each of R seeded permutations of one
-/// segment (`NEG_INFINITY` when the segment is too short to split).
-fn permuted_maxima(x: &[f64], s: usize, e: usize, settings: &Settings) -> Vec<f64> {
-    let seed = settings.seed ^ ((s as u64) << 32) ^ (e as u64).rotate_left(17);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let r0 = ranks(x);
-    let mut pairs: Vec<(f64, usize)> = x.iter().copied().zip(r0).collect();
-    let mut values = vec![0.0; x.len()];
-    let mut rk = vec![0usize; x.len()];
-    (0..settings.permutations)
-        .map(|_| {
-            pairs.shuffle(&mut rng);
-            for (i, &(v, r)) in pairs.iter().enumerate() {
-                values[i] = v;
-                rk[i] = r;
-            }
-            best_split(&values, &rk, settings.min_size).map_or(f64::NEG_INFINITY, |b| b.1)
-        })
-        .collect()
 }
 
 /// The rank of each value (ties broken by position): the Fenwick tree's index.
