@@ -108,7 +108,9 @@ fn synthetic_table(settings: &Settings) {
     const AT: usize = 20;
     const SERIES: u64 = 200;
     println!("## Synthetic: {N} runs, step at run {AT}, {SERIES} series per cell, margin 3\n");
-    println!("| noise sd | step | E-divisive detected | E-divisive false/series | threshold detected | threshold false/series |");
+    println!(
+        "| noise sd | step | E-divisive detected | E-divisive false/series | threshold detected | threshold false/series |"
+    );
     println!("|---|---|---|---|---|---|");
     for sd in [0.01, 0.02, 0.03] {
         for step in [0.0, 0.02, 0.05, 0.10] {
@@ -116,7 +118,10 @@ fn synthetic_table(settings: &Settings) {
             for seed in 0..SERIES {
                 let x = synthetic(N, if step == 0.0 { N } else { AT }, step, sd, seed);
                 let truth: &[usize] = if step == 0.0 { &[] } else { &[AT] };
-                let e: Vec<usize> = change_points(&x, settings).iter().map(|c| c.index).collect();
+                let e: Vec<usize> = change_points(&x, settings)
+                    .iter()
+                    .map(|c| c.index)
+                    .collect();
                 let t = threshold_changes(&x, K);
                 let (em, tm) = (matched(truth, &e, 3), matched(truth, &t, 3));
                 ed_hit += em;
@@ -183,7 +188,11 @@ fn otava(repo: &Path) -> Vec<Labelled> {
     let tb = read(repo, "tests/tigerbeetle_test.py");
     let single = read(repo, "tests/analysis_test.py");
     let csv = read(repo, "tests/resources/sample.csv");
-    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     let column = |i: usize| rows.iter().map(|r| r[i].trim().parse().unwrap()).collect();
     vec![
         Labelled {

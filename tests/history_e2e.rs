@@ -21,8 +21,16 @@ const COMMITS: usize = 30;
 const STEP_AT: usize = 15;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -69,7 +77,17 @@ fn build_history(tmp: &Path) -> (PathBuf, PathBuf, Vec<String>) {
     for i in 0..COMMITS {
         git(
             &repo,
-            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "--allow-empty", "-m", &format!("change {i}")],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                &format!("change {i}"),
+            ],
         );
         let commit = git(&repo, &["rev-parse", "HEAD"]);
         let report = Report {
@@ -116,7 +134,11 @@ fn append_changes_html_and_the_page_in_a_browser() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let changes: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let step: Vec<_> = changes
@@ -127,8 +149,14 @@ fn append_changes_html_and_the_page_in_a_browser() {
     assert_eq!(step[0]["after"], commits[STEP_AT].as_str(), "{text}");
     assert_eq!(step[0]["before"], commits[STEP_AT - 1].as_str(), "{text}");
     let ci = step[0]["ratio_ci"].as_array().unwrap();
-    assert!(ci[0].as_f64().unwrap() > 1.05 && ci[1].as_f64().unwrap() < 1.15, "{text}");
-    assert!(text.contains("change 15"), "the subject names the commit: {text}");
+    assert!(
+        ci[0].as_f64().unwrap() > 1.05 && ci[1].as_f64().unwrap() < 1.15,
+        "{text}"
+    );
+    assert!(
+        text.contains("change 15"),
+        "the subject names the commit: {text}"
+    );
 
     let out_dir = tmp.path().join("page");
     gate()
@@ -141,35 +169,68 @@ fn append_changes_html_and_the_page_in_a_browser() {
         .success();
     let page = out_dir.join("index.html");
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
-        "the page is self-contained");
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "the page is self-contained"
+    );
     in_browser(&page, &changes);
 }
 
 /// Loads the page in headless Chromium, checks the DOM and keeps a screenshot.
 fn in_browser(page: &Path, changes: &[serde_json::Value]) {
-    let Some(chromium) = ["chromium", "chromium-browser"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-    else {
-        eprintln!("SKIPPED the browser part: no `chromium` on PATH (apt-get install -y chromium; .ci/run installs it)");
+    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!(
+            "SKIPPED the browser part: no `chromium` on PATH (apt-get install -y chromium; .ci/run installs it)"
+        );
         return;
     };
     let url = format!("file://{}", page.display());
-    let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"];
-    let dom = Command::new(chromium).args(flags).arg("--dump-dom").arg(&url).output().unwrap();
-    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+    ];
+    let dom = Command::new(chromium)
+        .args(flags)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     let dom = String::from_utf8_lossy(&dom.stdout);
-    for id in ["keycache/load/sequential", "secret/new/sequential", "floor/syscall/sequential"] {
+    for id in [
+        "keycache/load/sequential",
+        "secret/new/sequential",
+        "floor/syscall/sequential",
+    ] {
         let at = dom
             .find(&format!("data-series=\"{id}\" data-kind"))
             .unwrap_or_else(|| panic!("no chart figure for {id}"));
         let figure = &dom[at..at + dom[at..].find("</figure>").unwrap()];
         assert!(figure.contains("<svg"), "the figure of {id} has no chart");
-        assert!(figure.matches("class=\"point\"").count() == COMMITS, "{id}: a point per run");
+        assert!(
+            figure.matches("class=\"point\"").count() == COMMITS,
+            "{id}: a point per run"
+        );
     }
-    assert!(dom.contains("data-kind=\"floor\""), "the floor is the machine's own chart");
-    assert!(dom.contains("class=\"machine\""), "bench charts carry the machine's line");
+    assert!(
+        dom.contains("data-kind=\"floor\""),
+        "the floor is the machine's own chart"
+    );
+    assert!(
+        dom.contains("class=\"machine\""),
+        "bench charts carry the machine's line"
+    );
     for c in changes {
         let marker = format!(
             "class=\"change\" data-commit=\"{}\" data-series=\"{}\"",
@@ -188,7 +249,11 @@ fn in_browser(page: &Path, changes: &[serde_json::Value]) {
         .arg(&url)
         .output()
         .unwrap();
-    assert!(st.status.success() && shot.exists(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success() && shot.exists(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     eprintln!("screenshot kept at {}", shot.display());
 }
 
@@ -210,5 +275,8 @@ fn a_bad_record_is_named_with_its_field() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("abc1234.json") && err.contains("`time`"), "{err}");
+    assert!(
+        err.contains("abc1234.json") && err.contains("`time`"),
+        "{err}"
+    );
 }

@@ -43,8 +43,9 @@ impl Store {
                 remote,
                 branch,
             } => {
-                let files = git::read_branch(repo, remote, branch)
-                    .with_context(|| format!("reading the history branch `{branch}` of {remote}"))?;
+                let files = git::read_branch(repo, remote, branch).with_context(|| {
+                    format!("reading the history branch `{branch}` of {remote}")
+                })?;
                 let mut records = Vec::new();
                 for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with(".json")) {
                     let text = String::from_utf8_lossy(bytes);
@@ -88,9 +89,17 @@ impl Store {
 
 /// The record of `report`, measured at `reference` (default: the report's
 /// head build, else `HEAD`) of the repository at `repo`.
-pub fn record_of(report: Report, repo: &Path, reference: Option<&str>, quick: bool) -> Result<Record> {
+pub fn record_of(
+    report: Report,
+    repo: &Path,
+    reference: Option<&str>,
+    quick: bool,
+) -> Result<Record> {
     let from_report = report.builds.get("head").and_then(|b| b.commit.clone());
-    let reference = reference.map(str::to_string).or(from_report).unwrap_or("HEAD".into());
+    let reference = reference
+        .map(str::to_string)
+        .or(from_report)
+        .unwrap_or("HEAD".into());
     let (commit, time, subject) = git::commit_info(repo, &reference)
         .with_context(|| format!("which commit the report measured (`{reference}`)"))?;
     let quick = quick || report.notes.iter().any(|n| n.starts_with("quick mode"));
@@ -115,7 +124,12 @@ pub struct Analysed {
 
 /// Reads the store and finds the change points of every series; changes
 /// smaller than `min_change` (relative) are left out.
-pub fn analyse(store: &Store, config: &Config, settings: &Settings, min_change: f64) -> Result<Analysed> {
+pub fn analyse(
+    store: &Store,
+    config: &Config,
+    settings: &Settings,
+    min_change: f64,
+) -> Result<Analysed> {
     let records = store.load()?;
     let is_floor = |id: &str| config.floor.is_floor(id);
     let series = history::series(&records, &is_floor);
@@ -147,7 +161,12 @@ pub struct Backfilled {
 /// worktree, measures it with the quick settings and stores its report;
 /// commits already stored are skipped, commits that fail to build or run
 /// are reported and skipped.
-pub fn backfill(config: &Config, store: &Store, commits: usize, selection: &Selection) -> Result<Backfilled> {
+pub fn backfill(
+    config: &Config,
+    store: &Store,
+    commits: usize,
+    selection: &Selection,
+) -> Result<Backfilled> {
     if commits == 0 {
         bail!("--commits must be at least 1");
     }
@@ -163,7 +182,10 @@ pub fn backfill(config: &Config, store: &Store, commits: usize, selection: &Sele
             done.skipped.push(commit);
             continue;
         }
-        gate_runner::progress::say(format!("backfill: measuring {} (quick settings)", &commit[..12]));
+        gate_runner::progress::say(format!(
+            "backfill: measuring {} (quick settings)",
+            &commit[..12]
+        ));
         match measure_commit(config, &repo, &commit, selection) {
             Ok(report) => {
                 let record = record_of(report, &repo, Some(&commit), true)?;
@@ -181,14 +203,22 @@ pub fn backfill(config: &Config, store: &Store, commits: usize, selection: &Sele
 
 /// One commit built in a worktree (in the checkout's target folder, so the
 /// dependencies build once) and measured with the quick settings.
-fn measure_commit(config: &Config, repo: &Path, commit: &str, selection: &Selection) -> Result<Report> {
+fn measure_commit(
+    config: &Config,
+    repo: &Path,
+    commit: &str,
+    selection: &Selection,
+) -> Result<Report> {
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(t) => std::path::absolute(PathBuf::from(t))?,
         None => std::path::absolute(config.root.join("target"))?,
     };
     let tree = Worktree::add(repo, commit, &target.join("gate").join("history-worktrees"))?;
     let root = std::path::absolute(&config.root)?;
-    let rel = root.strip_prefix(repo).unwrap_or(Path::new("")).to_path_buf();
+    let rel = root
+        .strip_prefix(repo)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
     let quick = Selection {
         quick: true,
         ..selection.clone()
@@ -207,9 +237,10 @@ fn measure_commit(config: &Config, repo: &Path, commit: &str, selection: &Select
     };
     let mut report = pairing::build_report(config, &set, filter.as_ref(), sources)?;
     if let Some(p) = &prepared {
-        report
-            .builds
-            .insert("head".into(), gate_runner::ab::build_of(p, Some(commit), None));
+        report.builds.insert(
+            "head".into(),
+            gate_runner::ab::build_of(p, Some(commit), None),
+        );
     }
     report.notes.insert(
         0,

@@ -9,8 +9,8 @@
 
 pub mod compare;
 pub mod config;
-pub mod history;
 pub mod formats;
+pub mod history;
 pub mod merge;
 pub mod model;
 pub mod pairing;

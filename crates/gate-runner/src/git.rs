@@ -69,7 +69,10 @@ pub fn commit_info(repo: &Path, reference: &str) -> Result<(String, String, Stri
         (Some(id), Some(time), Some(subject)) => {
             Ok((id.to_string(), time.to_string(), subject.to_string()))
         }
-        _ => bail!("`git log` gave no commit for `{reference}` in {}", repo.display()),
+        _ => bail!(
+            "`git log` gave no commit for `{reference}` in {}",
+            repo.display()
+        ),
     }
 }
 
@@ -77,7 +80,13 @@ pub fn commit_info(repo: &Path, reference: &str) -> Result<(String, String, Stri
 pub fn last_commits(repo: &Path, reference: &str, n: usize) -> Result<Vec<String>> {
     let out = run(
         repo,
-        &["rev-list", "--first-parent", "-n", &n.to_string(), reference],
+        &[
+            "rev-list",
+            "--first-parent",
+            "-n",
+            &n.to_string(),
+            reference,
+        ],
     )?;
     let mut commits: Vec<String> = out.lines().map(str::to_string).collect();
     commits.reverse();
@@ -122,7 +131,12 @@ pub fn read_branch(repo: &Path, remote: &str, branch: &str) -> Result<Vec<(Strin
     let Some(commit) = fetch_branch(repo, remote, branch)? else {
         return Ok(Vec::new());
     };
-    let names = run_with(repo, &["ls-tree", "-r", "-z", "--name-only", &commit], &[], None)?;
+    let names = run_with(
+        repo,
+        &["ls-tree", "-r", "-z", "--name-only", &commit],
+        &[],
+        None,
+    )?;
     let names: Vec<String> = names
         .split(|&b| b == 0)
         .filter(|n| !n.is_empty())
@@ -176,7 +190,12 @@ pub fn append_to_branch(
         let commit = commit_with_file(repo, parent.as_deref(), &blob, name, message, &env)?;
         let pushed = run(
             repo,
-            &["push", "--quiet", remote, &format!("{commit}:refs/heads/{branch}")],
+            &[
+                "push",
+                "--quiet",
+                remote,
+                &format!("{commit}:refs/heads/{branch}"),
+            ],
         );
         match pushed {
             Ok(_) => return Ok(attempt),
@@ -226,7 +245,12 @@ fn commit_with_file(
         run_with(repo, &["read-tree", p], &env, None)?;
     }
     let info = format!("100644,{blob},{name}");
-    run_with(repo, &["update-index", "--add", "--cacheinfo", &info], &env, None)?;
+    run_with(
+        repo,
+        &["update-index", "--add", "--cacheinfo", &info],
+        &env,
+        None,
+    )?;
     let tree = String::from_utf8_lossy(&run_with(repo, &["write-tree"], &env, None)?)
         .trim()
         .to_string();
@@ -252,7 +276,13 @@ fn fetch_branch(repo: &Path, remote: &str, branch: &str) -> Result<Option<String
     let local = format!("refs/gate/fetched/{}-{seq}", std::process::id());
     run(
         repo,
-        &["fetch", "--quiet", "--no-tags", remote, &format!("+{head}:{local}")],
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            remote,
+            &format!("+{head}:{local}"),
+        ],
     )?;
     let commit = run(repo, &["rev-parse", &local]);
     let _ = run(repo, &["update-ref", "-d", &local]);

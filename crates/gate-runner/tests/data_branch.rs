@@ -8,7 +8,11 @@ use std::sync::{Arc, Barrier};
 use gate_runner::git::{append_to_branch, read_branch};
 
 fn git(dir: &Path, args: &[&str]) {
-    let st = Command::new("git").args(args).current_dir(dir).status().unwrap();
+    let st = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
     assert!(st.success(), "git {args:?}");
 }
 
@@ -54,12 +58,20 @@ fn racing_appends_all_land() {
     std::fs::create_dir(&reader).unwrap();
     git(&reader, &["init", "--quiet"]);
     let files = read_branch(&reader, &remote, "gate-history").unwrap();
-    assert_eq!(files.len(), 2 * PER, "retries: {retried}; {:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert_eq!(
+        files.len(),
+        2 * PER,
+        "retries: {retried}; {:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     for w in 0..2 {
         for k in 0..PER {
             let name = format!("{w}{k:039}.json");
             let (_, body) = files.iter().find(|f| f.0 == name).expect("file landed");
-            assert_eq!(String::from_utf8_lossy(body), format!("{{\"run\": \"{w}-{k}\"}}"));
+            assert_eq!(
+                String::from_utf8_lossy(body),
+                format!("{{\"run\": \"{w}-{k}\"}}")
+            );
         }
     }
     // One orphan line of commits: one per append, no merge, no other root.
@@ -68,7 +80,10 @@ fn racing_appends_all_land() {
         .current_dir(&bare)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&log.stdout).trim(), (2 * PER).to_string());
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout).trim(),
+        (2 * PER).to_string()
+    );
     eprintln!("{retried} push(es) lost a race and were retried");
 }
 

@@ -43,7 +43,9 @@ pub struct Change {
 /// The change points of each series, in series order and then history order.
 pub fn changes(records: &[Record], series: &[Series], settings: &Settings) -> Vec<Change> {
     let found: Vec<Vec<edivisive::Split>> = std::thread::scope(|scope| {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
         let chunk = series.len().div_ceil(workers.max(1)).max(1);
         let handles: Vec<_> = series
             .chunks(chunk)

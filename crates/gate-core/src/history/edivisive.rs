@@ -211,7 +211,8 @@ fn best_split(x: &[f64], ranks: &[usize], min_size: usize) -> Option<(usize, f64
         let (l, r) = (within_prefix[tau], within_suffix[n - tau]);
         let (nl, nr) = (tau as f64, (n - tau) as f64);
         let between = total - l - r;
-        let e = 2.0 * between / (nl * nr) - l / (nl * (nl - 1.0) / 2.0) - r / (nr * (nr - 1.0) / 2.0);
+        let e =
+            2.0 * between / (nl * nr) - l / (nl * (nl - 1.0) / 2.0) - r / (nr * (nr - 1.0) / 2.0);
         let q = nl * nr / nf * e;
         if best.is_none_or(|b| q > b.1) {
             best = Some((tau, q));

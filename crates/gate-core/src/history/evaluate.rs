@@ -88,7 +88,11 @@ impl Tally {
 
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
     }
 }
 
@@ -106,7 +110,11 @@ pub fn synthetic(n: usize, at: usize, step: f64, sd: f64, seed: u64) -> Vec<f64>
             let level = if i >= at { 1.0 + step } else { 1.0 };
             let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
             let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            let outlier = if rng.random::<f64>() < 0.02 { 4.0 * sd } else { 0.0 };
+            let outlier = if rng.random::<f64>() < 0.02 {
+                4.0 * sd
+            } else {
+                0.0
+            };
             100.0 * level * (1.0 + sd * z + outlier)
         })
         .collect()

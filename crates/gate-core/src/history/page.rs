@@ -26,7 +26,10 @@ pub fn render(records: &[Record], series: &[Series], changes: &[Change]) -> Stri
     let hosts = host_changes(records);
     let mut out = String::with_capacity(series.len() * (records.len() * 120 + 4096));
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(out, "<title>gate: performance history</title><style>{STYLE}</style></head><body>");
+    let _ = write!(
+        out,
+        "<title>gate: performance history</title><style>{STYLE}</style></head><body>"
+    );
     summary(&mut out, records, series, changes);
     for (kind, title) in [
         (Kind::Bench, "Benches"),
@@ -152,6 +155,8 @@ pub fn machine_index(series: &[Series], runs: usize) -> Vec<Option<f64>> {
 /// Runs measured on another kind of machine than the run before them.
 pub fn host_changes(records: &[Record]) -> Vec<usize> {
     (1..records.len())
-        .filter(|&i| records[i].environment.fingerprint() != records[i - 1].environment.fingerprint())
+        .filter(|&i| {
+            records[i].environment.fingerprint() != records[i - 1].environment.fingerprint()
+        })
         .collect()
 }

@@ -157,9 +157,16 @@ mod tests {
         let mut r = record("abcdef1", "2026-01-01T00:00:00Z");
         r.time = "yesterday".into();
         let text = r.to_json().unwrap();
-        let err = Record::parse(&text, "h/abcdef1.json").unwrap_err().to_string();
-        assert!(err.contains("h/abcdef1.json") && err.contains("`time`"), "{err}");
-        let err = Record::parse("{\"schema\":1}", "h/x.json").unwrap_err().to_string();
+        let err = Record::parse(&text, "h/abcdef1.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("h/abcdef1.json") && err.contains("`time`"),
+            "{err}"
+        );
+        let err = Record::parse("{\"schema\":1}", "h/x.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("h/x.json") && err.contains("commit"), "{err}");
     }
 

@@ -172,9 +172,7 @@ fn machine_line(out: &mut String, s: &Series, scale: &Scale, machine: &[Option<f
     let pts: Vec<String> = machine
         .iter()
         .enumerate()
-        .filter_map(|(run, m)| {
-            m.map(|m| format!("{:.1},{:.1}", scale.x(run), scale.y(level * m)))
-        })
+        .filter_map(|(run, m)| m.map(|m| format!("{:.1},{:.1}", scale.x(run), scale.y(level * m))))
         .collect();
     let _ = write!(
         out,
@@ -189,7 +187,11 @@ fn line(out: &mut String, s: &Series, scale: &Scale) {
         .iter()
         .map(|p| format!("{:.1},{:.1}", scale.x(p.run), scale.y(p.value)))
         .collect();
-    let _ = write!(out, r#"<polyline class="series" points="{}"/>"#, pts.join(" "));
+    let _ = write!(
+        out,
+        r#"<polyline class="series" points="{}"/>"#,
+        pts.join(" ")
+    );
 }
 
 /// The median of each level between change points.
