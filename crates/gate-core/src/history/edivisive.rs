@@ -286,14 +286,14 @@ mod tests {
         let x = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
         let r = ranks(&x);
         let got = within_sums(x.iter().copied().zip(r.iter().copied()), x.len());
-        for k in 0..=x.len() {
+        for (k, sum) in got.iter().enumerate() {
             let mut direct = 0.0;
-            for i in 0..k {
-                for j in i + 1..k {
-                    direct += f64::abs(x[i] - x[j]);
+            for (i, a) in x[..k].iter().enumerate() {
+                for b in &x[i + 1..k] {
+                    direct += f64::abs(a - b);
                 }
             }
-            assert!((got[k] - direct).abs() < 1e-9, "k={k}");
+            assert!((sum - direct).abs() < 1e-9, "k={k}");
         }
     }
 
