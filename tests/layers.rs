@@ -39,6 +39,7 @@ fn crate_sources() -> Vec<PathBuf> {
 /// folder's `mod.rs` is the folder's path; `lib.rs` and `main.rs` are "").
 fn modules(src: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
+    let mut raw = Vec::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -61,8 +62,32 @@ fn modules(src: &Path) -> BTreeMap<String, String> {
                     None => text,
                 };
                 out.entry(name).or_insert_with(String::new).push_str(&code);
+                raw.push(path);
             }
         }
+    }
+    // A file its parent declares under `#[cfg(test)]` is test code.
+    let test_only: Vec<String> = out
+        .keys()
+        .filter(|m| {
+            let (parent, leaf) = m.rsplit_once('/').unwrap_or(("", m.as_str()));
+            let declared = format!("#[cfg(test)]\nmod {leaf};");
+            raw.iter().any(|p| {
+                let rel = p.strip_prefix(src).unwrap().with_extension("");
+                let rel = rel.to_string_lossy();
+                let is_parent = match parent {
+                    "" => rel == "lib" || rel == "main",
+                    _ => rel == parent || rel == format!("{parent}/mod"),
+                };
+                is_parent
+                    && std::fs::read_to_string(p)
+                        .is_ok_and(|t| t.replace("\r", "").contains(&declared))
+            })
+        })
+        .cloned()
+        .collect();
+    for m in test_only {
+        out.remove(&m);
     }
     out
 }

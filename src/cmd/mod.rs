@@ -3,9 +3,7 @@
 //! Command names and flags are fixed by the issues; add, never rename.
 //! Every command returns an exit code: 0 pass, 1 regression, 2 error.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use gate_core::verdict::Verdict;
 
@@ -16,6 +14,7 @@ pub mod compare;
 pub mod env;
 pub mod history;
 pub mod merge;
+pub mod power;
 pub mod report;
 
 pub use baseline::{BaselineCommand, BaselineUpdateArgs, ImportGoArgs};
@@ -25,6 +24,7 @@ pub use compare::CompareArgs;
 pub use env::EnvArgs;
 pub use history::HistoryCommand;
 pub use merge::MergeArgs;
+pub use power::{PowerArgs, PowerKind};
 pub use report::ReportArgs;
 
 /// Exit code of a passing check.
@@ -77,34 +77,6 @@ pub enum ReportFormat {
     Gobench,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct PowerArgs {
-    #[arg(long, default_value = "gate.yaml")]
-    pub config: PathBuf,
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-    /// Time budget for the whole measurement, in seconds.
-    #[arg(long, default_value_t = 300)]
-    pub budget: u64,
-    #[arg(long)]
-    pub filter: Option<String>,
-    /// Which check to measure: `lockstep` (`gate check --base`, the
-    /// pull-request check) or `stored` (`gate check` against baselines/).
-    #[arg(long, value_enum, default_value_t = PowerKind::Lockstep)]
-    pub kind: PowerKind,
-    /// Lockstep: decide the A/A pairs saved in this `--json` report again
-    /// (with the current gate.yaml) instead of measuring.
-    #[arg(long)]
-    pub from: Option<PathBuf>,
-}
-
-/// The check `gate power` measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PowerKind {
-    Lockstep,
-    Stored,
-}
-
 /// The exit code of a verdict: 0 pass, 1 regression, 2 error.
 pub fn exit_code(verdict: Verdict) -> i32 {
     match verdict {
@@ -135,7 +107,7 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Merge(args) => merge::run(&args),
         Command::Env(args) => env::run(&args),
         Command::Comment(args) => comment::run(&args),
-        Command::Power(args) => crate::power::cmd_power(&args),
+        Command::Power(args) => power::run(&args),
         Command::History(command) => history::run(&command),
     }
 }

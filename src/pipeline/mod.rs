@@ -10,3 +10,4 @@ pub mod collect;
 pub mod confirm;
 pub mod history;
 pub mod plan;
+pub mod sequential;

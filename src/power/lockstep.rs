@@ -13,9 +13,10 @@
 //!    check's `rounds`), and `rounds` more, independently, per
 //!    confirmation (a confirmation measures fresh pairs of both sides, as
 //!    `gate check --base` does), keeps each pair whole (see `draw`), and
-//!    decides each check as `verdict::decide` does for a paired row:
-//!    signed-rank p-value below alpha and the random-effects interval's
-//!    lower bound above `ln(1 + tolerance)`. It is a false alarm when the
+//!    decides each check with the check's own paired decision
+//!    (`verdict::PairedRow`, `verdict::flags`; the test `same_as_check`
+//!    holds both to the same verdicts): signed-rank p-value below alpha and
+//!    the random-effects interval's lower bound above `ln(1 + tolerance)`. It is a false alarm when the
 //!    check and every confirmation regress.
 //! 3. A slowdown `x` adds `ln(1 + x)` to every `d_i` of the head: the
 //!    interval moves by exactly that (the pooled shift is equivariant), so
@@ -30,6 +31,7 @@
 //! The between-pair part of the variation comes only from the pairs
 //! measured: a rare bad pair none of them caught is not in the figures.
 
+use super::say;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -43,6 +45,7 @@ use super::{
 };
 use gate_core::config::Config;
 use gate_core::stats;
+use gate_core::verdict::{self, PairedRow, PairedTest};
 use gate_runner::lockstep::{self, Adjustment, Settings};
 use gate_runner::run::Prepared;
 
@@ -158,8 +161,10 @@ fn spread_of<R: AsRef<[f64]>>(pairs: &[R]) -> f64 {
     }
 }
 
-/// One test of a check: the pooled shift's lower bound, the p-value and
-/// the differences (to recompute the p-value under a slowdown).
+/// One test of a check, as `gate check --base` computes it
+/// ([`PairedTest`]), with what the simulation needs of it: the interval's
+/// lower bound, the p-value, and the differences ranked (to recompute the
+/// p-value under a slowdown).
 struct Test {
     lower: f64,
     p: f64,
@@ -171,23 +176,19 @@ struct Test {
 }
 
 impl Test {
-    fn of(drawn: &[&[f64]], alpha: f64) -> Test {
-        let shift = stats::pooled_shift(drawn, 1.0 - alpha).ok();
-        let lower = shift.as_ref().map_or(f64::NEG_INFINITY, |s| s.lower);
-        // As `verdict::decide`: the test ranks the pairs the interval keeps
-        // (a slowdown added to every ratio sets aside the same ones).
-        let all: Vec<f64> = shift.map_or_else(|| drawn.concat(), |s| s.kept_differences(drawn));
-        let p = stats::signed_rank(&all).map_or(1.0, |t| t.p_value);
-        let shifted_p = std::cell::RefCell::new(vec![f64::NAN; MAX_STEPS + 1]);
+    fn of(test: PairedTest) -> Test {
         Test {
-            lower,
-            p,
-            all,
-            shifted_p,
+            lower: test.shift.lower,
+            p: test.p_value,
+            all: test.ranked,
+            shifted_p: std::cell::RefCell::new(vec![f64::NAN; MAX_STEPS + 1]),
         }
     }
 
-    /// The p-value with the slowdown of grid step `k` added to every ratio.
+    /// The p-value with the slowdown of grid step `k` added to every ratio:
+    /// a slowdown moves every ratio, and so the interval, by exactly
+    /// `ln(1 + x)`, and leaves out the same lone outlier pairs (the rule is
+    /// shift-equivariant), so only the p-value needs computing again.
     fn p_at(&self, k: usize) -> f64 {
         if k == 0 {
             return self.p;
@@ -201,26 +202,67 @@ impl Test {
         memo[k]
     }
 
-    /// The smallest grid step at which this test flags (`MAX_STEPS + 1`
-    /// when none), with the p-value compared with `alpha / family`.
-    fn step(&self, limit: f64, alpha: f64, family: usize) -> usize {
-        let mut k = 0usize;
-        while k <= MAX_STEPS {
-            let x = (k as f64 * STEP).ln_1p();
-            if self.lower + x > limit && self.p_at(k) * (family as f64) < alpha {
-                break;
-            }
-            k += 1;
-        }
-        k
+    /// Whether the test flags with the slowdown of grid step `k`, its
+    /// p-value times `family` (Bonferroni: a lower bound of Holm's power).
+    fn flags_at(&self, k: usize, tolerance: f64, alpha: f64, family: usize) -> bool {
+        let x = (k as f64 * STEP).ln_1p();
+        verdict::flags(
+            self.lower + x,
+            || self.p_at(k) * family as f64,
+            tolerance,
+            alpha,
+        )
     }
 }
 
-/// One check of a replicate: the test of the raw log ratios and, for an id
-/// whose bench counts a covariate, the test of the same pairs' adjusted
-/// ratios (`verdict::decide` flags the row when either flags).
+/// One check of a replicate: its pairs decided as `gate check --base`
+/// decides a row ([`PairedRow::of`]): the test of the raw log ratios and,
+/// for an id whose bench counts a covariate, the test of the same pairs'
+/// adjusted ratios. The check flags when either test flags
+/// ([`PairedRow::verdict`]); it has no test, and never flags, when its
+/// pairs cannot be compared (the check's row is then incomparable).
 struct Check {
     tests: Vec<Test>,
+}
+
+/// The paired row of a check of the drawn pairs (raw, and adjusted where
+/// the bench counts an event), exactly as `gate check --base` computes it
+/// from the same pairs: intervals at `1 - alpha`.
+fn paired_row(
+    raw: &[&[f64]],
+    adjusted: Option<&[Option<&[f64]>]>,
+    alpha: f64,
+) -> Result<PairedRow> {
+    PairedRow::of(raw, adjusted, 1.0 - alpha)
+}
+
+impl Check {
+    fn of(row: Result<PairedRow>) -> Check {
+        let tests = match row {
+            Ok(row) => std::iter::once(row.raw)
+                .chain(row.adjusted)
+                .map(Test::of)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Check { tests }
+    }
+
+    /// Whether the check flags with the slowdown of grid step `k`: when
+    /// either of its tests does.
+    fn flags_at(&self, k: usize, tolerance: f64, alpha: f64, family: usize) -> bool {
+        self.tests
+            .iter()
+            .any(|t| t.flags_at(k, tolerance, alpha, family))
+    }
+
+    /// The smallest grid step at which the check flags (`MAX_STEPS + 1`
+    /// when none).
+    fn step(&self, tolerance: f64, alpha: f64, family: usize) -> usize {
+        (0..=MAX_STEPS)
+            .find(|&k| self.flags_at(k, tolerance, alpha, family))
+            .unwrap_or(MAX_STEPS + 1)
+    }
 }
 
 /// The pairs of one id as `draw` picks them: per pair, its raw log ratios
@@ -239,6 +281,13 @@ impl Sides {
                 .adjusted_rounds()
                 .map(|a| a.into_iter().map(|r| r.cloned()).collect()),
         }
+    }
+
+    /// The adjusted ratios as [`PairedRow::of`] takes them.
+    fn adjusted_slices(&self) -> Option<Vec<Option<&[f64]>>> {
+        self.adjusted
+            .as_ref()
+            .map(|a| a.iter().map(Option::as_deref).collect())
     }
 
     /// The same pairs with their sides swapped: every `d_i` becomes `-d_i`.
@@ -295,22 +344,20 @@ pub struct Lean {
 impl Lean {
     fn of(sides: &Sides, alpha: f64, family: usize) -> Lean {
         let confidence = 1.0 - alpha / family.max(1) as f64;
-        let raw = stats::pooled_shift(&sides.raw, confidence).ok();
-        let adjusted = sides.adjusted.as_ref().map(|a| {
-            let rounds: Vec<Option<&Vec<f64>>> = a.iter().map(Option::as_ref).collect();
-            stats::comparable_rounds(&rounds).and_then(|k| stats::pooled_shift(&k, confidence).ok())
-        });
-        let clear = |s: &Option<stats::PooledShift>| {
-            s.as_ref().is_some_and(|s| s.lower <= 0.0 && s.upper >= 0.0)
-        };
+        let adjusted = sides.adjusted_slices();
+        let row = PairedRow::of(&sides.raw, adjusted.as_deref(), confidence).ok();
+        let clear = |t: &PairedTest| t.shift.lower <= 0.0 && t.shift.upper >= 0.0;
         // An adjusted test with too few adjusted pairs is not decided at all
         // (`comparable_rounds`), so it has no lean to count.
-        let exchangeable = clear(&raw) && adjusted.as_ref().is_none_or(|a| a.is_none() || clear(a));
+        let exchangeable = row
+            .as_ref()
+            .is_some_and(|r| clear(&r.raw) && r.adjusted.as_ref().is_none_or(clear));
         let ratio = |x: f64| x.exp_m1();
+        let raw = row.as_ref().map(|r| &r.raw.shift);
         Lean {
-            lean: raw.as_ref().map_or(f64::NAN, |s| ratio(s.centre)),
-            lean_lower: raw.as_ref().map_or(f64::NAN, |s| ratio(s.lower)),
-            lean_upper: raw.as_ref().map_or(f64::NAN, |s| ratio(s.upper)),
+            lean: raw.map_or(f64::NAN, |s| ratio(s.centre)),
+            lean_lower: raw.map_or(f64::NAN, |s| ratio(s.lower)),
+            lean_upper: raw.map_or(f64::NAN, |s| ratio(s.upper)),
             exchangeable,
         }
     }
@@ -355,19 +402,13 @@ fn draw(
                 })
                 .collect();
             let raw: Vec<&[f64]> = picked.iter().map(|(s, i)| s.raw[*i].as_slice()).collect();
-            let mut tests = vec![Test::of(&raw, alpha)];
-            // The adjusted test decides the drawn pairs the adjustment
-            // applied to, as `verdict::decide` does.
-            if pairs.adjusted.is_some() {
-                let drawn: Vec<Option<&Vec<f64>>> = picked
+            let adjusted: Option<Vec<Option<&[f64]>>> = pairs.adjusted.is_some().then(|| {
+                picked
                     .iter()
-                    .map(|(s, i)| s.adjusted.as_ref().and_then(|a| a[*i].as_ref()))
-                    .collect();
-                if let Some(kept) = stats::comparable_rounds(&drawn) {
-                    tests.push(Test::of(&kept, alpha));
-                }
-            }
-            Check { tests }
+                    .map(|(s, i)| s.adjusted.as_ref().and_then(|a| a[*i].as_deref()))
+                    .collect()
+            });
+            Check::of(paired_row(&raw, adjusted.as_deref(), alpha))
         })
         .collect()
 }
@@ -376,19 +417,12 @@ fn draw(
 /// a check flagging when any of its tests does), and the smallest grid step
 /// at which every check flags (`MAX_STEPS + 1` when none).
 fn outcome(checks: &[Check], tolerance: f64, alpha: f64, family: usize) -> (bool, usize) {
-    let limit = tolerance.ln_1p();
-    let alarm = checks
-        .iter()
-        .all(|c| c.tests.iter().any(|t| t.lower > limit && t.p < alpha));
+    // A false alarm: every check flags without a slowdown, each p-value as
+    // it is (a family of one: an upper bound of the rate inside a check).
+    let alarm = checks.iter().all(|c| c.flags_at(0, tolerance, alpha, 1));
     let needed = checks
         .iter()
-        .map(|c| {
-            c.tests
-                .iter()
-                .map(|t| t.step(limit, alpha, family))
-                .min()
-                .unwrap_or(MAX_STEPS + 1)
-        })
+        .map(|c| c.step(tolerance, alpha, family))
         .max()
         .unwrap_or(0);
     (alarm, needed)
@@ -577,19 +611,7 @@ pub fn measure(
     let ids = prepared.ids();
     let mut out: BTreeMap<String, IdPairs> = ids
         .iter()
-        .map(|id| {
-            (
-                id.clone(),
-                IdPairs {
-                    id: id.clone(),
-                    pairs: Vec::new(),
-                    medians_ns: Vec::new(),
-                    adjusted: Vec::new(),
-                    adjusted_applied: Vec::new(),
-                    seconds: Vec::new(),
-                },
-            )
-        })
+        .map(|id| (id.clone(), IdPairs::empty(id)))
         .collect();
     let started = Instant::now();
     let mut pass = 0usize;
@@ -601,71 +623,21 @@ pub fn measure(
         let t0 = Instant::now();
         let mut measured = 0usize;
         for (i, id) in ids.iter().enumerate() {
+            let slot = out.get_mut(id).expect("every id has a slot");
             for j in 0..due(i, id, pass) {
-                let slot = out.get_mut(id).expect("every id has a slot");
-                let first = slot.pairs.is_empty();
-                let t_pair = Instant::now();
-                let pair = lockstep::run_pair(
-                    prepared,
-                    prepared,
-                    id,
-                    (pass + i + j).is_multiple_of(2),
-                    first,
-                    settings,
-                )?;
-                slot.seconds.push(t_pair.elapsed().as_secs_f64());
-                let ratios = pair.log_ratios();
-                match pair.adjusted_log_ratios() {
-                    Adjustment::Uncounted => {}
-                    Adjustment::NotApplied => {
-                        slot.adjusted.push(ratios.clone());
-                        slot.adjusted_applied.push(false);
-                    }
-                    Adjustment::Applied(a) => {
-                        slot.adjusted.push(a);
-                        slot.adjusted_applied.push(true);
-                    }
-                }
-                slot.pairs.push(ratios);
-                if let Some(m) = stats::median(&pair.base.samples) {
-                    slot.medians_ns.push(m);
-                }
+                let base_first = (pass + i + j).is_multiple_of(2);
+                slot.measure_one(prepared, id, base_first, settings)?;
                 measured += 1;
             }
         }
         pass += 1;
         let took = t0.elapsed().as_secs_f64();
         let spent = started.elapsed().as_secs_f64();
-        eprintln!(
-            "gate power: pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
+        say(format!(
+            "pass {pass}: {measured} pair(s) of {} id(s) in {took:.1}s ({spent:.0}s of {budget:.0}s)",
             ids.len()
-        );
-        // What pass `p` will cost: each id's mean pair time so far (the
-        // mean over all pairs for an id not measured yet) times its pairs.
-        // An id's first pair also runs its counting pass, so it is left out
-        // of the mean once there are others.
-        let all: Vec<f64> = out
-            .values()
-            .flat_map(|s| s.seconds.iter().copied())
-            .collect();
-        let overall = all.iter().sum::<f64>() / all.len().max(1) as f64;
-        let cost_of = |p: usize| -> f64 {
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    let s = match out[id].seconds.as_slice() {
-                        [_, rest @ ..] if !rest.is_empty() => rest,
-                        all => all,
-                    };
-                    let mean = if s.is_empty() {
-                        overall
-                    } else {
-                        s.iter().sum::<f64>() / s.len() as f64
-                    };
-                    due(i, id, p) as f64 * mean
-                })
-                .sum()
-        };
+        ));
+        let cost_of = |p: usize| pass_cost(&out, &ids, p, &due);
         if pass == 1 {
             let need = spent + (1..min_pairs).map(cost_of).sum::<f64>();
             if need > budget * 1.1 {
@@ -683,7 +655,7 @@ pub fn measure(
             let now: Vec<IdPairs> = out.values().cloned().collect();
             let secs = analysis(&now);
             reserve = Some(secs);
-            eprintln!("gate power: the analysis will take about {secs:.0}s");
+            say(format!("the analysis will take about {secs:.0}s"));
         }
         let spent = started.elapsed().as_secs_f64();
         let keep = reserve.unwrap_or(budget * 0.05);
@@ -695,6 +667,84 @@ pub fn measure(
         }
     }
     Ok((out.into_values().collect(), started.elapsed().as_secs_f64()))
+}
+
+/// What pass `p` will cost: each id's mean pair time so far (the mean over
+/// all pairs for an id not measured yet) times the pairs `due` in it. An
+/// id's first pair also runs its counting pass, so it is left out of the
+/// mean once there are others.
+fn pass_cost(
+    out: &BTreeMap<String, IdPairs>,
+    ids: &[String],
+    p: usize,
+    due: &dyn Fn(usize, &str, usize) -> usize,
+) -> f64 {
+    let all: Vec<f64> = out
+        .values()
+        .flat_map(|s| s.seconds.iter().copied())
+        .collect();
+    let overall = all.iter().sum::<f64>() / all.len().max(1) as f64;
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let s = match out[id].seconds.as_slice() {
+                [_, rest @ ..] if !rest.is_empty() => rest,
+                all => all,
+            };
+            let mean = if s.is_empty() {
+                overall
+            } else {
+                s.iter().sum::<f64>() / s.len() as f64
+            };
+            due(i, id, p) as f64 * mean
+        })
+        .sum()
+}
+
+impl IdPairs {
+    /// No pairs of `id` yet.
+    fn empty(id: &str) -> IdPairs {
+        IdPairs {
+            id: id.to_string(),
+            pairs: Vec::new(),
+            medians_ns: Vec::new(),
+            adjusted: Vec::new(),
+            adjusted_applied: Vec::new(),
+            seconds: Vec::new(),
+        }
+    }
+
+    /// Measures one more A/A pair of `id` (the first one runs the bench's
+    /// counting pass) and records its ratios, base median and wall time.
+    fn measure_one(
+        &mut self,
+        prepared: &Prepared,
+        id: &str,
+        base_first: bool,
+        settings: &Settings,
+    ) -> Result<()> {
+        let first = self.pairs.is_empty();
+        let t_pair = Instant::now();
+        let pair = lockstep::run_pair(prepared, prepared, id, base_first, first, settings)?;
+        self.seconds.push(t_pair.elapsed().as_secs_f64());
+        let ratios = pair.log_ratios();
+        match pair.adjusted_log_ratios() {
+            Adjustment::Uncounted => {}
+            Adjustment::NotApplied => {
+                self.adjusted.push(ratios.clone());
+                self.adjusted_applied.push(false);
+            }
+            Adjustment::Applied(a) => {
+                self.adjusted.push(a);
+                self.adjusted_applied.push(true);
+            }
+        }
+        self.pairs.push(ratios);
+        if let Some(m) = stats::median(&pair.base.samples) {
+            self.medians_ns.push(m);
+        }
+        Ok(())
+    }
 }
 
 /// One analysis job: (index of the id's pairs, rounds, confirm).
@@ -930,26 +980,11 @@ pub fn render(r: &Report) -> String {
 }
 
 /// `gate power --kind lockstep`.
-pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
-    let config = Config::load(&args.config)?;
-    let selection = crate::pipeline::plan::Selection {
-        filter: args.filter.clone(),
-        ..Default::default()
-    };
-    let mut plan = crate::pipeline::plan::plan_for(&config, &selection)?;
-    let home = tempfile::Builder::new()
-        .prefix("gate-power-")
-        .tempdir()
-        .map_err(|e| anyhow::anyhow!("creating a temporary criterion home: {e}"))?;
-    plan.criterion_home = home.path().join("criterion");
-    if plan.progress == gate_runner::run::ProgressMode::Auto {
-        plan.progress = gate_runner::run::ProgressMode::Lines;
-    }
-    let build_started = Instant::now();
-    let prepared = gate_runner::run::prepare(&plan)?;
-    let build_secs = build_started.elapsed().as_secs_f64();
-    let ids = prepared.ids();
-    let family = super::family_size(&config, &ids);
+pub fn run(args: &super::PowerOptions) -> Result<String> {
+    let built = super::build(args)?;
+    let config = &built.config;
+    let ids = built.prepared.ids();
+    let family = super::family_size(config, &ids);
     // Pairs are drawn with replacement (`draw`), so a check and its
     // confirmations need not come from distinct pairs: `rounds` pairs are
     // the least from which a check's spread can be drawn at all. More pairs
@@ -959,52 +994,127 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
     // times part of it and keeps that much (about 30 s for the 28 subject
     // ids on 2 cores).
     let budget = args.budget as f64;
-    eprintln!(
-        "gate power: lockstep A/A pairs of {} bench(es), then their analysis, in {budget:.0}s (build and list took {build_secs:.1}s, not counted)",
+    say(format!(
+        "lockstep A/A pairs of {} bench(es), then their analysis, in {budget:.0}s (build and list took {:.1}s, not counted)",
         ids.len(),
-    );
+        built.build_secs,
+    ));
     let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
+    let tolerances = tolerances_with(tolerance);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (pairs, measured_secs) = match &args.from {
+        Some(path) => (load_saved(path, args.filter.as_deref())?, 0.0),
+        None => measure(
+            &built.prepared,
+            &config.lockstep,
+            config.rounds,
+            budget,
+            min_pairs,
+            &|now| analysis_secs(config, now, &tolerances, family, threads),
+        )?,
+    };
+    let decided = decide_all(config, &pairs, &tolerances, family, threads);
+    let source = match &args.from {
+        Some(path) => format!("saved in {}, decided again", path.display()),
+        None => format!("measured in {measured_secs:.0}s"),
+    };
+    let notes = notes(config, &pairs, &decided, &source);
+    let report = Report {
+        schema: 1,
+        kind: "lockstep",
+        settings: ReportSettings {
+            lockstep: config.lockstep.clone(),
+            tolerance,
+            alpha: config.alpha,
+            confirm: config.confirm,
+            rounds: config.rounds,
+            family: decided.family,
+            replicates: REPLICATES,
+            budget_secs: args.budget,
+            build_secs: built.build_secs,
+            elapsed_secs: built.build_started.elapsed().as_secs_f64() - built.build_secs,
+            pairs: least_pairs(&pairs),
+        },
+        figures_met: decided.configured.as_ref().is_some_and(|c| c.meets),
+        rows: decided.rows,
+        candidates: decided.candidates,
+        notes,
+        measurements: pairs,
+    };
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        gate_core::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
+        say(format!("power report written to {}", path.display()));
+    }
+    Ok(render(&report))
+}
+
+/// [`TOLERANCES`] and the configured tolerance, sorted.
+fn tolerances_with(tolerance: f64) -> Vec<f64> {
     let mut tolerances: Vec<f64> = TOLERANCES.to_vec();
     if !tolerances.iter().any(|t| (t - tolerance).abs() < 1e-12) {
         tolerances.push(tolerance);
         tolerances.sort_by(f64::total_cmp);
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (pairs, measured_secs) = match &args.from {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let saved: Saved = serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("{}: not a `gate power --json` report: {e}", path.display())
-            })?;
-            if saved.kind != "lockstep" {
-                bail!(
-                    "{}: a `{}` power report has no lockstep pairs",
-                    path.display(),
-                    saved.kind
-                );
-            }
-            eprintln!(
-                "gate power: deciding the pairs saved in {} again",
-                path.display()
-            );
-            let filter = crate::pipeline::plan::compile_filter(args.filter.as_deref())?;
-            let measurements = saved
-                .measurements
-                .into_iter()
-                .filter(|m| filter.as_ref().is_none_or(|f| f.is_match(&m.id)))
-                .collect();
-            (measurements, 0.0)
-        }
-        None => measure(
-            &prepared,
-            &config.lockstep,
-            config.rounds,
-            budget,
-            min_pairs,
-            &|now| analysis_secs(&config, now, &tolerances, family, threads),
-        )?,
-    };
+    tolerances
+}
+
+/// The fewest pairs measured of any id.
+fn least_pairs(pairs: &[IdPairs]) -> usize {
+    pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0)
+}
+
+/// The pairs saved in a `gate power --json` report (`--from`), those of the
+/// ids `filter` selects.
+fn load_saved(path: &std::path::Path, filter: Option<&str>) -> Result<Vec<IdPairs>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let saved: Saved = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("{}: not a `gate power --json` report: {e}", path.display())
+    })?;
+    if saved.kind != "lockstep" {
+        bail!(
+            "{}: a `{}` power report has no lockstep pairs",
+            path.display(),
+            saved.kind
+        );
+    }
+    say(format!(
+        "deciding the pairs saved in {} again",
+        path.display()
+    ));
+    let filter = crate::pipeline::plan::compile_filter(filter)?;
+    Ok(saved
+        .measurements
+        .into_iter()
+        .filter(|m| filter.as_ref().is_none_or(|f| f.is_match(&m.id)))
+        .collect())
+}
+
+/// What the pairs give at every setting tried.
+struct Decided {
+    /// Each id at the configured setting (its own pairs per check).
+    rows: Vec<Row>,
+    /// Every setting of the table, with the worst figures over the ids.
+    candidates: Vec<Candidate>,
+    /// The configured setting over every id, when every id has a row.
+    configured: Option<Candidate>,
+    /// The settings of the table, `(rounds, confirm)`.
+    combos: Vec<(u32, u32)>,
+    /// Tests of a check: its rows, plus one per id decided on adjusted
+    /// ratios too.
+    family: usize,
+}
+
+/// Decides the pairs of every id at every setting tried (on `threads`
+/// threads), `family` rows in a check.
+fn decide_all(
+    config: &Config,
+    pairs: &[IdPairs],
+    tolerances: &[f64],
+    family: usize,
+    threads: usize,
+) -> Decided {
     // The adjusted ratios are decided only where `lockstep.adjust` holds for
     // the id (the saved measurements keep them either way, for `--from`);
     // each adds a test to the check's family.
@@ -1020,21 +1130,43 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
         })
         .collect();
     let family = family + analysed.iter().filter(|p| !p.adjusted.is_empty()).count();
-    let n_pairs = pairs.iter().map(|p| p.pairs.len()).min().unwrap_or(0);
-    let (combos, jobs) = plan_jobs(&config, &analysed);
-    let own = |id: &str| config.pairs_per_check(id);
-    let results = run_jobs(&analysed, &jobs, &tolerances, config.alpha, family, threads);
+    let (combos, jobs) = plan_jobs(config, &analysed);
+    let results = run_jobs(&analysed, &jobs, tolerances, config.alpha, family, threads);
+    let tolerance = config.lockstep.tolerance.unwrap_or(config.tolerance);
     // The configured setting: each id at its own pairs per check.
     let mut rows: Vec<Row> = results
         .iter()
         .filter(|(s, row)| {
             (s.tolerance - tolerance).abs() < 1e-9
-                && s.rounds == own(&row.id)
+                && s.rounds == config.pairs_per_check(&row.id)
                 && s.confirm == config.confirm
         })
         .map(|(_, row)| row.clone())
         .collect();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
+    let candidates = candidates(&combos, results);
+    // Without per-id rounds this is the candidate at the configured
+    // setting; with them, the rows above (some ids at their own rounds).
+    let configured = (rows.len() == pairs.len() && !rows.is_empty()).then(|| {
+        let setting = Setting {
+            tolerance,
+            rounds: config.rounds,
+            confirm: config.confirm,
+        };
+        summarise(setting, &rows)
+    });
+    Decided {
+        rows,
+        candidates,
+        configured,
+        combos,
+        family,
+    }
+}
+
+/// The settings table: the rows of every setting of `combos`, summarised,
+/// by rounds, confirm and tolerance.
+fn candidates(combos: &[(u32, u32)], results: Vec<(Setting, Row)>) -> Vec<Candidate> {
     let mut by_setting: BTreeMap<(u64, u32, u32), Vec<Row>> = BTreeMap::new();
     for (s, row) in results {
         if !combos.contains(&(s.rounds, s.confirm)) {
@@ -1048,14 +1180,12 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
     let mut candidates: Vec<Candidate> = by_setting
         .iter()
         .map(|(&(t, r, c), rows)| {
-            summarise(
-                Setting {
-                    tolerance: t as f64 / 1e6,
-                    rounds: r,
-                    confirm: c,
-                },
-                rows,
-            )
+            let setting = Setting {
+                tolerance: t as f64 / 1e6,
+                rounds: r,
+                confirm: c,
+            };
+            summarise(setting, rows)
         })
         .collect();
     candidates.sort_by(|a, b| {
@@ -1063,118 +1193,44 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
             .cmp(&(b.setting.rounds, b.setting.confirm))
             .then(a.setting.tolerance.total_cmp(&b.setting.tolerance))
     });
-    let overridden = pairs.iter().any(|p| own(&p.id) != config.rounds);
-    // Without per-id rounds this is the candidate at the configured
-    // setting; with them, the rows above (some ids at their own rounds).
-    let configured = (rows.len() == pairs.len() && !rows.is_empty()).then(|| {
-        summarise(
-            Setting {
-                tolerance,
-                rounds: config.rounds,
-                confirm: config.confirm,
-            },
-            &rows,
-        )
-    });
-    let configured = configured.as_ref();
-    let figures_met = configured.is_some_and(|c| c.meets);
-    let most = pairs.iter().map(|p| p.pairs.len()).max().unwrap_or(0);
-    let counted = if most > n_pairs {
+    candidates
+}
+
+/// The report's notes: how the pairs were measured (`source`) and decided,
+/// what the rows show, and whether the configured setting meets the
+/// figures.
+fn notes(config: &Config, pairs: &[IdPairs], decided: &Decided, source: &str) -> Vec<String> {
+    let (least, most) = (
+        least_pairs(pairs),
+        pairs.iter().map(|p| p.pairs.len()).max().unwrap_or(0),
+    );
+    let counted = if most > least {
         format!(
-            "{n_pairs}-{most} A/A lockstep pairs per bench (more for ids with more pairs per check)"
+            "{least}-{most} A/A lockstep pairs per bench (more for ids with more pairs per check)"
         )
     } else {
-        format!("{n_pairs} A/A lockstep pairs per bench")
+        format!("{least} A/A lockstep pairs per bench")
     };
-    let source = match &args.from {
-        Some(path) => format!("saved in {}, decided again", path.display()),
-        None => format!("measured in {measured_secs:.0}s"),
-    };
+    let family = decided.family;
     let mut notes = vec![format!(
         "{counted} {source}; {REPLICATES} replicates per bench and setting; \
          false alarms at alpha {} per bench (no Holm: an upper bound), detection with alpha/{family} (Bonferroni: a lower bound)",
         config.alpha
     )];
-    // Ids whose A/A pairs lean beyond chance (`Lean`): drawn as measured,
-    // so that the lean counts as the check's; worth a look at the harness.
-    let leaning: Vec<String> = rows
+    notes.extend(leaning_note(&decided.rows, family));
+    notes.extend(short_notes(pairs, &decided.combos));
+    notes.extend(adjusted_note(&decided.rows));
+    let overridden = pairs
         .iter()
-        .filter(|r| !r.lean.exchangeable)
-        .map(|r| {
-            format!(
-                "{} ({:+.1}% [{:+.1}%, {:+.1}%])",
-                r.id,
-                r.lean.lean * 100.0,
-                r.lean.lean_lower * 100.0,
-                r.lean.lean_upper * 100.0
-            )
-        })
-        .collect();
-    if !leaning.is_empty() {
-        notes.push(format!(
-            "A/A pairs that lean beyond chance (interval at 1 - alpha/{family} leaves out 0), \
-             drawn as measured rather than as measured or swapped: {}",
-            leaning.join(", ")
-        ));
-    }
-    let adjusted: Vec<String> = rows
-        .iter()
-        .filter_map(|r| {
-            r.adjusted_between_pair_spread.map(|a| {
-                format!(
-                    "{} ({:.1}% -> {:.1}%)",
-                    r.id,
-                    r.between_pair_spread * 100.0,
-                    a * 100.0
-                )
-            })
-        })
-        .collect();
-    // Settings table rows that leave ids out (too few pairs measured for
-    // that many per check: an id with fewer pairs per check of its own
-    // gets fewer pairs in the budget).
-    for &(r, _) in combos.iter().filter(|&&(_, c)| c == 0) {
-        let short: Vec<&str> = pairs
-            .iter()
-            .filter(|p| p.pairs.len() < r as usize)
-            .map(|p| p.id.as_str())
-            .collect();
-        if !short.is_empty() {
-            notes.push(format!(
-                "settings at {r} pairs per check leave out {} bench(es) with fewer pairs measured (their worst figures are over the others): {}",
-                short.len(),
-                short.join(", ")
-            ));
-        }
-    }
-    if !adjusted.is_empty() {
-        notes.push(format!(
-            "decided on the raw ratios and on the ratios at the same rate of the counted event (flagged when either flags; spread between pairs raw -> adjusted): {}",
-            adjusted.join(", ")
-        ));
-    }
-    match configured {
-        Some(c) => notes.push(format!(
-            "configured setting (tolerance {}, rounds {}{}, confirm {}): worst false-alarm upper bound {} (target <= 1%), \
-             worst min detectable {} (target <= 5%): {}",
-            pct(c.setting.tolerance),
-            c.setting.rounds,
-            if overridden {
-                " and the ids' own lockstep.overrides rounds"
-            } else {
-                ""
-            },
-            c.setting.confirm,
-            pct(c.worst_false_alarm_upper),
-            super::md_text(c.worst_min_detectable),
-            if c.meets { "both figures met" } else { "NOT met" }
-        )),
-        None => notes.push(format!(
-            "too few pairs ({n_pairs}) for the configured rounds {} (a check draws that many): raise --budget",
-            config.rounds
-        )),
-    }
-    let failing: Vec<&str> = rows
+        .any(|p| config.pairs_per_check(&p.id) != config.rounds);
+    notes.push(configured_note(
+        config,
+        decided.configured.as_ref(),
+        overridden,
+        least,
+    ));
+    let failing: Vec<&str> = decided
+        .rows
         .iter()
         .filter(|r| {
             r.figures.false_alarm_upper > TARGET_FALSE_ALARM
@@ -1189,37 +1245,117 @@ pub fn cmd(args: &crate::cmd::PowerArgs) -> Result<i32> {
             failing.join(", ")
         ));
     }
-    let measurements = pairs.clone();
-    let report = Report {
-        schema: 1,
-        kind: "lockstep",
-        settings: ReportSettings {
-            lockstep: config.lockstep.clone(),
-            tolerance,
-            alpha: config.alpha,
-            confirm: config.confirm,
-            rounds: config.rounds,
-            family,
-            replicates: REPLICATES,
-            budget_secs: args.budget,
-            build_secs,
-            elapsed_secs: build_started.elapsed().as_secs_f64() - build_secs,
-            pairs: n_pairs,
-        },
-        rows,
-        candidates,
-        figures_met,
-        notes,
-        measurements,
-    };
-    print!("{}", render(&report));
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        gate_core::formats::atomic::write_atomic_bytes(path, text.as_bytes())?;
-        eprintln!("power report written to {}", path.display());
-    }
-    Ok(crate::cmd::EXIT_PASS)
+    notes
 }
+
+/// Ids whose A/A pairs lean beyond chance ([`Lean`]): drawn as measured,
+/// so that the lean counts as the check's; worth a look at the harness.
+fn leaning_note(rows: &[Row], family: usize) -> Option<String> {
+    let leaning: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.lean.exchangeable)
+        .map(|r| {
+            format!(
+                "{} ({:+.1}% [{:+.1}%, {:+.1}%])",
+                r.id,
+                r.lean.lean * 100.0,
+                r.lean.lean_lower * 100.0,
+                r.lean.lean_upper * 100.0
+            )
+        })
+        .collect();
+    (!leaning.is_empty()).then(|| {
+        format!(
+            "A/A pairs that lean beyond chance (interval at 1 - alpha/{family} leaves out 0), \
+             drawn as measured rather than as measured or swapped: {}",
+            leaning.join(", ")
+        )
+    })
+}
+
+/// Settings table rows that leave ids out (too few pairs measured for
+/// that many per check: an id with fewer pairs per check of its own gets
+/// fewer pairs in the budget).
+fn short_notes(pairs: &[IdPairs], combos: &[(u32, u32)]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for &(r, _) in combos.iter().filter(|&&(_, c)| c == 0) {
+        let short: Vec<&str> = pairs
+            .iter()
+            .filter(|p| p.pairs.len() < r as usize)
+            .map(|p| p.id.as_str())
+            .collect();
+        if !short.is_empty() {
+            notes.push(format!(
+                "settings at {r} pairs per check leave out {} bench(es) with fewer pairs measured (their worst figures are over the others): {}",
+                short.len(),
+                short.join(", ")
+            ));
+        }
+    }
+    notes
+}
+
+/// The ids decided on adjusted ratios too, with their spread between pairs
+/// raw and adjusted.
+fn adjusted_note(rows: &[Row]) -> Option<String> {
+    let adjusted: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.adjusted_between_pair_spread.map(|a| {
+                format!(
+                    "{} ({:.1}% -> {:.1}%)",
+                    r.id,
+                    r.between_pair_spread * 100.0,
+                    a * 100.0
+                )
+            })
+        })
+        .collect();
+    (!adjusted.is_empty()).then(|| {
+        format!(
+            "decided on the raw ratios and on the ratios at the same rate of the counted event (flagged when either flags; spread between pairs raw -> adjusted): {}",
+            adjusted.join(", ")
+        )
+    })
+}
+
+/// Whether the configured setting meets the figures, or why it has no
+/// figures (`least` pairs measured of some id).
+fn configured_note(
+    config: &Config,
+    configured: Option<&Candidate>,
+    overridden: bool,
+    least: usize,
+) -> String {
+    match configured {
+        Some(c) => format!(
+            "configured setting (tolerance {}, rounds {}{}, confirm {}): worst false-alarm upper bound {} (target <= 1%), \
+             worst min detectable {} (target <= 5%): {}",
+            pct(c.setting.tolerance),
+            c.setting.rounds,
+            if overridden {
+                " and the ids' own lockstep.overrides rounds"
+            } else {
+                ""
+            },
+            c.setting.confirm,
+            pct(c.worst_false_alarm_upper),
+            super::md_text(c.worst_min_detectable),
+            if c.meets {
+                "both figures met"
+            } else {
+                "NOT met"
+            }
+        ),
+        None => format!(
+            "too few pairs ({least}) for the configured rounds {} (a check draws that many): raise --budget",
+            config.rounds
+        ),
+    }
+}
+
+#[cfg(test)]
+mod same_as_check;
 
 #[cfg(test)]
 mod tests {

@@ -50,7 +50,7 @@
 //!    bound) and detection with `m * p` (Bonferroni: a lower bound).
 //!
 //! What it does not model: the re-judging of a confirmed regression on the
-//! runner (`arbitrate`, `src/arbitrate.rs`), which can only remove false
+//! runner (`arbitrate`, `src/pipeline/arbitrate.rs`), which can only remove false
 //! alarms, and drift of the host over hours, which runs measured within
 //! minutes do not show.
 
@@ -68,7 +68,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use crate::cmd::{EXIT_PASS, PowerArgs};
 use gate_core::config::Config;
 use gate_core::model::{BenchId, Benchmark, Lang, Mode};
 use gate_core::report::fmt_ns;
@@ -1052,18 +1051,21 @@ fn analysis_estimate(first: &BTreeMap<String, Vec<f64>>, alpha: f64, decides: us
     3.0 * spent.as_secs_f64() / done as f64 * decides as f64 / threads
 }
 
-/// `gate power`.
-pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
-    if args.kind == crate::cmd::PowerKind::Lockstep {
-        return lockstep::cmd(args);
-    }
-    if let Some(path) = &args.from {
-        bail!(
-            "--from {}: only `--kind lockstep` decides saved measurements again (its report keeps every \
-             pair's ratios); a `--kind stored` report keeps no samples",
-            path.display()
-        );
-    }
+/// The selection built and listed for `gate power`, with a criterion home
+/// of its own (removed with it).
+pub(crate) struct Built {
+    pub config: Config,
+    pub plan: gate_runner::run::RunPlan,
+    pub prepared: run::Prepared,
+    /// When the build started, and how long it and the listing took (not
+    /// counted in the budget: `gate check` pays it too).
+    pub build_started: Instant,
+    pub build_secs: f64,
+    _home: tempfile::TempDir,
+}
+
+/// Builds and lists the benches `args` select, as `gate check` does.
+pub(crate) fn build(args: &PowerOptions) -> Result<Built> {
     let config = Config::load(&args.config)?;
     let selection = crate::pipeline::plan::Selection {
         filter: args.filter.clone(),
@@ -1080,15 +1082,129 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
     }
     let build_started = Instant::now();
     let prepared = run::prepare(&plan)?;
-    let ids = prepared.ids();
-    let build_secs = build_started.elapsed().as_secs_f64();
-    let budget = args.budget as f64;
-    let confirm = config.confirm;
-    let need = 2 + confirm as usize;
+    Ok(Built {
+        config,
+        plan,
+        prepared,
+        build_started,
+        build_secs: build_started.elapsed().as_secs_f64(),
+        _home: home,
+    })
+}
 
-    // Settings: those of `gate check` when the runs of a default baseline
-    // (`gate baseline update`), a check and its confirmations fit in 80% of
-    // the budget, else the quick ones.
+/// A status line of `gate power` (`gate power: ...` on stderr).
+fn say(message: impl std::fmt::Display) {
+    gate_runner::progress::say_in("power", message);
+}
+
+/// What `gate power` measures, and how.
+#[derive(Debug, Clone)]
+pub struct PowerOptions {
+    pub config: std::path::PathBuf,
+    pub json: Option<std::path::PathBuf>,
+    /// Seconds for the whole measurement and its analysis.
+    pub budget: u64,
+    pub filter: Option<String>,
+    pub kind: Kind,
+    /// Lockstep: decide the pairs saved in this report again.
+    pub from: Option<std::path::PathBuf>,
+}
+
+/// The check `gate power` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `gate check --base`, the pull-request check.
+    Lockstep,
+    /// `gate check` against `baselines/`.
+    Stored,
+}
+
+/// `gate power`: returns the rendered table (the JSON report is written
+/// to `json` when given).
+pub fn run(args: &PowerOptions) -> Result<String> {
+    if args.kind == Kind::Lockstep {
+        return lockstep::run(args);
+    }
+    if let Some(path) = &args.from {
+        bail!(
+            "--from {}: only `--kind lockstep` decides saved measurements again (its report keeps every \
+             pair's ratios); a `--kind stored` report keeps no samples",
+            path.display()
+        );
+    }
+    let mut built = build(args)?;
+    let ids = built.prepared.ids();
+    let budget = args.budget as f64;
+    let confirm = built.config.confirm;
+    let (quick, settings) = choose_settings(&ids, budget, confirm)?;
+    if quick {
+        built.plan.quick = true;
+        built.prepared = run::prepare(&built.plan)?;
+    }
+    let family = family_size(&built.config, &ids);
+    say(format!(
+        "{} bench(es), {} settings ({} samples); build and list took {:.1}s (not counted in the budget of {budget:.0}s)",
+        ids.len(),
+        if quick { "quick" } else { "normal" },
+        settings.sample_size,
+        built.build_secs,
+    ));
+    let measured = measure_runs(&built.prepared, &ids, budget, confirm, built.config.alpha)?;
+    let config = &built.config;
+    let r = measured.runs.values().map(Vec::len).min().unwrap_or(0);
+    let analysis = Analysis {
+        alpha: config.alpha,
+        family,
+        replicates: measured.replicates,
+        tolerances: sweep_tolerances(config.tolerance),
+        confirms: sweep_confirms(confirm, r),
+        baseline_runs: sweep_baseline_runs(confirm, r),
+        seed: 0x9e37_79b9_7f4a_7c15,
+    };
+    say(format!(
+        "{r} runs measured in {:.0}s; analysing {} bench(es)",
+        measured.started.elapsed().as_secs_f64(),
+        ids.len()
+    ));
+    let mut runs = measured.runs;
+    let benches: Vec<BenchRuns> = ids
+        .iter()
+        .map(|id| BenchRuns {
+            id: id.clone(),
+            runs: runs.remove(id).unwrap_or_default(),
+        })
+        .collect();
+    let powers = analyse_all(&benches, &analysis)?;
+    let settings = PowerSettings {
+        criterion: if quick { "quick" } else { "normal" }.into(),
+        sample_size: settings.sample_size,
+        measurement_secs: settings.measurement_secs,
+        warm_up_secs: settings.warm_up_secs,
+        tolerance: config.tolerance,
+        alpha: config.alpha,
+        confirm,
+        family,
+        replicates: measured.replicates,
+        budget_secs: args.budget,
+        build_secs: built.build_secs,
+        elapsed_secs: measured.started.elapsed().as_secs_f64(),
+        runs: r,
+        baseline_runs: analysis.baseline_runs.iter().copied().max().unwrap_or(1),
+    };
+    let report = power_report(settings, &powers, &analysis);
+    if let Some(path) = &args.json {
+        write_report(&report, path)?;
+        say(format!("JSON written to {}", path.display()));
+    }
+    Ok(render(&report))
+}
+
+/// Settings: those of `gate check` when the runs of a default baseline
+/// (`gate baseline update`), a check and its confirmations fit in 80% of
+/// the budget, else the quick ones. Returns (quick, settings); an error
+/// when even the fewest runs (`2 + confirm`) do not fit.
+fn choose_settings(ids: &[String], budget: f64, confirm: u32) -> Result<(bool, Settings)> {
+    let need = 2 + confirm as usize;
     let want = BASELINE_RUNS as usize + 1 + confirm as usize;
     let per_run = |s: Settings| s.estimated_per_bench().as_secs_f64() * ids.len() as f64;
     let quick = want as f64 * per_run(Settings::NORMAL) > 0.8 * budget;
@@ -1105,90 +1221,90 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
             need as f64 * per_run(settings)
         );
     }
-    let prepared = if quick {
-        plan.quick = true;
-        run::prepare(&plan)?
-    } else {
-        prepared
-    };
-    let family = family_size(&config, &ids);
-    eprintln!(
-        "gate power: {} bench(es), {} settings ({} samples); build and list took {build_secs:.1}s (not counted in the budget of {budget:.0}s)",
-        ids.len(),
-        if quick { "quick" } else { "normal" },
-        settings.sample_size
-    );
+    Ok((quick, settings))
+}
 
+/// The runs measured by [`measure_runs`].
+struct Measured {
+    /// Per id, every sample of every run.
+    runs: BTreeMap<String, Vec<Vec<f64>>>,
+    /// Replicates per bench the analysis can afford.
+    replicates: usize,
+    started: Instant,
+}
+
+/// Expected analysis time with `runs` runs and `replicates` replicates of
+/// `benches` benches: every setting those runs allow, at `unit` seconds per
+/// (bench x replicate x single-run decision).
+fn analysis_secs(benches: usize, confirm: u32, runs: usize, replicates: usize, unit: f64) -> f64 {
+    let decisions: usize = sweep_baseline_runs(confirm, runs)
+        .into_iter()
+        .map(|s| {
+            let c = sweep_confirms(confirm, runs)
+                .into_iter()
+                .filter(|&c| s as usize + 1 + c as usize <= runs)
+                .max()
+                .unwrap_or(0);
+            1 + c as usize
+        })
+        .sum();
+    unit * (benches * replicates * decisions) as f64
+}
+
+/// Runs the whole selection again and again, each id in a fresh process,
+/// until the next run and the analysis would not fit in the budget (at
+/// least `2 + confirm` runs).
+fn measure_runs(
+    prepared: &run::Prepared,
+    ids: &[String],
+    budget: f64,
+    confirm: u32,
+    alpha: f64,
+) -> Result<Measured> {
+    let need = 2 + confirm as usize;
     let started = Instant::now();
     let mut runs: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
     let mut longest = Duration::ZERO;
     // Seconds per (bench x replicate x single-run decision), from the first run.
     let mut unit_secs = 0.0;
     let mut replicates = DEFAULT_REPLICATES;
-    // Expected analysis time with `r` runs: every setting those runs allow.
-    let analysis_secs = |r: usize, replicates: usize, unit: f64| -> f64 {
-        let decisions: usize = sweep_baseline_runs(confirm, r)
-            .into_iter()
-            .map(|s| {
-                let c = sweep_confirms(confirm, r)
-                    .into_iter()
-                    .filter(|&c| s as usize + 1 + c as usize <= r)
-                    .max()
-                    .unwrap_or(0);
-                1 + c as usize
-            })
-            .sum();
-        unit * (ids.len() * replicates * decisions) as f64
+    let analysis = |r: usize, replicates: usize, unit: f64| {
+        analysis_secs(ids.len(), confirm, r, replicates, unit)
     };
     loop {
         let done = runs.values().map(Vec::len).min().unwrap_or(0);
         let elapsed = started.elapsed().as_secs_f64();
-        if done >= MAX_RUNS {
-            break;
-        }
-        if done >= need
-            && elapsed + longest.as_secs_f64() + analysis_secs(done + 1, replicates, unit_secs)
-                > budget
+        if done >= MAX_RUNS
+            || (done >= need
+                && elapsed + longest.as_secs_f64() + analysis(done + 1, replicates, unit_secs)
+                    > budget)
         {
             break;
         }
-        eprintln!(
-            "gate power: run {} ({} ids), elapsed {elapsed:.0}s of {budget:.0}s",
+        say(format!(
+            "run {} ({} ids), elapsed {elapsed:.0}s of {budget:.0}s",
             done + 1,
             ids.len()
-        );
+        ));
         let t = Instant::now();
-        prepared.run_ids(&ids)?;
-        let parsed = gate_core::formats::read_criterion(&prepared.plan().criterion_home, None)
-            .with_context(|| "reading the run's criterion results")?;
-        let mut first = BTreeMap::new();
-        for id in &ids {
-            let b = parsed
-                .set
-                .benchmarks
-                .iter()
-                .find(|b| &b.id == id)
-                .with_context(|| format!("bench `{id}` wrote no results"))?;
-            runs.entry(id.clone()).or_default().push(b.samples.clone());
-            first.insert(id.clone(), b.samples.clone());
-        }
+        let first = run_once(prepared, ids, &mut runs)?;
         longest = longest.max(t.elapsed());
         if done == 0 {
-            unit_secs = analysis_estimate(&first, config.alpha, 1);
+            unit_secs = analysis_estimate(&first, alpha, 1);
             // Keep the analysis of the minimum number of runs under 40% of
             // what the budget leaves after them.
             let room = (budget - need as f64 * longest.as_secs_f64()).max(0.0);
-            let at_need = analysis_secs(need, replicates, unit_secs);
+            let at_need = analysis(need, replicates, unit_secs);
             if at_need > 0.4 * room && at_need > 0.0 {
                 let scale = 0.4 * room / at_need;
                 replicates = ((replicates as f64 * scale) as usize)
                     .clamp(MIN_REPLICATES, DEFAULT_REPLICATES);
             }
-            let at_need = analysis_secs(need, replicates, unit_secs);
-            eprintln!(
-                "gate power: a run takes {:.1}s; analysis of {replicates} replicates per bench about {at_need:.0}s with {need} runs",
+            let at_need = analysis(need, replicates, unit_secs);
+            say(format!(
+                "a run takes {:.1}s; analysis of {replicates} replicates per bench about {at_need:.0}s with {need} runs",
                 longest.as_secs_f64()
-            );
+            ));
             if need as f64 * longest.as_secs_f64() + at_need > budget {
                 bail!(
                     "a budget of {budget:.0} s is too small: a run of the {} bench(es) took {:.0} s and the decision \
@@ -1200,71 +1316,71 @@ pub fn cmd_power(args: &PowerArgs) -> Result<i32> {
             }
         }
     }
-    let r = runs.values().map(Vec::len).min().unwrap_or(0);
-    let mut tolerances: Vec<f64> = SWEEP_TOLERANCES.to_vec();
-    tolerances.push(config.tolerance);
-    tolerances.sort_by(f64::total_cmp);
-    tolerances.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
-    let analysis = Analysis {
-        alpha: config.alpha,
-        family,
+    Ok(Measured {
+        runs,
         replicates,
-        tolerances,
-        confirms: sweep_confirms(confirm, r),
-        baseline_runs: sweep_baseline_runs(confirm, r),
-        seed: 0x9e37_79b9_7f4a_7c15,
-    };
-    eprintln!(
-        "gate power: {r} runs measured in {:.0}s; analysing {} bench(es)",
-        started.elapsed().as_secs_f64(),
-        ids.len()
-    );
-    let benches: Vec<BenchRuns> = ids
-        .iter()
-        .map(|id| BenchRuns {
-            id: id.clone(),
-            runs: runs.remove(id).unwrap_or_default(),
-        })
-        .collect();
-    let powers = analyse_all(&benches, &analysis)?;
-    let baseline_runs = analysis.baseline_runs.iter().copied().max().unwrap_or(1);
-    let candidates = candidates(&powers, &analysis);
+        started,
+    })
+}
+
+/// One run of every id: appends each id's samples to `runs`, and returns
+/// them.
+fn run_once(
+    prepared: &run::Prepared,
+    ids: &[String],
+    runs: &mut BTreeMap<String, Vec<Vec<f64>>>,
+) -> Result<BTreeMap<String, Vec<f64>>> {
+    prepared.run_ids(ids)?;
+    let parsed = gate_core::formats::read_criterion(&prepared.plan().criterion_home, None)
+        .with_context(|| "reading the run's criterion results")?;
+    let mut this = BTreeMap::new();
+    for id in ids {
+        let b = parsed
+            .set
+            .benchmarks
+            .iter()
+            .find(|b| &b.id == id)
+            .with_context(|| format!("bench `{id}` wrote no results"))?;
+        runs.entry(id.clone()).or_default().push(b.samples.clone());
+        this.insert(id.clone(), b.samples.clone());
+    }
+    Ok(this)
+}
+
+/// The report of the stored check: the rows at the configured setting,
+/// the settings table, and whether the configured setting meets the
+/// figures.
+fn power_report(
+    settings: PowerSettings,
+    powers: &[BenchPower],
+    analysis: &Analysis,
+) -> PowerReport {
+    let candidates = candidates(powers, analysis);
     let figures_met = candidates.iter().any(|c| {
         c.meets
-            && c.baseline_runs == baseline_runs
-            && c.confirm == confirm
-            && (c.tolerance - config.tolerance).abs() < 1e-12
+            && c.baseline_runs == settings.baseline_runs
+            && c.confirm == settings.confirm
+            && (c.tolerance - settings.tolerance).abs() < 1e-12
     });
     let mut report = PowerReport {
         schema: 1,
-        settings: PowerSettings {
-            criterion: if quick { "quick" } else { "normal" }.into(),
-            sample_size: settings.sample_size,
-            measurement_secs: settings.measurement_secs,
-            warm_up_secs: settings.warm_up_secs,
-            tolerance: config.tolerance,
-            alpha: config.alpha,
-            confirm,
-            family,
-            replicates,
-            budget_secs: args.budget,
-            build_secs,
-            elapsed_secs: started.elapsed().as_secs_f64(),
-            runs: r,
-            baseline_runs,
-        },
-        rows: rows_at(&powers, config.tolerance, confirm),
+        rows: rows_at(powers, settings.tolerance, settings.confirm),
+        settings,
         candidates,
         figures_met,
         notes: vec![],
     };
     report.notes = conclusions(&report);
-    print!("{}", render(&report));
-    if let Some(path) = &args.json {
-        write_report(&report, path)?;
-        eprintln!("gate power: JSON written to {}", path.display());
-    }
-    Ok(EXIT_PASS)
+    report
+}
+
+/// The tolerances tried: [`SWEEP_TOLERANCES`] and the config's, sorted.
+fn sweep_tolerances(configured: f64) -> Vec<f64> {
+    let mut tolerances: Vec<f64> = SWEEP_TOLERANCES.to_vec();
+    tolerances.push(configured);
+    tolerances.sort_by(f64::total_cmp);
+    tolerances.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+    tolerances
 }
 
 /// The confirmation counts tried: the config's and 0, 1, 2, those that `runs`

@@ -1,7 +1,9 @@
 //! A fake of the parts of GitHub's REST API the gate uses, served on
-//! loopback by wiremock, with state: comments really are created, listed
-//! page by page (with `Link` headers in GitHub's form) and updated, so a
-//! test sees duplicates and lost updates as GitHub would show them.
+//! loopback by wiremock, with state: comments really are created (by the
+//! token's author), listed page by page (with `Link` headers in GitHub's
+//! form), updated and deleted, so a test sees duplicates and lost updates
+//! as GitHub would show them. `GET /user` answers as GitHub does for the
+//! token: refused for an installation token such as `GITHUB_TOKEN`.
 
 #![allow(dead_code)]
 
@@ -9,6 +11,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::any;
@@ -20,11 +23,15 @@ pub const PR: u64 = 7;
 /// GitHub's `Link` headers name repositories by id, not by name.
 pub const REPO_ID: u64 = 4242;
 pub const TOKEN: &str = "ghs_TopSecretToken1234567890";
+/// The author of what `GITHUB_TOKEN` writes.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 #[derive(Debug, Clone)]
 pub struct StoredComment {
     pub id: u64,
     pub body: String,
+    /// The login of the comment's author.
+    pub author: String,
 }
 
 #[derive(Default)]
@@ -43,6 +50,16 @@ pub struct State {
     pub prefix: String,
     /// Open pull requests for the `pulls?head=` lookup: (number, head label, sha).
     pub pulls: Vec<(u64, String, String)>,
+    /// The login the token writes as.
+    pub login: String,
+    /// The token is an installation token (`GITHUB_TOKEN`, an app's):
+    /// `GET /user` is refused with 403.
+    pub installation_token: bool,
+    /// The next this-many comment lists are answered after `list_delay`
+    /// (their content is taken when the request arrives), to let two
+    /// runs race past each other.
+    pub delayed_lists: usize,
+    pub list_delay: Duration,
 }
 
 #[derive(Clone)]
@@ -64,6 +81,8 @@ impl FakeGitHub {
             state: Arc::new(Mutex::new(State {
                 next_id: 1000,
                 prefix: prefix.to_string(),
+                login: ACTIONS_BOT.to_string(),
+                installation_token: true,
                 ..State::default()
             })),
             base: format!("{}{prefix}", server.uri()),
@@ -80,13 +99,21 @@ impl FakeGitHub {
         self.base.clone()
     }
 
+    /// A comment written with the token (as an earlier run would have).
     pub fn add_comment(&self, body: &str) -> u64 {
+        let login = self.state.lock().unwrap().login.clone();
+        self.add_comment_by(&login, body)
+    }
+
+    /// A comment written by `author`.
+    pub fn add_comment_by(&self, author: &str, body: &str) -> u64 {
         let mut s = self.state.lock().unwrap();
         s.next_id += 1;
         let id = s.next_id;
         s.comments.push(StoredComment {
             id,
             body: body.to_string(),
+            author: author.to_string(),
         });
         id
     }
@@ -112,7 +139,7 @@ impl FakeGitHub {
             "id": c.id,
             "body": c.body,
             "html_url": format!("https://github.example/{OWNER}/{REPO}/pull/{PR}#issuecomment-{}", c.id),
-            "user": {"login": "github-actions[bot]"},
+            "user": {"login": c.author},
         })
     }
 }
@@ -188,6 +215,10 @@ impl Respond for FakeGitHub {
             if !links.is_empty() {
                 r = r.insert_header("link", links.join(", "));
             }
+            if s.delayed_lists > 0 {
+                s.delayed_lists -= 1;
+                r = r.set_delay(s.list_delay);
+            }
             return r;
         }
         if method == "POST" && path == list_paths[0] {
@@ -199,6 +230,7 @@ impl Respond for FakeGitHub {
             let c = StoredComment {
                 id: s.next_id,
                 body: body["body"].as_str().unwrap_or("").to_string(),
+                author: s.login.clone(),
             };
             s.comments.push(c.clone());
             return ResponseTemplate::new(201).set_body_json(self.comment_json(&c));
@@ -218,6 +250,30 @@ impl Respond for FakeGitHub {
             c.body = body["body"].as_str().unwrap_or("").to_string();
             let c = c.clone();
             return ResponseTemplate::new(200).set_body_json(self.comment_json(&c));
+        }
+        if method == "DELETE"
+            && let Some(id) = path
+                .strip_prefix(&format!("/repos/{OWNER}/{REPO}/issues/comments/"))
+                .and_then(|id| id.parse::<u64>().ok())
+        {
+            if s.read_only {
+                return write_refused();
+            }
+            let Some(pos) = s.comments.iter().position(|c| c.id == id) else {
+                return ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}));
+            };
+            s.comments.remove(pos);
+            return ResponseTemplate::new(204);
+        }
+        if method == "GET" && path == "/user" {
+            if s.installation_token {
+                return ResponseTemplate::new(403).set_body_json(json!({
+                    "message": "Resource not accessible by integration",
+                    "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                    "status": "403"
+                }));
+            }
+            return ResponseTemplate::new(200).set_body_json(json!({"login": s.login}));
         }
         if method == "GET" && path == format!("/repos/{OWNER}/{REPO}/pulls") {
             let head = query(req, "head").unwrap_or_default();

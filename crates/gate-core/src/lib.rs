@@ -15,6 +15,7 @@ pub mod merge;
 pub mod model;
 pub mod pairing;
 pub mod report;
+pub mod sequential;
 pub mod stats;
 pub mod update;
 pub mod verdict;

@@ -229,8 +229,23 @@ pub struct Report {
     pub builds: BTreeMap<String, crate::model::Build>,
 }
 
+mod counters;
+mod family;
+mod paired;
+mod stored;
+
+pub use crate::formats::EXACT_LABEL;
+pub use paired::{
+    PAIRED_LOG_RATIO, PAIRED_LOG_RATIO_ADJUSTED, PAIRED_ROUND, PAIRED_ROUND_ADJUSTED,
+    PairedDecision, PairedRow, PairedSettings, PairedTest, adjusted_rounds, decide_paired, flags,
+    improves, paired_rounds,
+};
+pub use stored::{RUN_MEDIANS, between_run_widening};
+
+use crate::formats::exact_counters;
 use crate::model::Benchmark;
 use crate::stats;
+use family::{Pending, Tested};
 
 /// Thresholds and settings of one decision.
 #[derive(Debug, Clone)]
@@ -277,132 +292,6 @@ pub struct Pairing<'a> {
     pub warnings: Vec<String>,
 }
 
-/// Metric holding, on both sides of a lockstep comparison, every per-sample
-/// `ln(head_i / base_i)` of every pair, in order (`docs/lockstep.md`).
-pub const PAIRED_LOG_RATIO: &str = "paired_log_ratio";
-/// Metric holding, beside [`PAIRED_LOG_RATIO`], the round (pair of
-/// processes) each ratio came from.
-pub const PAIRED_ROUND: &str = "paired_round";
-/// Metric holding the ratios at the same rate of the event the bench counts
-/// per sample (`Pair::adjusted_log_ratios`), when it counts one: those of
-/// the pairs the adjustment applied to only (present and possibly empty
-/// when none did), each pair's under its round in
-/// [`PAIRED_ROUND_ADJUSTED`].
-pub const PAIRED_LOG_RATIO_ADJUSTED: &str = "paired_log_ratio_adjusted";
-/// Metric holding, beside [`PAIRED_LOG_RATIO_ADJUSTED`], the round each
-/// adjusted ratio came from (the same rounds as [`PAIRED_ROUND`]).
-pub const PAIRED_ROUND_ADJUSTED: &str = "paired_round_adjusted";
-
-/// The rounds of paired log ratios of a lockstep comparison, when `old`
-/// and `new` are the two sides of the same lockstep runs (both carry the
-/// same ratios; a head compared with anything else is not paired).
-pub fn paired_rounds(old: &Benchmark, new: &Benchmark) -> Option<Vec<Vec<f64>>> {
-    let rounds = paired_groups(old, new, PAIRED_LOG_RATIO, PAIRED_ROUND)?;
-    (!rounds.is_empty()).then(|| rounds.into_iter().map(|(_, v)| v).collect())
-}
-
-/// The adjusted ratios of the same comparison, aligned with
-/// [`paired_rounds`]: per round, its adjusted ratios, or None for a round
-/// the adjustment did not apply to. None when the bench counts no event
-/// (or the adjustment is off).
-fn adjusted_rounds(old: &Benchmark, new: &Benchmark) -> Option<Vec<Option<Vec<f64>>>> {
-    let raw = paired_groups(old, new, PAIRED_LOG_RATIO, PAIRED_ROUND)?;
-    let mut adjusted = paired_groups(old, new, PAIRED_LOG_RATIO_ADJUSTED, PAIRED_ROUND_ADJUSTED)?;
-    Some(
-        raw.iter()
-            .map(|(round, _)| {
-                let at = adjusted.iter().position(|(r, _)| r == round)?;
-                Some(adjusted.swap_remove(at).1)
-            })
-            .collect(),
-    )
-}
-
-/// The values of `metric` grouped by the round in `round_metric`, in the
-/// order rounds first appear, when both sides carry the same ones.
-fn paired_groups(
-    old: &Benchmark,
-    new: &Benchmark,
-    metric: &str,
-    round_metric: &str,
-) -> Option<Vec<(f64, Vec<f64>)>> {
-    let ratios = new.metrics.get(metric)?;
-    let rounds = new.metrics.get(round_metric)?;
-    if old.metrics.get(metric) != Some(ratios)
-        || old.metrics.get(round_metric) != Some(rounds)
-        || ratios.len() != rounds.len()
-    {
-        return None;
-    }
-    let mut out: Vec<(f64, Vec<f64>)> = Vec::new();
-    for (d, r) in ratios.iter().zip(rounds) {
-        match out.iter_mut().find(|(k, _)| k == r) {
-            Some((_, v)) => v.push(*d),
-            None => out.push((*r, vec![*d])),
-        }
-    }
-    Some(out)
-}
-
-/// Metric holding the median of each fresh run pooled into a benchmark
-/// (`gate baseline update --runs`, `gate check --base` rounds).
-pub const RUN_MEDIANS: &str = "run_median_ns";
-
-/// How much to widen a ratio interval (in log units) for the variation
-/// between whole runs, when either side records its run medians.
-///
-/// Why: criterion's samples of one run share that run's luck (page
-/// placement, CPU frequency, a neighbour's load), so the bootstrap interval
-/// describes one run, and two runs of the same code differ by more than it
-/// allows: the main source of false alarms (measured with `gate power`). The
-/// run medians give the between-run spread `s` (pooled sd of log medians);
-/// the centre of a side pooled from `k` runs varies by `s / sqrt(k)`, so the
-/// interval is widened by `t * s * sqrt(1/k_old + 1/k_new)`, `t` the Student
-/// quantile at `1 - alpha/2` with the degrees of freedom of `s`. Returns
-/// (widening, s, runs) or None when no side has two runs.
-pub fn between_run_widening(
-    old: &Benchmark,
-    new: &Benchmark,
-    alpha: f64,
-) -> Option<(f64, f64, usize)> {
-    let logs = |b: &Benchmark| -> Vec<f64> {
-        b.metrics
-            .get(RUN_MEDIANS)
-            .map(|v| v.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect())
-            .unwrap_or_default()
-    };
-    let (lo, ln) = (logs(old), logs(new));
-    let mut ss = 0.0;
-    let mut df = 0usize;
-    let mut runs = 0usize;
-    for side in [&lo, &ln] {
-        if side.len() >= 2 {
-            let mean = side.iter().sum::<f64>() / side.len() as f64;
-            ss += side.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
-            df += side.len() - 1;
-            runs += side.len();
-        }
-    }
-    if df == 0 {
-        return None;
-    }
-    let s = (ss / df as f64).sqrt();
-    let k_old = lo.len().max(1) as f64;
-    let k_new = ln.len().max(1) as f64;
-    // `s` comes from a handful of runs (2 degrees of freedom for a baseline
-    // of 3): Student's t with those degrees of freedom, not the normal
-    // quantile, which would take the estimate for the truth (1.96 against
-    // 4.30 at 2 df) and flag runs that merely landed apart.
-    let t = statrs::distribution::StudentsT::new(0.0, 1.0, df as f64)
-        .map(|d| statrs::distribution::ContinuousCDF::inverse_cdf(&d, 1.0 - alpha / 2.0))
-        .unwrap_or(f64::INFINITY);
-    Some((t * s * (1.0 / k_old + 1.0 / k_new).sqrt(), s, runs))
-}
-
-/// Label under which the readers record which counters are deterministic
-/// (comma-separated names), so that only those are compared exactly.
-pub const EXACT_LABEL: &str = "exact";
-
 /// Summarises one benchmark for a row.
 pub fn side(b: &Benchmark, confidence: f64) -> Side {
     let ci = stats::median_ci(&b.samples, confidence);
@@ -416,382 +305,151 @@ pub fn side(b: &Benchmark, confidence: f64) -> Side {
     }
 }
 
-/// A stable seed per row, so that the bootstrap gives the same interval for
-/// the same data on every machine and every run (FNV-1a of the id).
-fn seed_for(id: &str, kind: RowKind) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes().chain([kind as u8]) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-fn exact_counters(b: &Benchmark) -> Vec<&str> {
-    b.labels
-        .get(EXACT_LABEL)
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Compares deterministic counters exactly: any increase is a regression
-/// unless `gate.yaml` allows the new value. Returns (regressed, warnings).
-fn compare_counters(
-    id: &str,
-    old: &Benchmark,
-    new: &Benchmark,
-    allow: &BTreeMap<String, BTreeMap<String, f64>>,
-) -> (bool, Vec<String>) {
-    let mut regressed = false;
-    let mut warnings = Vec::new();
-    let old_exact = exact_counters(old);
-    for name in exact_counters(new) {
-        if !old_exact.contains(&name) {
-            continue;
-        }
-        let (Some(&o), Some(&n)) = (old.counters.get(name), new.counters.get(name)) else {
-            // Said to be exact but without a value (a counters file lost):
-            // say so rather than pass it silently.
-            let side = match (
-                old.counters.contains_key(name),
-                new.counters.contains_key(name),
-            ) {
-                (true, _) => "the new side",
-                (false, true) => "the old side",
-                (false, false) => "either side",
-            };
-            warnings.push(format!(
-                "exact counter {name} has no value on {side}: not compared"
-            ));
-            continue;
-        };
-        // Counters are ratios of integer counts over a fixed op count; allow
-        // for float formatting only.
-        let eps = 1e-9 * o.abs().max(1.0);
-        if n > o + eps {
-            match allow.get(id).and_then(|m| m.get(name)) {
-                Some(&allowed) if n <= allowed + eps => warnings.push(format!(
-                    "exact counter {name} rose from {o} to {n} per op (allowed up to {allowed} by gate.yaml `allow_counters`)"
-                )),
-                _ => {
-                    regressed = true;
-                    warnings.push(format!(
-                        "exact counter {name} rose from {o} to {n} per op: a deterministic regression, whatever the timing noise \
-                         (allow it with `allow_counters: {{{id}: {{{name}: {n}}}}}` in gate.yaml if intended)"
-                    ));
-                }
-            }
-        } else if n + eps < o {
-            warnings.push(format!("exact counter {name} fell from {o} to {n} per op"));
-        }
-    }
-    (regressed, warnings)
-}
-
 /// Compares every pairing and decides each row and the whole check.
 ///
 /// A row regresses only with both significance and size: the Holm-adjusted
-/// Mann-Whitney p-value below alpha, and the lower bound of the bootstrap
-/// interval of the ratio of medians above the limit (1 + tolerance, or the
-/// pair's `max_ratio` for a Rust/Go row). Significance alone would flag 1%
-/// shifts that 100 samples resolve easily; size alone would flag noise.
+/// p-value below alpha, and the lower bound of the interval of the ratio
+/// above the limit (1 + tolerance, or the pair's `max_ratio` for a Rust/Go
+/// row). Significance alone would flag 1% shifts that 100 samples resolve
+/// easily; size alone would flag noise. Each row is tested on its own
+/// first (lockstep pairs by the paired decision, [`PairedRow`]; other rows
+/// as independent samples), then the family of all the check's tests is
+/// corrected and decided at once (`family.rs`); an increase of an exact
+/// counter regresses a row whatever its timing.
 pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
-    let confidence = 1.0 - opts.alpha;
-    let mut rows = Vec::with_capacity(pairings.len());
-    // (row index, raw p, ratio CI)
-    // (row index, raw p, whether it is the row's adjusted test)
-    let mut tested: Vec<(usize, f64, bool)> = Vec::new();
-    let mut counter_regressions = vec![false; pairings.len()];
-    let mut paired_rows = vec![false; pairings.len()];
-
-    for (i, p) in pairings.iter().enumerate() {
-        let mut row = Row {
-            id: p.id.clone(),
-            kind: p.kind,
-            mode: p.mode,
-            threads: p.threads,
-            old: p.old.map(|b| side(b, confidence)),
-            new: p.new.map(|b| side(b, confidence)),
-            ratio: None,
-            ratio_ci: None,
-            p_value: None,
-            verdict: RowVerdict::Unchanged,
-            warnings: p.warnings.clone(),
-            go: p.go.clone(),
-            max_ratio: p.max_ratio,
-            earlier: Vec::new(),
-            runner: None,
-            adjusted: None,
-        };
-        let (old, new) = match (p.old, p.new) {
-            // A configured Rust/Go pair without its Go figure is a hole in
-            // the baseline, not a new bench: say so loudly.
-            (None, _) if p.kind == RowKind::RustVsGo => {
-                row.verdict = RowVerdict::Missing;
-                rows.push(row);
-                continue;
-            }
-            (None, _) => {
-                row.verdict = RowVerdict::New;
-                rows.push(row);
-                continue;
-            }
-            (_, None) => {
-                row.verdict = RowVerdict::Missing;
-                rows.push(row);
-                continue;
-            }
-            (Some(o), Some(n)) => (o, n),
-        };
-        if old.samples.is_empty() || new.samples.is_empty() {
-            row.verdict = RowVerdict::Incomparable;
-            row.warnings.push(format!(
-                "no time samples on the {} side",
-                if old.samples.is_empty() { "old" } else { "new" }
-            ));
-            rows.push(row);
-            continue;
-        }
-        if let (Some(o), Some(n)) = (&row.old, &row.new) {
-            row.ratio = Some(n.median_ns / o.median_ns);
-        }
-        if old.unit != new.unit {
-            row.verdict = RowVerdict::Incomparable;
-            row.warnings.push(format!(
-                "units differ ({} vs {}): not compared",
-                old.unit, new.unit
-            ));
-            rows.push(row);
-            continue;
-        }
-        if old.reference_only || new.reference_only {
-            row.verdict = RowVerdict::Incomparable;
-            row.warnings.push(
-                "reference figure (a point estimate from a document, unknown machine): shown for context, never used to fail"
-                    .into(),
-            );
-            rows.push(row);
-            continue;
-        }
-        if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
-            let (reg, w) = compare_counters(&p.id, old, new, &opts.allow_counters);
-            counter_regressions[i] = reg;
-            row.warnings.extend(w);
-        }
-        let reach = stats::significance_reachable(old.samples.len(), new.samples.len(), opts.alpha);
-        if !reach.reachable {
-            row.verdict = RowVerdict::Insufficient;
-            row.warnings.push(reach.message);
-            rows.push(row);
-            continue;
-        }
-        if matches!(p.kind, RowKind::RustVsRust)
-            && let Some(rounds) = paired_rounds(old, new)
-        {
-            let all: Vec<f64> = rounds.iter().flatten().copied().collect();
-            // The test ranks the pairs the interval keeps (lone outlier
-            // pairs aside: `PooledShift::kept_differences`).
-            let shift = stats::pooled_shift(&rounds, confidence);
-            let test = shift
-                .as_ref()
-                .map_err(|e| anyhow::anyhow!("{e:#}"))
-                .and_then(|s| stats::signed_rank(&s.kept_differences(&rounds)));
-            match (test, shift) {
-                (Ok(t), Ok(shift)) => {
-                    row.ratio = Some(shift.centre.exp());
-                    row.ratio_ci = Some([shift.lower.exp(), shift.upper.exp()]);
-                    row.warnings.push(format!(
-                        "{PAIRED_WARNING}{} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}{}",
-                        rounds.len(),
-                        all.len() / rounds.len().max(1),
-                        shift.tau * 100.0,
-                        if rounds.len() == 1 {
-                            " (one pair: not known)"
-                        } else {
-                            ""
-                        },
-                        match shift.set_aside {
-                            0 => String::new(),
-                            n => format!(
-                                "; {n} pair(s) left out of the interval as lone outliers (pair medians {})",
-                                shift
-                                    .round_medians
-                                    .iter()
-                                    .map(|m| format!("{:+.1}%", m.exp_m1() * 100.0))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        }
-                    ));
-                    tested.push((rows.len(), t.p_value, false));
-                    paired_rows[i] = true;
-                    // Only the pairs the adjustment applied to
-                    // (`stats::comparable_rounds`); none when too few did.
-                    let adjusted = adjusted_rounds(old, new);
-                    if let Some(adj) = adjusted.as_ref().and_then(|a| {
-                        stats::comparable_rounds(&a.iter().map(Option::as_ref).collect::<Vec<_>>())
-                    }) && let Ok(shift) = stats::pooled_shift(&adj, confidence)
-                        && let Ok(t) = stats::signed_rank(&shift.kept_differences(&adj))
-                    {
-                        row.adjusted = Some(AdjustedTest {
-                            ratio: shift.centre.exp(),
-                            ratio_ci: [shift.lower.exp(), shift.upper.exp()],
-                            p_value: None,
-                            spread: shift.tau,
-                        });
-                        row.warnings.push(format!(
-                            "{ADJUSTED_WARNING}{:.3} [{:.3}, {:.3}], spread between pairs {:.1}%{} \
-                             (also decided; the row regresses when either test flags)",
-                            shift.centre.exp(),
-                            shift.lower.exp(),
-                            shift.upper.exp(),
-                            shift.tau * 100.0,
-                            if adj.len() < rounds.len() {
-                                format!(
-                                    ", over {} of {} pairs (the others had no line to adjust by, \
-                                     or a head outside the base's rates)",
-                                    adj.len(),
-                                    rounds.len()
-                                )
-                            } else {
-                                String::new()
-                            }
-                        ));
-                        tested.push((rows.len(), t.p_value, true));
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    row.verdict = RowVerdict::Incomparable;
-                    row.warnings.push(format!("cannot compare: {e:#}"));
-                }
-            }
-            rows.push(row);
-            continue;
-        }
-        match (
-            stats::mann_whitney(&old.samples, &new.samples),
-            stats::bootstrap_ratio_ci(
-                &old.samples,
-                &new.samples,
-                confidence,
-                opts.resamples,
-                seed_for(&p.id, p.kind),
-            ),
-        ) {
-            (Ok(mw), Ok(ci)) => {
-                let (mut lo, mut hi) = (ci.lower, ci.upper);
-                if let Some((w, s, runs)) = between_run_widening(old, new, opts.alpha) {
-                    lo *= (-w).exp();
-                    hi *= w.exp();
-                    row.warnings.push(format!(
-                        "interval widened by ±{:.1}% for the variation between whole runs \
-                         (sd {:.1}% of the medians of {runs} runs)",
-                        (w.exp() - 1.0) * 100.0,
-                        s * 100.0
-                    ));
-                }
-                row.ratio_ci = Some([lo, hi]);
-                tested.push((rows.len(), mw.p_value, false));
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                row.verdict = RowVerdict::Incomparable;
-                row.warnings.push(format!("cannot compare: {e:#}"));
-            }
-        }
-        rows.push(row);
-    }
-
-    let adjusted = stats::holm(&tested.iter().map(|t| t.1).collect::<Vec<_>>());
-    // The family makes significance harder to reach than one test alone:
-    // Holm compares the smallest p-value with alpha / m. A row that could
-    // not be significant even if every row showed its most extreme outcome
-    // (the smallest p-value its sample sizes allow) can never fail the
-    // check, so it is `insufficient`, not `unchanged` (a regression of any
-    // size would pass). Holm is monotone, so this best case is exact.
-    let m = tested.len();
-    let sizes: Vec<(usize, usize)> = tested
-        .iter()
-        .map(|&(idx, _, _)| {
-            let r = &rows[idx];
-            (
-                r.old.as_ref().map_or(0, |s| s.n),
-                r.new.as_ref().map_or(0, |s| s.n),
-            )
-        })
-        .collect();
-    let best_case = stats::holm(
-        &sizes
-            .iter()
-            .map(|&(o, n)| stats::min_p_value(o, n))
-            .collect::<Vec<_>>(),
-    );
-    for (((&(idx, _, is_adjusted), &p_adj), &best), &(n_old, n_new)) in
-        tested.iter().zip(&adjusted).zip(&best_case).zip(&sizes)
-    {
-        let row = &mut rows[idx];
-        if is_adjusted {
-            // Comes after the row's raw test: it can only add a regression.
-            let tolerance = opts.paired_tolerance.unwrap_or(opts.tolerance);
-            if let Some(a) = row.adjusted.as_mut() {
-                a.p_value = Some(p_adj);
-                if best < opts.alpha
-                    && p_adj < opts.alpha
-                    && a.ratio_ci[0] > 1.0 + tolerance
-                    && row.verdict != RowVerdict::Insufficient
-                {
-                    row.verdict = RowVerdict::Regressed;
-                }
-            }
-            continue;
-        }
-        row.p_value = Some(p_adj);
-        if best >= opts.alpha {
-            let k = stats::min_samples_needed(opts.alpha / m as f64);
-            row.verdict = RowVerdict::Insufficient;
-            row.warnings.push(format!(
-                "too few samples to ever reach significance with {m} benchmarks compared at once: \
-                 with {n_old} old and {n_new} new samples the smallest p-value is {:.3e}, {best:.3} \
-                 after Holm's correction, above alpha {}, so any regression would pass; take at \
-                 least {k} samples per side (Go: -count {k}; criterion: sample_size)",
-                stats::min_p_value(n_old, n_new),
-                opts.alpha
-            ));
-            continue;
-        }
-        let [lo, hi] = row.ratio_ci.expect("tested rows have an interval");
-        let tolerance = match (paired_rows[idx], opts.paired_tolerance) {
-            (true, Some(t)) => t,
-            _ => opts.tolerance,
-        };
-        let limit = match (row.kind, row.max_ratio) {
-            (RowKind::RustVsGo, Some(m)) => m,
-            _ => 1.0 + tolerance,
-        };
-        let significant = p_adj < opts.alpha;
-        row.verdict = if significant && lo > limit {
-            RowVerdict::Regressed
-        } else if significant && hi < 1.0 - tolerance {
-            RowVerdict::Improved
-        } else {
-            RowVerdict::Unchanged
-        };
-    }
-    for (row, reg) in rows.iter_mut().zip(counter_regressions) {
-        if reg {
-            row.verdict = RowVerdict::Regressed;
-        }
-    }
+    let pending: Vec<Pending> = pairings.iter().map(|p| test_row(p, opts)).collect();
+    let rows = family::settle(pending, opts);
     let verdict = if rows.iter().any(|r| r.verdict == RowVerdict::Regressed) {
         Verdict::Regression
     } else {
         Verdict::Pass
     };
     (rows, verdict)
+}
+
+/// One pairing's row with its own figures and tests, before the family's
+/// correction.
+fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
+    let confidence = 1.0 - opts.alpha;
+    let mut row = Row {
+        id: p.id.clone(),
+        kind: p.kind,
+        mode: p.mode,
+        threads: p.threads,
+        old: p.old.map(|b| side(b, confidence)),
+        new: p.new.map(|b| side(b, confidence)),
+        ratio: None,
+        ratio_ci: None,
+        p_value: None,
+        verdict: RowVerdict::Unchanged,
+        warnings: p.warnings.clone(),
+        go: p.go.clone(),
+        max_ratio: p.max_ratio,
+        earlier: Vec::new(),
+        runner: None,
+        adjusted: None,
+    };
+    let (old, new) = match (p.old, p.new) {
+        (Some(o), Some(n)) => (o, n),
+        // A configured Rust/Go pair without its Go figure is a hole in
+        // the baseline, not a new bench: say so loudly.
+        (None, _) if p.kind == RowKind::RustVsGo => {
+            return Pending::settled(row, RowVerdict::Missing);
+        }
+        (None, _) => return Pending::settled(row, RowVerdict::New),
+        (_, None) => return Pending::settled(row, RowVerdict::Missing),
+    };
+    if let Some(why) = incomparable(old, new, &mut row) {
+        row.warnings.push(why);
+        return Pending::settled(row, RowVerdict::Incomparable);
+    }
+    let mut counters_regressed = false;
+    if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
+        let (reg, w) = counters::compare_counters(&p.id, old, new, &opts.allow_counters);
+        counters_regressed = reg;
+        row.warnings.extend(w);
+    }
+    let reach = stats::significance_reachable(old.samples.len(), new.samples.len(), opts.alpha);
+    let tested = if !reach.reachable {
+        row.verdict = RowVerdict::Insufficient;
+        row.warnings.push(reach.message);
+        Tested::Settled
+    } else if p.kind == RowKind::RustVsRust
+        && let Some(rounds) = paired_rounds(old, new)
+    {
+        test_paired(&mut row, &rounds, adjusted_rounds(old, new), confidence)
+    } else {
+        match stored::test(&p.id, p.kind, old, new, opts) {
+            Ok(t) => {
+                row.ratio_ci = Some(t.ratio_ci);
+                row.warnings.extend(t.warnings);
+                Tested::Stored { p_value: t.p_value }
+            }
+            Err(e) => {
+                row.verdict = RowVerdict::Incomparable;
+                row.warnings.push(format!("cannot compare: {e:#}"));
+                Tested::Settled
+            }
+        }
+    };
+    Pending {
+        row,
+        tested,
+        counters_regressed,
+    }
+}
+
+/// Why two benchmarks cannot be compared at all, if they cannot. Sets the
+/// ratio of medians once both sides have samples.
+fn incomparable(old: &Benchmark, new: &Benchmark, row: &mut Row) -> Option<String> {
+    if old.samples.is_empty() || new.samples.is_empty() {
+        let side = if old.samples.is_empty() { "old" } else { "new" };
+        return Some(format!("no time samples on the {side} side"));
+    }
+    if let (Some(o), Some(n)) = (&row.old, &row.new) {
+        row.ratio = Some(n.median_ns / o.median_ns);
+    }
+    if old.unit != new.unit {
+        return Some(format!(
+            "units differ ({} vs {}): not compared",
+            old.unit, new.unit
+        ));
+    }
+    if old.reference_only || new.reference_only {
+        return Some(
+            "reference figure (a point estimate from a document, unknown machine): shown for context, never used to fail"
+                .into(),
+        );
+    }
+    None
+}
+
+/// Tests a row of lockstep pairs ([`PairedRow::of`]): its ratio and
+/// interval are the pooled shift's, and its warnings say how it was
+/// decided.
+fn test_paired(
+    row: &mut Row,
+    rounds: &[Vec<f64>],
+    adjusted: Option<Vec<Option<Vec<f64>>>>,
+    confidence: f64,
+) -> Tested {
+    let adjusted: Option<Vec<Option<&[f64]>>> = adjusted
+        .as_ref()
+        .map(|a| a.iter().map(Option::as_deref).collect());
+    match PairedRow::of(rounds, adjusted.as_deref(), confidence) {
+        Ok(paired) => {
+            row.ratio = Some(paired.raw.ratio());
+            row.ratio_ci = Some(paired.raw.ratio_ci());
+            row.warnings.extend(paired.notes());
+            row.adjusted = paired.adjusted_test();
+            Tested::Paired(Box::new(paired))
+        }
+        Err(e) => {
+            row.verdict = RowVerdict::Incomparable;
+            row.warnings.push(format!("cannot compare: {e:#}"));
+            Tested::Settled
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,12 @@
 //!
 //! The runner turns them into annotations on the run and the pull request.
 //! Values are escaped as the runner expects (`%`, CR, LF; and `:` `,` in
-//! properties), so a bench id cannot inject a command of its own.
+//! properties), so a bench id cannot inject a command of its own; and the
+//! report's text in them (ids, Go names) goes through the same
+//! [`inert`] rule as the comment, so an annotation shown with Markdown
+//! cannot carry HTML, links or mentions either.
 
+use gate_core::report::inert::inert;
 use gate_core::verdict::{Report, Row, RowKind, RowVerdict};
 
 /// GitHub shows at most ten error annotations per step; we pick the worst.
@@ -55,13 +59,14 @@ pub fn regression_errors(report: &Report) -> Vec<String> {
     rows.into_iter()
         .take(MAX_ERRORS)
         .map(|r| {
+            let id = inert(&r.id);
             let against = match r.kind {
                 RowKind::RustVsRust if r.is_paired() => {
                     "the base, measured in lockstep on this runner".to_string()
                 }
                 RowKind::RustVsRust => "the Rust baseline".to_string(),
                 RowKind::RustVsGo => match &r.go {
-                    Some(g) => format!("Go ({g})"),
+                    Some(g) => format!("Go ({})", inert(g)),
                     None => "Go".to_string(),
                 },
                 RowKind::Compare => "the old results".to_string(),
@@ -77,8 +82,8 @@ pub fn regression_errors(report: &Report) -> Vec<String> {
             };
             command(
                 "error",
-                &format!("Performance regression: {}", r.id),
-                &format!("{} regressed against {against}: {figure}{limit}", r.id),
+                &format!("Performance regression: {id}"),
+                &format!("{id} regressed against {against}: {figure}{limit}"),
             )
         })
         .collect()

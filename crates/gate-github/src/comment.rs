@@ -1,18 +1,17 @@
-//! The one PR comment: found again by its hidden marker, updated in place,
-//! created only when absent (and, in `on-regression` mode, only once
-//! something regressed).
+//! The PR comment's parts: its hidden marker, the API objects read back,
+//! what happened to it, the pull request it goes on, and its size limit.
+//! Finding, updating and creating it is `sticky.rs`.
 //!
 //! The marker is the first line of the body, an HTML comment GitHub does
 //! not render. Matrix jobs set `comment.marker` apart so each keeps its own
-//! comment. A comment is ours only if its body *starts* with the marker: a
-//! person pasting our comment into a reply must not have it overwritten.
+//! comment.
 
 use anyhow::{Result, bail};
 use serde::Deserialize;
 
+use super::author::ApiUser;
 use super::client::{ApiError, Client};
 use super::event::PullTarget;
-use gate_core::config::CommentMode;
 
 /// GitHub refuses comment bodies of 65,536 characters or more.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
@@ -40,6 +39,16 @@ pub struct ApiComment {
     pub body: Option<String>,
     #[serde(default)]
     pub html_url: Option<String>,
+    /// The author; `null` for a deleted account.
+    #[serde(default)]
+    pub user: Option<ApiUser>,
+}
+
+impl ApiComment {
+    /// The comment's page, or empty when GitHub did not say.
+    pub fn url(&self) -> String {
+        self.html_url.clone().unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,97 +114,6 @@ pub async fn resolve_pull(
                 .ok_or_else(|| {
                     format!("no open pull request from `{head}` has head commit {sha} any more")
                 }))
-        }
-    }
-}
-
-/// Looks through every page of the pull request's comments for ours.
-pub async fn find(
-    client: &Client,
-    owner: &str,
-    repo: &str,
-    pull: u64,
-    marker_line: &str,
-) -> Result<Option<ApiComment>, ApiError> {
-    let route = format!("/repos/{owner}/{repo}/issues/{pull}/comments");
-    let what = format!("GET {route}");
-    let mut page: octocrab::Page<ApiComment> = client
-        .call(&what, || {
-            client.crab.get(&route, Some(&[("per_page", "100")]))
-        })
-        .await?;
-    loop {
-        if let Some(found) = page.items.iter().find(|c| {
-            c.body
-                .as_deref()
-                .is_some_and(|b| b.trim_start().starts_with(marker_line))
-        }) {
-            return Ok(Some(found.clone()));
-        }
-        let Some(next) = page.next.clone() else {
-            return Ok(None);
-        };
-        let next = next.to_string();
-        page = client
-            .call(&format!("GET {next}"), || {
-                client.crab.get(&next, None::<&()>)
-            })
-            .await?;
-    }
-}
-
-/// The pull request a comment goes on.
-#[derive(Debug, Clone, Copy)]
-pub struct PullRef<'a> {
-    pub owner: &'a str,
-    pub repo: &'a str,
-    pub number: u64,
-}
-
-/// Updates our comment or creates it, as `mode` says.
-pub async fn upsert(
-    client: &Client,
-    pull: PullRef<'_>,
-    marker_line: &str,
-    body: &str,
-    mode: CommentMode,
-    regressed: bool,
-) -> Result<CommentAction, ApiError> {
-    let PullRef {
-        owner,
-        repo,
-        number: pull,
-    } = pull;
-    if mode == CommentMode::Never {
-        return Ok(CommentAction::Skipped("comment mode is `never`".into()));
-    }
-    let existing = find(client, owner, repo, pull, marker_line).await?;
-    let payload = serde_json::json!({ "body": body });
-    match existing {
-        Some(c) => {
-            let route = format!("/repos/{owner}/{repo}/issues/comments/{}", c.id);
-            let updated: ApiComment = client
-                .call(&format!("PATCH {route}"), || {
-                    client.crab.patch(&route, Some(&payload))
-                })
-                .await?;
-            Ok(CommentAction::Updated {
-                url: updated.html_url.or(c.html_url).unwrap_or_default(),
-            })
-        }
-        None if mode == CommentMode::OnRegression && !regressed => Ok(CommentAction::Skipped(
-            "comment mode is `on-regression` and nothing regressed".into(),
-        )),
-        None => {
-            let route = format!("/repos/{owner}/{repo}/issues/{pull}/comments");
-            let created: ApiComment = client
-                .call(&format!("POST {route}"), || {
-                    client.crab.post(&route, Some(&payload))
-                })
-                .await?;
-            Ok(CommentAction::Created {
-                url: created.html_url.unwrap_or_default(),
-            })
         }
     }
 }

@@ -10,11 +10,13 @@
 //! written.
 
 pub mod annotations;
+pub mod author;
 pub mod client;
 pub mod comment;
 pub mod context;
 pub mod event;
 pub mod outputs;
+pub mod sticky;
 pub mod summary;
 
 use std::path::Path;
@@ -258,15 +260,18 @@ async fn post_comment(
             return Ok(CommentAction::Skipped(why));
         }
     };
-    comment::upsert(
+    sticky::upsert(
         &client,
-        comment::PullRef {
+        sticky::PullRef {
             owner,
             repo,
             number: pull,
         },
-        marker,
-        body,
+        sticky::Post {
+            marker_line: marker,
+            author: settings.author.as_deref(),
+            body,
+        },
         settings.mode,
         regressed,
     )

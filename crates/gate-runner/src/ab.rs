@@ -14,7 +14,7 @@ use crate::git::{self, Worktree};
 
 use crate::lockstep::{self, Adjustment};
 use crate::run::{self, RunPlan};
-use gate_core::model::{Build, ResultSet};
+use gate_core::model::{Benchmark, Build, ResultSet};
 use gate_core::verdict;
 
 /// Records a run's median in the benchmark's run medians, so that the
@@ -129,80 +129,131 @@ impl LockstepPairs {
     /// on both sides (see [`verdict::PAIRED_LOG_RATIO`]).
     pub fn measure(&self, ids: &[String]) -> Result<(ResultSet, ResultSet)> {
         let total: u64 = ids.iter().map(|id| self.pairs_for(id) as u64).sum();
-        let per_pair = std::time::Duration::from_secs_f64(
-            2.0 * (self.settings.warm_up_ms
-                + self.settings.samples as f64 * self.settings.sample_ms)
-                / 1e3
-                + 0.3,
-        );
-        let progress = crate::progress::Progress::new(self.head.plan().progress, total, per_pair);
-        let (mut base, mut head) = (None, None);
+        let progress =
+            crate::progress::Progress::new(self.head.plan().progress, total, self.pair_estimate());
+        let mut pooled = Pooled::default();
         let mut k = 0usize;
         // Pairs of each id measured so far: the next pair's index (recorded
         // in `PAIRED_ROUND`; pair 0 runs the counting pass).
         let mut done: Vec<u32> = vec![0; ids.len()];
         for round in 0..self.rounds {
             for (i, id) in ids.iter().enumerate() {
-                let due = in_round(self.pairs_for(id), round, self.rounds);
-                for _ in 0..due {
-                    let index = done[i];
+                for _ in 0..in_round(self.pairs_for(id), round, self.rounds) {
                     progress.start(k, id);
                     let t0 = std::time::Instant::now();
-                    let pair = lockstep::run_pair(
-                        &self.base,
-                        &self.head,
-                        id,
-                        k.is_multiple_of(2),
-                        index == 0,
-                        &self.settings,
-                    );
+                    let pair = self.measure_pair(id, done[i], k.is_multiple_of(2));
                     progress.finish(k, id, t0.elapsed(), pair.is_ok());
-                    let pair = pair?;
-                    let ratios = pair.log_ratios();
-                    // Adjusted ratios only for a pair the adjustment
-                    // applied to, with their own round index (empty for the
-                    // others, so the row still knows the bench counts one).
-                    let adjusted = match pair.adjusted_log_ratios() {
-                        Adjustment::Uncounted => None,
-                        _ if !self.settings.for_id(id).adjust => None,
-                        Adjustment::NotApplied => Some(Vec::new()),
-                        Adjustment::Applied(a) => Some(a),
-                    };
-                    let rounds = vec![index as f64; ratios.len()];
-                    for (side, mut b) in [(&mut base, pair.base), (&mut head, pair.head)] {
-                        b.metrics
-                            .insert(verdict::PAIRED_LOG_RATIO.to_string(), ratios.clone());
-                        if let Some(a) = &adjusted {
-                            b.metrics
-                                .insert(verdict::PAIRED_LOG_RATIO_ADJUSTED.to_string(), a.clone());
-                            b.metrics.insert(
-                                verdict::PAIRED_ROUND_ADJUSTED.to_string(),
-                                vec![index as f64; a.len()],
-                            );
-                        }
-                        b.metrics
-                            .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());
-                        pool(
-                            side,
-                            ResultSet {
-                                benchmarks: vec![b],
-                                ..ResultSet::default()
-                            },
-                        );
-                    }
+                    pooled.add(pair?);
                     k += 1;
                     done[i] += 1;
                 }
             }
         }
         progress.clear();
+        Ok(self.sets(pooled))
+    }
+
+    /// A rough duration of one pair, for progress estimates before any ran.
+    pub fn pair_estimate(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(
+            2.0 * (self.settings.warm_up_ms
+                + self.settings.samples as f64 * self.settings.sample_ms)
+                / 1e3
+                + 0.3,
+        )
+    }
+
+    /// One lockstep pair of `id`, the `index`-th of the id (pair 0 runs the
+    /// counting pass), base first or head first: both sides' benchmarks,
+    /// each carrying the pair's paired log ratios (and the adjusted ones
+    /// when the bench counts an event and the adjustment applies).
+    pub fn measure_pair(
+        &self,
+        id: &str,
+        index: u32,
+        base_first: bool,
+    ) -> Result<(Benchmark, Benchmark)> {
+        let pair = lockstep::run_pair(
+            &self.base,
+            &self.head,
+            id,
+            base_first,
+            index == 0,
+            &self.settings,
+        )?;
+        let ratios = pair.log_ratios();
+        // Adjusted ratios only for a pair the adjustment applied to, with
+        // their own round index (empty for the others, so the row still
+        // knows the bench counts one).
+        let adjusted = match pair.adjusted_log_ratios() {
+            Adjustment::Uncounted => None,
+            _ if !self.settings.for_id(id).adjust => None,
+            Adjustment::NotApplied => Some(Vec::new()),
+            Adjustment::Applied(a) => Some(a),
+        };
+        let rounds = vec![index as f64; ratios.len()];
+        let mark = |mut b: Benchmark| {
+            b.metrics
+                .insert(verdict::PAIRED_LOG_RATIO.to_string(), ratios.clone());
+            if let Some(a) = &adjusted {
+                b.metrics
+                    .insert(verdict::PAIRED_LOG_RATIO_ADJUSTED.to_string(), a.clone());
+                b.metrics.insert(
+                    verdict::PAIRED_ROUND_ADJUSTED.to_string(),
+                    vec![index as f64; a.len()],
+                );
+            }
+            b.metrics
+                .insert(verdict::PAIRED_ROUND.to_string(), rounds.clone());
+            b
+        };
+        Ok((mark(pair.base), mark(pair.head)))
+    }
+
+    /// The pooled pairs as (base, head) result sets with this machine's
+    /// environment.
+    pub fn sets(&self, pooled: Pooled) -> (ResultSet, ResultSet) {
         let set = |pooled: Option<ResultSet>, plan: &RunPlan| {
             let mut set = pooled.unwrap_or_default();
             set.environment = crate::env::detect();
             set.environment.features = plan.effective_features();
             set
         };
-        Ok((set(base, self.base.plan()), set(head, self.head.plan())))
+        (
+            set(pooled.base, self.base.plan()),
+            set(pooled.head, self.head.plan()),
+        )
+    }
+}
+
+/// Lockstep pairs pooled per id and side: every pair's samples, each pair's
+/// median in the run medians, and the paired ratios in order.
+#[derive(Debug, Default)]
+pub struct Pooled {
+    base: Option<ResultSet>,
+    head: Option<ResultSet>,
+}
+
+impl Pooled {
+    /// Adds one pair (base, head) of [`LockstepPairs::measure_pair`].
+    pub fn add(&mut self, (base, head): (Benchmark, Benchmark)) {
+        for (side, b) in [(&mut self.base, base), (&mut self.head, head)] {
+            pool(
+                side,
+                ResultSet {
+                    benchmarks: vec![b],
+                    ..ResultSet::default()
+                },
+            );
+        }
+    }
+
+    /// Both sides of `id` pooled so far.
+    pub fn get(&self, id: &str) -> Option<(&Benchmark, &Benchmark)> {
+        fn find<'a>(s: &'a Option<ResultSet>, id: &str) -> Option<&'a Benchmark> {
+            s.as_ref()?.benchmarks.iter().find(|b| b.id == id)
+        }
+        Some((find(&self.base, id)?, find(&self.head, id)?))
     }
 }
 

@@ -13,6 +13,11 @@ pub fn say(message: impl std::fmt::Display) {
     eprintln!("gate: {message}");
 }
 
+/// A status line of one part of the gate: `gate <part>: <message>`.
+pub fn say_in(part: &str, message: impl std::fmt::Display) {
+    eprintln!("gate {part}: {message}");
+}
+
 /// A warning for the user, on stderr: `warning: <message>`.
 pub fn warn(message: impl std::fmt::Display) {
     eprintln!("warning: {message}");

@@ -46,6 +46,7 @@ mod error;
 mod eviction;
 mod hazard;
 mod key;
+mod loads;
 mod policy;
 mod single_flight;
 mod table;

@@ -35,6 +35,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::entry::Entry;
 use crate::hazard::{self, Hazard, Protected};
+use crate::loads::Loads;
 
 /// Buckets of a new index's shard (one cache line).
 const INITIAL_BUCKETS: usize = LINE;
@@ -102,6 +103,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 pub(crate) struct Bucket {
     items: Box<[Item]>,
+    /// Once retired: the bucket retired before it in the same shard (see [`Retired`]).
+    next_retired: AtomicPtr<Bucket>,
 }
 
 impl Bucket {
@@ -112,6 +115,7 @@ impl Bucket {
         }
         Arc::into_raw(Arc::new(Bucket {
             items: items.into_boxed_slice(),
+            next_retired: AtomicPtr::new(ptr::null_mut()),
         }))
         .cast_mut()
     }
@@ -226,26 +230,68 @@ struct Shard<S> {
     len: AtomicUsize,
 }
 
+impl<S> Shard<S> {
+    /// The current table, for the holder of this shard's lock (a [`Writer`]).
+    fn locked_table(&self) -> &Table {
+        // SAFETY: tables live until the index is dropped; the shard's table only changes under
+        // its lock, which the caller holds.
+        unsafe { &*self.table.load(Ordering::Acquire) }
+    }
+}
+
 struct ShardState<S> {
     /// Items in this shard's buckets (aliases included).
     items: usize,
-    /// Buckets replaced and not reclaimed yet (`Arc::into_raw` pointers).
-    retired: Vec<*mut Bucket>,
+    /// Buckets replaced and not reclaimed yet.
+    retired: Retired,
     /// Every table this shard published, the current one last.
     tables: Vec<*mut Table>,
     /// Keys being loaded.
-    loading: Vec<Loading>,
+    loading: Loads,
     /// Threads waiting in [`Writer::wait`].
     waiters: usize,
     state: S,
 }
 
-/// A key being loaded. `id` borrows from the loading thread, which removes this record before
-/// the borrow ends (see `single_flight::Flight`).
-struct Loading {
-    hash: u64,
-    created: i64,
-    id: *const str,
+/// A shard's retired buckets (`Arc::into_raw` pointers of which the index holds one reference
+/// each), chained through [`Bucket::next_retired`], newest first.
+///
+/// The chain lives in the buckets themselves: retiring writes the old bucket, whose line the
+/// writer has just read to copy its items, instead of a `Vec` buffer that the other thread
+/// inserting into the shard may have written last (and that grows by reallocation).
+struct Retired {
+    head: *mut Bucket,
+    len: usize,
+}
+
+impl Retired {
+    const EMPTY: Retired = Retired {
+        head: ptr::null_mut(),
+        len: 0,
+    };
+
+    /// Adds a bucket just unlinked from its table slot (each bucket is retired once).
+    fn push(&mut self, bucket: *mut Bucket) {
+        // SAFETY: a retired bucket stays alive until reclaimed (the index holds a reference),
+        // and only this shard's lock holder links it, once.
+        unsafe { &*bucket }
+            .next_retired
+            .store(self.head, Ordering::Relaxed);
+        self.head = bucket;
+        self.len += 1;
+    }
+
+    /// The buckets, for reclamation; the chain is left empty.
+    fn take(&mut self) -> Vec<*mut Bucket> {
+        let mut all = Vec::with_capacity(self.len);
+        let mut next = std::mem::replace(self, Self::EMPTY).head;
+        while !next.is_null() {
+            all.push(next);
+            // SAFETY: as in `push`: not reclaimed before this list is handed over.
+            next = unsafe { &*next }.next_retired.load(Ordering::Relaxed);
+        }
+        all
+    }
 }
 
 impl<S> Index<S> {
@@ -262,9 +308,9 @@ impl<S> Index<S> {
                         table: AtomicPtr::new(first),
                         state: Mutex::new(ShardState {
                             items: 0,
-                            retired: Vec::new(),
+                            retired: Retired::EMPTY,
                             tables: vec![first],
-                            loading: Vec::new(),
+                            loading: Loads::default(),
                             waiters: 0,
                             state: state(),
                         }),
@@ -368,7 +414,7 @@ impl<S> Drop for Index<S> {
         let mut tables = Vec::new();
         for shard in self.shards.iter_mut() {
             let state = shard.state.get_mut();
-            retired.append(&mut state.retired);
+            retired.append(&mut state.retired.take());
             tables.append(&mut state.tables);
         }
         for &table in &tables {
@@ -420,9 +466,7 @@ pub(crate) struct Writer<'a, S> {
 
 impl<S> Writer<'_, S> {
     fn table(&self) -> &Table {
-        // SAFETY: tables live until the index is dropped; the shard's table only changes under
-        // its lock, which we hold.
-        unsafe { &*self.shard.table.load(Ordering::Acquire) }
+        self.shard.locked_table()
     }
 
     fn slot(&self, hash: u64) -> &AtomicPtr<Bucket> {
@@ -479,7 +523,7 @@ impl<S> Writer<'_, S> {
     #[cold]
     fn grow(&mut self) {
         let shift = self.index.shard_bits;
-        let old = self.table();
+        let old = self.shard.locked_table();
         let old_len = old.buckets().len();
         let grown = Table::with_buckets(old_len * GROWTH);
         // Old bucket `i` splits into new buckets `i + k * old_len`, k < GROWTH.
@@ -508,15 +552,13 @@ impl<S> Writer<'_, S> {
         }
         let grown = Box::into_raw(Box::new(grown));
         self.shard.table.store(grown, Ordering::Release);
-        let mut retired = Vec::with_capacity(old_len);
+        let state = &mut **self.state;
         for slot in old.buckets().iter() {
             let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if !bucket.is_null() {
-                retired.push(bucket);
+                state.retired.push(bucket);
             }
         }
-        let state = &mut **self.state;
-        state.retired.append(&mut retired);
         state.tables.push(grown);
     }
 
@@ -587,15 +629,14 @@ impl<S> Writer<'_, S> {
     /// Empties the shard: every bucket of its table is retired (reclaimed when this writer is
     /// dropped, so the entries no handle holds are closed then, outside the lock).
     pub(crate) fn clear(&mut self) {
-        let table = self.table();
-        let mut retired: Vec<*mut Bucket> = table
-            .buckets()
-            .iter()
-            .map(|slot| slot.swap(ptr::null_mut(), Ordering::AcqRel))
-            .filter(|bucket| !bucket.is_null())
-            .collect();
+        let table = self.shard.locked_table();
         let state = &mut **self.state;
-        state.retired.append(&mut retired);
+        for slot in table.buckets() {
+            let bucket = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+            if !bucket.is_null() {
+                state.retired.push(bucket);
+            }
+        }
         state.items = 0;
         self.shard.len.store(0, Ordering::Relaxed);
         self.reclaim_now = true;
@@ -612,30 +653,21 @@ impl<S> Writer<'_, S> {
 
     /// Whether some thread is loading `(id, created)`.
     pub(crate) fn is_loading(&self, hash: u64, id: &str, created: i64) -> bool {
-        self.state.loading.iter().any(|l| {
-            // SAFETY: a `Loading` is removed before the borrow of its id ends.
-            l.hash == hash && l.created == created && unsafe { &*l.id } == id
-        })
+        // SAFETY: `end_loading` removes a record before the borrow of its id ends (the
+        // contract of `begin_loading`).
+        unsafe { self.state.loading.contains(hash, id, created) }
     }
 
     /// Records that this thread loads `(id, created)`; the caller must call
     /// [`end_loading`](Self::end_loading) before `id`'s borrow ends.
     pub(crate) fn begin_loading(&mut self, hash: u64, id: &str, created: i64) {
-        self.state.loading.push(Loading {
-            hash,
-            created,
-            id: ptr::from_ref(id),
-        });
+        self.state.loading.add(hash, id, created);
     }
 
     /// Ends a load recorded by [`begin_loading`](Self::begin_loading), waking the waiters.
     pub(crate) fn end_loading(&mut self, hash: u64, id: &str, created: i64) {
         let state = &mut **self.state;
-        if let Some(i) = state.loading.iter().position(|l| {
-            l.hash == hash && l.created == created && std::ptr::addr_eq(l.id, ptr::from_ref(id))
-        }) {
-            state.loading.swap_remove(i);
-        }
+        state.loading.remove(hash, id, created);
         if state.waiters > 0 {
             self.shard.landed.notify_all();
         }
@@ -657,8 +689,8 @@ impl<S> Writer<'_, S> {
 impl<S> Drop for Writer<'_, S> {
     fn drop(&mut self) {
         let state = &mut **self.state;
-        let retired = if self.reclaim_now || state.retired.len() >= RETIRE_BATCH {
-            std::mem::take(&mut state.retired)
+        let retired = if self.reclaim_now || state.retired.len >= RETIRE_BATCH {
+            state.retired.take()
         } else {
             Vec::new()
         };
@@ -684,7 +716,40 @@ impl<S> DerefMut for Writer<'_, S> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{Bucket, Retired, same_bytes};
+    use std::ptr;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicPtr;
+
+    #[test]
+    fn retired_buckets_are_handed_over_once_each_newest_first() {
+        let buckets: Vec<Arc<Bucket>> = (0..3)
+            .map(|_| {
+                Arc::new(Bucket {
+                    items: Box::new([]),
+                    next_retired: AtomicPtr::new(ptr::null_mut()),
+                })
+            })
+            .collect();
+        let raw: Vec<*mut Bucket> = buckets
+            .iter()
+            .map(|b| Arc::into_raw(Arc::clone(b)).cast_mut())
+            .collect();
+        let mut retired = Retired::EMPTY;
+        for &bucket in &raw {
+            retired.push(bucket);
+        }
+        assert_eq!(retired.len, 3);
+        let taken = retired.take();
+        assert_eq!(taken, raw.iter().rev().copied().collect::<Vec<_>>());
+        assert!(retired.head.is_null() && retired.len == 0);
+        assert!(retired.take().is_empty(), "a taken chain is empty");
+        for bucket in taken {
+            // SAFETY: the reference made by `into_raw` above, given back once.
+            drop(unsafe { Arc::from_raw(bucket) });
+        }
+        assert!(buckets.iter().all(|b| Arc::strong_count(b) == 1));
+    }
 
     #[test]
     fn same_bytes_is_slice_equality() {

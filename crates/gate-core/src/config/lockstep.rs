@@ -19,6 +19,10 @@ pub struct Settings {
     /// Warm-up in each process's first turn, in milliseconds.
     #[serde(default = "default_warm_up_ms")]
     pub warm_up_ms: f64,
+    /// The most pairs of processes a bench takes in one check: the
+    /// horizon of the sequential design (`docs/statistics.md`, "Stopping").
+    #[serde(default = "default_max_pairs")]
+    pub max_pairs: u32,
     /// Tolerance of the paired rows of `gate check --base` (default: the
     /// top-level `tolerance`). `gate power` says which one this machine can
     /// afford.
@@ -111,6 +115,9 @@ fn patterns_overlap(a: &str, b: &str) -> bool {
         })
 }
 
+fn default_max_pairs() -> u32 {
+    32
+}
 fn default_adjust() -> bool {
     true
 }
@@ -130,6 +137,7 @@ impl Default for Settings {
             samples: default_samples(),
             sample_ms: default_sample_ms(),
             warm_up_ms: default_warm_up_ms(),
+            max_pairs: default_max_pairs(),
             tolerance: None,
             pin_threads: false,
             adjust: default_adjust(),
@@ -220,6 +228,13 @@ impl Settings {
             && !(0.0..1.0).contains(&t)
         {
             bail!("lockstep.tolerance`: {t} is not a fraction in [0, 1) (0.02 means 2%)");
+        }
+        if (self.max_pairs as usize) < crate::sequential::FIRST_LOOK {
+            bail!(
+                "lockstep.max_pairs`: {} (at least {}: the first look)",
+                self.max_pairs,
+                crate::sequential::FIRST_LOOK
+            );
         }
         if self.samples < 6 {
             bail!(

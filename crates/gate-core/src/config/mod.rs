@@ -46,6 +46,16 @@ pub struct Config {
     /// Interleaved rounds of base and head for `gate check --base` (2 with `--quick`).
     #[serde(default = "default_rounds")]
     pub rounds: u32,
+    /// Seconds of measurement a `gate check --base` may spend on its pairs,
+    /// shared by the benches whose decision is still open (`--quick`: a
+    /// quarter of it); docs/statistics.md, "Stopping".
+    #[serde(default = "default_budget")]
+    pub budget: f64,
+    /// What a lockstep row that could not decide within the budget does to
+    /// the check: `warn` (the default: it passes, and the report says what
+    /// the row could detect) or `fail`.
+    #[serde(default)]
+    pub undecided: Undecided,
     /// How a lockstep pair of `gate check --base` samples (`docs/lockstep.md`).
     #[serde(default)]
     pub lockstep: lockstep::Settings,
@@ -136,6 +146,21 @@ impl FloorConfig {
     pub fn scales_id(&self, id: &str) -> bool {
         self.scales.iter().any(|p| id.starts_with(p.as_str()))
     }
+}
+
+/// What an undecided row does to the check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Undecided {
+    /// The check passes; the report names the row and what it could detect.
+    #[default]
+    Warn,
+    /// The check fails (exit 1), as for a regression.
+    Fail,
+}
+
+fn default_budget() -> f64 {
+    120.0
 }
 
 fn one() -> u32 {
@@ -250,6 +275,11 @@ pub struct CommentConfig {
     /// A minijinja template overriding the built-in `crates/gate-core/templates/comment.md.j2`.
     #[serde(default)]
     pub template: Option<PathBuf>,
+    /// The login the gate's comments are written by (a GitHub App's
+    /// `<slug>[bot]`); unset: `GET /user` for the token, else
+    /// `github-actions[bot]`. Only a comment by this author is edited.
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 fn default_marker() -> String {
@@ -262,6 +292,7 @@ impl Default for CommentConfig {
             mode: CommentMode::default(),
             marker: default_marker(),
             template: None,
+            author: None,
         }
     }
 }
@@ -338,6 +369,12 @@ impl Config {
             bail!(
                 "{file}: field `tolerance`: {} is not a fraction in [0, 1) (0.05 means 5%)",
                 self.tolerance
+            );
+        }
+        if !(self.budget > 0.0 && self.budget.is_finite()) {
+            bail!(
+                "{file}: field `budget`: {} must be a positive number of seconds",
+                self.budget
             );
         }
         if !(self.alpha > 0.0 && self.alpha < 0.5) {

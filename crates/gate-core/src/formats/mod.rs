@@ -60,11 +60,19 @@ pub const EXACT_LABEL: &str = "exact";
 /// `unit:<unit>:<key>` = `<value>` (e.g. `unit:MB/s:better` = `higher`).
 pub const UNIT_LABEL_PREFIX: &str = "unit:";
 
-/// The exact counters of a benchmark, from its [`EXACT_LABEL`] label.
+/// The exact counters of a benchmark, from its [`EXACT_LABEL`] label. The
+/// readers write the names without spaces; a label written by hand in a
+/// results or baseline file may have them (`allocs_per_op, mprotect_per_op`),
+/// and a name with a space would match no counter, so names are trimmed.
 pub fn exact_counters(b: &crate::model::Benchmark) -> Vec<&str> {
     b.labels
         .get(EXACT_LABEL)
-        .map(|v| v.split(',').filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -77,5 +85,20 @@ mod tests {
         assert_eq!(median(&[]), None);
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn exact_counters_are_read_trimmed_and_without_empty_names() {
+        use crate::model::{Benchmark, Lang, Mode};
+        let mut b = Benchmark::new("a/b/sequential", Lang::Rust, Mode::Sequential, 1, vec![1.0]);
+        assert!(exact_counters(&b).is_empty());
+        b.labels.insert(
+            EXACT_LABEL.into(),
+            "allocs_per_op, mprotect_per_op ,,".into(),
+        );
+        assert_eq!(exact_counters(&b), ["allocs_per_op", "mprotect_per_op"]);
+        b.labels
+            .insert(EXACT_LABEL.into(), "allocs_per_op,mprotect_per_op".into());
+        assert_eq!(exact_counters(&b), ["allocs_per_op", "mprotect_per_op"]);
     }
 }

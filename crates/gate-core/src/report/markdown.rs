@@ -7,15 +7,23 @@
 //! raw report is passed too (`report`), for templates that want more.
 //!
 //! Report text can come from an untrusted place (the `workflow_run` pattern
-//! renders an artifact built by a fork's code), so every string taken from
-//! the report is escaped for Markdown tables and cannot ping people.
+//! renders an artifact built by a fork's code). The engine escapes every
+//! value a template prints with [`inert`] (auto-escape with a Markdown
+//! formatter), unless the value is Markdown the gate built itself: those
+//! fields are [`Value::from_safe_string`], and the report text inside them
+//! went through [`inert`] when they were built. A custom template therefore
+//! gets the same protection without asking for it; `|safe` or
+//! `{% autoescape false %}` opts out, visibly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior};
 use serde::Serialize;
+
+use super::inert::{code, inert};
 
 use crate::model::Environment as MeasureEnv;
 use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict};
@@ -44,8 +52,8 @@ pub fn render_markdown(report: &Report, template: Option<&Path>) -> Result<Strin
 /// Renders `source` (named `name` in error messages) with the view of `report`.
 pub fn render_with(report: &Report, name: &str, source: &str) -> Result<String> {
     let mut env = Environment::new();
-    // Markdown is not HTML: escaping is done per field in `view`, never by the engine.
-    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_auto_escape_callback(|_| MARKDOWN);
+    env.set_formatter(markdown_formatter);
     // A typo in an override must be an error, not a silently empty cell;
     // `{% if x %}` on an absent field stays allowed.
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
@@ -59,6 +67,24 @@ pub fn render_with(report: &Report, name: &str, source: &str) -> Result<String> 
         .and_then(|t| t.render(&view))
         .map_err(|e| anyhow::anyhow!("cannot render comment template {name}: {e:#}"))?;
     Ok(tidy(&text))
+}
+
+/// The auto-escape mode of every comment template.
+const MARKDOWN: AutoEscape = AutoEscape::Custom("markdown");
+
+/// Prints a template value: Markdown the gate built (a safe string) as it
+/// is, anything else through [`inert`]. Inside `{% autoescape false %}` a
+/// template author has chosen raw output.
+fn markdown_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+    let text = value.to_string();
+    let raw = value.is_safe() || state.auto_escape() != MARKDOWN;
+    let text = if raw { text } else { inert(&text) };
+    out.write_str(&text).map_err(Error::from)
+}
+
+/// Markdown the gate built itself, printed as it is.
+fn markup(s: impl Into<String>) -> Value {
+    Value::from_safe_string(s.into())
 }
 
 /// Collapses runs of blank lines a template's conditionals leave behind, and
@@ -85,13 +111,14 @@ fn tidy(text: &str) -> String {
     out
 }
 
-/// What the template sees.
+/// What the template sees. `Value` fields are Markdown the gate built
+/// (safe strings); `String` fields are report text, escaped when printed.
 #[derive(Debug, Serialize)]
 struct View {
     /// `pass`, `regression` or `error`.
     verdict: &'static str,
     /// One sentence with the verdict first.
-    headline: String,
+    headline: Value,
     /// Rust benches: one entry per id, built from its `rust-vs-rust` and `rust-vs-go` rows.
     benches: Vec<BenchView>,
     /// Rows of `gate compare`.
@@ -101,11 +128,11 @@ struct View {
     /// Where each side was measured.
     environments: Vec<EnvView>,
     /// How the figures were obtained, in one sentence.
-    method: &'static str,
+    method: Value,
     /// The report's own notes (quick mode, same runner, normalisation).
     notes: Vec<String>,
     /// Row warnings, prefixed with their id.
-    warnings: Vec<String>,
+    warnings: Vec<Value>,
     /// Number of regressed rows.
     regressions: usize,
     /// The report as written by `gate check --json`, for custom templates.
@@ -114,43 +141,44 @@ struct View {
 
 #[derive(Debug, Serialize)]
 struct BenchView {
-    id: String,
+    id: Value,
     mode: String,
     threads: u32,
-    rust_now: String,
-    rust_baseline: String,
-    change: String,
-    go: String,
-    ratio: String,
-    verdict: String,
+    rust_now: Value,
+    rust_baseline: Value,
+    change: Value,
+    go: Value,
+    ratio: Value,
+    verdict: Value,
     regressed: bool,
 }
 
 #[derive(Debug, Serialize)]
 struct CompareView {
-    id: String,
-    old: String,
-    new: String,
-    change: String,
-    verdict: String,
+    id: Value,
+    old: Value,
+    new: Value,
+    change: Value,
+    verdict: Value,
     regressed: bool,
 }
 
 #[derive(Debug, Serialize)]
 struct ChartView {
     /// The x-axis labels, quoted for mermaid.
-    labels: String,
+    labels: Value,
     /// The bars, comma-separated.
-    bars: String,
+    bars: Value,
     /// A line at 1 (parity), comma-separated.
-    parity: String,
+    parity: Value,
     /// The top of the y-axis.
-    top: String,
+    top: Value,
 }
 
 #[derive(Debug, Serialize)]
 struct EnvView {
-    name: String,
+    name: Value,
+    /// Key and value pairs as the report has them.
     items: Vec<(String, String)>,
 }
 
@@ -162,99 +190,114 @@ beyond the tolerance.";
 
 impl View {
     fn new(report: &Report) -> View {
-        let benches = bench_views(&report.rows);
-        let compares = report
-            .rows
-            .iter()
-            .filter(|r| r.kind == RowKind::Compare)
-            .map(|r| CompareView {
-                id: code(&r.display_id()),
-                old: side_time(r.old.as_ref()),
-                new: side_time(r.new.as_ref()),
-                change: change(r),
-                verdict: verdict_label(r.verdict).to_string(),
-                regressed: r.verdict == RowVerdict::Regressed,
-            })
-            .collect();
-        let regressed: Vec<&Row> = report
+        let regressions = report
             .rows
             .iter()
             .filter(|r| r.verdict == RowVerdict::Regressed)
-            .collect();
-        let mut ids: Vec<&str> = Vec::new();
-        for r in &regressed {
-            if !ids.contains(&r.id.as_str()) {
-                ids.push(&r.id);
-            }
-        }
-        let compared = {
-            let mut all: Vec<&str> = report.rows.iter().map(|r| r.id.as_str()).collect();
-            all.sort();
-            all.dedup();
-            all.len()
-        };
-        let headline = match report.verdict {
-            Verdict::Pass => format!(
-                ":white_check_mark: **Pass**: no benchmark regressed ({compared} compared)."
-            ),
-            Verdict::Regression => {
-                // The table has them all; the headline names the first few.
-                let mut named: Vec<String> = ids.iter().take(5).map(|i| code(i)).collect();
-                if ids.len() > 5 {
-                    named.push(format!("and {} more", ids.len() - 5));
-                }
-                format!(
-                    ":x: **Regression**: {} of {compared} benchmarks regressed: {}.",
-                    ids.len(),
-                    named.join(", ")
-                )
-            }
-            Verdict::Error => format!(
-                ":warning: **Error**: the check could not decide ({compared} compared); see the warnings below and the job log."
-            ),
-        };
-        let warnings = report
-            .rows
-            .iter()
-            .flat_map(|r| {
-                r.warnings
-                    .iter()
-                    .map(move |w| format!("{}: {}", code(&r.id), text(w)))
-            })
-            .collect();
-        let mut environments = vec![EnvView {
-            name: "This run".into(),
-            items: env_items(&report.environment),
-        }];
-        for (name, env) in &report.baseline_environments {
-            let label = match name.as_str() {
-                "rust" => "Rust baseline".to_string(),
-                "go" => "Go baseline".to_string(),
-                other => format!("Baseline `{}`", text(other)),
-            };
-            environments.push(EnvView {
-                name: label,
-                items: env_items(env),
-            });
-        }
+            .count();
         View {
             verdict: match report.verdict {
                 Verdict::Pass => "pass",
                 Verdict::Regression => "regression",
                 Verdict::Error => "error",
             },
-            headline,
+            headline: markup(headline(report)),
             chart: chart(&report.rows),
-            benches,
-            compares,
-            environments,
-            method: METHOD,
-            notes: report.notes.iter().map(|n| text(n)).collect(),
-            warnings,
-            regressions: regressed.len(),
+            benches: bench_views(&report.rows),
+            compares: compare_views(&report.rows),
+            environments: environments(report),
+            method: markup(METHOD),
+            notes: report.notes.clone(),
+            warnings: warnings(&report.rows),
+            regressions,
             report: serde_json::to_value(report).unwrap_or(serde_json::Value::Null),
         }
     }
+}
+
+/// The verdict first, with the count compared and the first regressed ids.
+fn headline(report: &Report) -> String {
+    let mut ids: Vec<&str> = Vec::new();
+    for r in report
+        .rows
+        .iter()
+        .filter(|r| r.verdict == RowVerdict::Regressed)
+    {
+        if !ids.contains(&r.id.as_str()) {
+            ids.push(&r.id);
+        }
+    }
+    let compared = {
+        let mut all: Vec<&str> = report.rows.iter().map(|r| r.id.as_str()).collect();
+        all.sort();
+        all.dedup();
+        all.len()
+    };
+    match report.verdict {
+        Verdict::Pass => {
+            format!(":white_check_mark: **Pass**: no benchmark regressed ({compared} compared).")
+        }
+        Verdict::Regression => {
+            // The table has them all; the headline names the first few.
+            let mut named: Vec<String> = ids.iter().take(5).map(|i| code(i)).collect();
+            if ids.len() > 5 {
+                named.push(format!("and {} more", ids.len() - 5));
+            }
+            format!(
+                ":x: **Regression**: {} of {compared} benchmarks regressed: {}.",
+                ids.len(),
+                named.join(", ")
+            )
+        }
+        Verdict::Error => format!(
+            ":warning: **Error**: the check could not decide ({compared} compared); see the warnings below and the job log."
+        ),
+    }
+}
+
+fn compare_views(rows: &[Row]) -> Vec<CompareView> {
+    rows.iter()
+        .filter(|r| r.kind == RowKind::Compare)
+        .map(|r| CompareView {
+            id: markup(code(&r.display_id())),
+            old: markup(side_time(r.old.as_ref())),
+            new: markup(side_time(r.new.as_ref())),
+            change: markup(change(r)),
+            verdict: markup(verdict_label(r.verdict)),
+            regressed: r.verdict == RowVerdict::Regressed,
+        })
+        .collect()
+}
+
+/// Every row warning, after the id it is about.
+fn warnings(rows: &[Row]) -> Vec<Value> {
+    rows.iter()
+        .flat_map(|r| {
+            r.warnings
+                .iter()
+                .map(move |w| markup(format!("{}: {}", code(&r.id), inert(w))))
+        })
+        .collect()
+}
+
+/// This run's environment, then each baseline's.
+fn environments(report: &Report) -> Vec<EnvView> {
+    let mut environments = vec![EnvView {
+        name: markup("This run"),
+        items: env_items(&report.environment),
+    }];
+    for (name, env) in &report.baseline_environments {
+        let label = match name.as_str() {
+            "rust" => "Rust baseline".to_string(),
+            "go" => "Go baseline".to_string(),
+            other => format!("Baseline {}", code(other)),
+        };
+        environments.push(EnvView {
+            name: markup(label),
+            items: env_items(env),
+        });
+    }
+    environments
 }
 
 /// Groups the Rust rows by id, in the order the report lists them: one
@@ -291,49 +334,54 @@ fn bench_views(rows: &[Row]) -> Vec<BenchView> {
             gos.into_iter()
                 .map(move |vs_go| (id.clone(), vs_rust, vs_go))
         })
-        .map(|(id, vs_rust, vs_go)| {
-            let any = vs_rust.or(vs_go).expect("grouped rows exist");
-            let now = vs_rust
-                .and_then(|r| r.new.as_ref())
-                .or(vs_go.and_then(|r| r.new.as_ref()));
-            let go = match vs_go {
-                Some(r) => {
-                    let t = side_time(r.old.as_ref());
-                    match &r.go {
-                        Some(name) => format!("{t}<br><sub>{}</sub>", text(name)),
-                        None => t,
-                    }
-                }
-                None => "—".into(),
-            };
-            BenchView {
-                id: code(&id),
-                mode: any.mode.to_string(),
-                threads: any.threads,
-                rust_now: side_time(now),
-                // A paired row's old side is the base measured in lockstep
-                // on this runner, not the stored baseline: say so.
-                rust_baseline: vs_rust
-                    .map(|r| {
-                        let t = side_time(r.old.as_ref());
-                        if r.is_paired() {
-                            format!("{t} (base, lockstep)")
-                        } else {
-                            t
-                        }
-                    })
-                    .unwrap_or_else(|| "—".into()),
-                change: vs_rust.map(change).unwrap_or_else(|| "—".into()),
-                go,
-                ratio: vs_go.map(go_ratio).unwrap_or_else(|| "—".into()),
-                verdict: combined_verdict(vs_rust, vs_go),
-                regressed: [vs_rust, vs_go]
-                    .iter()
-                    .flatten()
-                    .any(|r| r.verdict == RowVerdict::Regressed),
+        .map(|(id, vs_rust, vs_go)| bench_view(&id, vs_rust, vs_go))
+        .collect()
+}
+
+/// One table line: a bench's comparison with its Rust baseline and with
+/// one Go benchmark, either of which may be absent.
+fn bench_view(id: &str, vs_rust: Option<&Row>, vs_go: Option<&Row>) -> BenchView {
+    let any = vs_rust.or(vs_go).expect("grouped rows exist");
+    let now = vs_rust
+        .and_then(|r| r.new.as_ref())
+        .or(vs_go.and_then(|r| r.new.as_ref()));
+    let go = match vs_go {
+        Some(r) => {
+            let t = side_time(r.old.as_ref());
+            match &r.go {
+                Some(name) => format!("{t}<br><sub>{}</sub>", inert(name)),
+                None => t,
+            }
+        }
+        None => "—".into(),
+    };
+    // A paired row's old side is the base measured in lockstep on this
+    // runner, not the stored baseline: say so.
+    let rust_baseline = vs_rust
+        .map(|r| {
+            let t = side_time(r.old.as_ref());
+            if r.is_paired() {
+                format!("{t} (base, lockstep)")
+            } else {
+                t
             }
         })
-        .collect()
+        .unwrap_or_else(|| "—".into());
+    BenchView {
+        id: markup(code(id)),
+        mode: any.mode.to_string(),
+        threads: any.threads,
+        rust_now: markup(side_time(now)),
+        rust_baseline: markup(rust_baseline),
+        change: markup(vs_rust.map(change).unwrap_or_else(|| "—".into())),
+        go: markup(go),
+        ratio: markup(vs_go.map(go_ratio).unwrap_or_else(|| "—".into())),
+        verdict: markup(combined_verdict(vs_rust, vs_go)),
+        regressed: [vs_rust, vs_go]
+            .iter()
+            .flatten()
+            .any(|r| r.verdict == RowVerdict::Regressed),
+    }
 }
 
 /// One label when both comparisons agree, else one per comparison, so a
@@ -460,7 +508,7 @@ fn chart(rows: &[Row]) -> Option<ChartView> {
     let top = ((max * 1.2) * 10.0).ceil() / 10.0;
     let labels = points
         .iter()
-        .map(|(id, _)| format!("\"{}\"", id.replace(['"', '\n', '\r', '`'], "")))
+        .map(|(id, _)| format!("\"{}\"", inert(&id.replace('"', "'"))))
         .collect::<Vec<_>>()
         .join(", ");
     let bars = points
@@ -470,10 +518,10 @@ fn chart(rows: &[Row]) -> Option<ChartView> {
         .join(", ");
     let parity = vec!["1"; points.len()].join(", ");
     Some(ChartView {
-        labels,
-        bars,
-        parity,
-        top: format!("{top:.1}"),
+        labels: markup(labels),
+        bars: markup(bars),
+        parity: markup(parity),
+        top: markup(format!("{top:.1}")),
     })
 }
 
@@ -481,7 +529,7 @@ fn env_items(env: &MeasureEnv) -> Vec<(String, String)> {
     let mut items = Vec::new();
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v {
-            items.push((k.to_string(), text(&v)));
+            items.push((k.to_string(), v));
         }
     };
     put("CPU", env.cpu_model.clone());
@@ -533,36 +581,6 @@ fn memlock(bytes: u64) -> String {
     }
 }
 
-/// Free text from a report, made safe for a Markdown table cell: no table
-/// breaks, no raw HTML, no `@mention` that would notify someone.
-pub fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            // A zero-width joiner after `@` keeps the text but stops the mention.
-            '@' if chars.peek().is_some_and(|n| n.is_alphanumeric()) => out.push_str("@\u{200d}"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A benchmark id as inline code. GFM still splits table cells on `|`
-/// inside code spans unless it is escaped.
-pub fn code(s: &str) -> String {
-    format!(
-        "`{}`",
-        s.replace('`', "'")
-            .replace('|', "\\|")
-            .replace(['\n', '\r'], " ")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,8 +596,8 @@ mod tests {
 
     #[test]
     fn report_text_cannot_break_tables_or_ping() {
-        assert_eq!(text("a|b <x> @team"), "a\\|b &lt;x&gt; @\u{200d}team");
-        assert_eq!(text("CPU @ 2.80GHz"), "CPU @ 2.80GHz");
+        assert_eq!(inert("a|b <x> @team"), "a\\|b &lt;x&gt; @\u{200d}team");
+        assert_eq!(inert("CPU @ 2.80GHz"), "CPU @ 2.80GHz");
         assert_eq!(code("a|`b`"), "`a\\|'b'`");
     }
 
@@ -589,6 +607,23 @@ mod tests {
         assert_eq!(memlock(8 << 20), "8 MiB");
         assert_eq!(memlock(65536), "64 KiB");
         assert_eq!(memlock(1000), "1000 B");
+    }
+
+    #[test]
+    fn a_custom_template_escapes_report_text_without_asking() {
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "schema": 1, "verdict": "pass", "environment": {"extra": {"<b>k": "@v"}},
+            "rows": [], "notes": ["<img src=x> [x](y)"]
+        }))
+        .unwrap();
+        let source = "{{ notes[0] }}|{{ report.notes[0] }}|{% for e in environments %}\
+            {% for i in e.items %}{{ i[0] }}={{ i[1] }}{% endfor %}{% endfor %}|{{ notes[0] | safe }}";
+        let md = render_with(&report, "t", source).unwrap();
+        let inert_note = "&lt;img src=x&gt; \\[x\\](y)";
+        assert_eq!(
+            md,
+            format!("{inert_note}|{inert_note}|&lt;b&gt;k=@\u{200d}v|<img src=x> [x](y)\n")
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! machine contract; Markdown is for GitHub; the Go benchmark format lets
 //! `benchstat` read our results.
 
+pub mod inert;
 pub mod markdown;
 pub mod table;
 

@@ -1,0 +1,120 @@
+//! A lockstep check that decides, per bench, how many pairs it needs: the
+//! open benches are measured one pair each per sweep (interleaved, so that a
+//! slow minute of the machine hits them all), each is looked at when its
+//! pair count reaches a look of the design, and it stops as soon as its
+//! interval decides; the budget goes to the benches still open
+//! (`docs/statistics.md`, "Stopping").
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use gate_core::model::{Benchmark, ResultSet};
+use gate_core::sequential::{Design, FIRST_LOOK, Stop};
+use gate_runner::ab::{LockstepPairs, Pooled};
+use gate_runner::progress::Progress;
+
+/// How a bench's measurement ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Pairs measured.
+    pub pairs: usize,
+    /// The last look's decision (`Open`: the budget or the most pairs ran
+    /// out first).
+    pub stop: Stop,
+    /// Seconds its pairs took.
+    pub seconds: f64,
+}
+
+/// The pairs of a sequential check and how each bench ended.
+pub struct Measured {
+    pub base: ResultSet,
+    pub head: ResultSet,
+    pub outcomes: BTreeMap<String, Outcome>,
+    /// Seconds of measurement in all.
+    pub seconds: f64,
+}
+
+/// Looks at a bench's two pooled sides after `pairs` pairs (`last`: no look
+/// follows); `None` when `pairs` is not a look.
+pub type Judge<'a> = dyn Fn(&Benchmark, &Benchmark, usize, bool) -> Option<Stop> + 'a;
+
+/// Measures `ids` until each decides, reaches the design's most pairs, or
+/// the budget is spent. Every bench gets at least the first look's pairs,
+/// whatever the budget.
+pub fn measure(
+    pairs: &LockstepPairs,
+    ids: &[String],
+    design: &Design,
+    budget: Duration,
+    judge: &Judge<'_>,
+) -> Result<Measured> {
+    let estimate = pairs.pair_estimate().as_secs_f64();
+    let len = (budget.as_secs_f64() / estimate).ceil() as u64;
+    let progress = Progress::new(pairs.head.plan().progress, len, pairs.pair_estimate());
+    let t0 = Instant::now();
+    let mut pooled = Pooled::default();
+    let mut done: BTreeMap<&str, (usize, f64)> =
+        ids.iter().map(|id| (id.as_str(), (0, 0.0))).collect();
+    let mut open: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut outcomes = BTreeMap::new();
+    let mut k = 0usize;
+    while !open.is_empty() {
+        let out_of_budget = t0.elapsed().as_secs_f64() + sweep_seconds(&open, &done, estimate)
+            > budget.as_secs_f64()
+            && open.iter().all(|id| done[id].0 >= FIRST_LOOK);
+        for id in &open {
+            if out_of_budget {
+                break;
+            }
+            progress.start(k, id);
+            let started = Instant::now();
+            let n = done[id].0;
+            let pair = pairs.measure_pair(id, n as u32, k.is_multiple_of(2));
+            progress.finish(k, id, started.elapsed(), pair.is_ok());
+            pooled.add(pair?);
+            let entry = done.get_mut(id).expect("every id is counted");
+            *entry = (n + 1, entry.1 + started.elapsed().as_secs_f64());
+            k += 1;
+        }
+        open.retain(|id| {
+            let (n, seconds) = done[id];
+            let last = out_of_budget || n >= design.most();
+            let Some((base, head)) = pooled.get(id) else {
+                return true;
+            };
+            match judge(base, head, n, last) {
+                Some(stop) if stop != Stop::Open || last => {
+                    let outcome = Outcome {
+                        pairs: n,
+                        stop,
+                        seconds,
+                    };
+                    outcomes.insert(id.to_string(), outcome);
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+    progress.clear();
+    let (base, head) = pairs.sets(pooled);
+    Ok(Measured {
+        base,
+        head,
+        outcomes,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Seconds one more pair of each open bench should take: each bench's
+/// mean pair so far, else the estimate.
+fn sweep_seconds(open: &[&str], done: &BTreeMap<&str, (usize, f64)>, estimate: f64) -> f64 {
+    open.iter()
+        .map(|id| match done[id] {
+            (0, _) => estimate,
+            (n, s) => s / n as f64,
+        })
+        .sum()
+}
