@@ -280,3 +280,47 @@ fn a_bad_record_is_named_with_its_field() {
         "{err}"
     );
 }
+
+/// The same commands on a data branch of a bare "remote": appends create
+/// the orphan branch, and `changes` reads the records back from it.
+#[test]
+fn a_data_branch_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, history, commits) = build_history(tmp.path());
+    let bare = tmp.path().join("origin.git");
+    std::fs::create_dir(&bare).unwrap();
+    git(&bare, &["init", "--quiet", "--bare"]);
+    for commit in &commits[..6] {
+        let record = history.join(format!("{commit}.json"));
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+        let report = tmp.path().join("r.json");
+        std::fs::write(&report, value["report"].to_string()).unwrap();
+        gate()
+            .current_dir(&repo)
+            .args(["history", "append", "--branch", "gate-history", "--remote"])
+            .arg(&bare)
+            .arg("--report")
+            .arg(&report)
+            .args(["--commit", commit])
+            .assert()
+            .success();
+    }
+    let out = gate()
+        .current_dir(&repo)
+        .args(["history", "changes", "--branch", "gate-history", "--remote"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("6 runs, 3 series"), "{text}");
+    let root = git(&bare, &["rev-list", "--max-parents=0", "gate-history"]);
+    assert_eq!(root.lines().count(), 1, "one orphan root");
+    let files = git(&bare, &["ls-tree", "--name-only", "gate-history"]);
+    assert_eq!(files.lines().count(), 6, "{files}");
+}
