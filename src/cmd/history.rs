@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use gate_core::config::Config;
 use gate_core::history::Settings;
-use gate_core::history::svg::short;
+use gate_core::history::svg::{brief, short};
 use gate_core::report::fmt_change;
 
 use crate::pipeline::history::{self, Store};
@@ -180,7 +180,7 @@ fn changes(a: &ChangesArgs) -> Result<i32> {
             fmt_change(c.ratio_ci[0]),
             fmt_change(c.ratio_ci[1]),
             c.p_value,
-            c.subject.as_deref().unwrap_or("")
+            brief(c.subject.as_deref().unwrap_or(""))
         );
     }
     if let Some(path) = &a.json {

@@ -120,7 +120,7 @@ fn figure(
                 "<tr><td>{}..{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{:.3}</td></tr>",
                 short(&c.before),
                 short(&c.after),
-                esc(c.subject.as_deref().unwrap_or("")),
+                esc(&svg::brief(c.subject.as_deref().unwrap_or(""))),
                 crate::report::fmt_change(c.ratio),
                 crate::report::fmt_change(c.ratio_ci[0]),
                 crate::report::fmt_change(c.ratio_ci[1]),

@@ -271,6 +271,15 @@ fn marker(out: &mut String, c: &Change, scale: &Scale, kind: Kind) {
     );
 }
 
+/// A commit subject cut to 90 characters for tables and lists (tooltips
+/// keep it whole).
+pub fn brief(subject: &str) -> String {
+    match subject.char_indices().nth(90) {
+        Some((at, _)) => format!("{}…", subject[..at].trim_end()),
+        None => subject.to_string(),
+    }
+}
+
 /// The first 10 characters of a commit id.
 pub fn short(commit: &str) -> &str {
     commit.get(..10).unwrap_or(commit)
