@@ -12,6 +12,7 @@ pub mod check;
 pub mod comment;
 pub mod compare;
 pub mod env;
+pub mod history;
 pub mod merge;
 pub mod power;
 pub mod report;
@@ -21,6 +22,7 @@ pub use check::CheckArgs;
 pub use comment::CommentArgs;
 pub use compare::CompareArgs;
 pub use env::EnvArgs;
+pub use history::HistoryCommand;
 pub use merge::MergeArgs;
 pub use power::{PowerArgs, PowerKind};
 pub use report::ReportArgs;
@@ -62,6 +64,9 @@ pub enum Command {
     Power(PowerArgs),
     /// Merge result files of several runners into one report.
     Merge(MergeArgs),
+    /// The history of the default branch: append, change points, trend page, backfill.
+    #[command(subcommand)]
+    History(HistoryCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,5 +108,6 @@ fn dispatch(command: Command) -> anyhow::Result<i32> {
         Command::Env(args) => env::run(&args),
         Command::Comment(args) => comment::run(&args),
         Command::Power(args) => power::run(&args),
+        Command::History(command) => history::run(&command),
     }
 }

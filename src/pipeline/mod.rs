@@ -8,5 +8,6 @@ pub mod baseline;
 pub mod check;
 pub mod collect;
 pub mod confirm;
+pub mod history;
 pub mod plan;
 pub mod sequential;

@@ -10,6 +10,7 @@
 pub mod compare;
 pub mod config;
 pub mod formats;
+pub mod history;
 pub mod merge;
 pub mod model;
 pub mod pairing;
