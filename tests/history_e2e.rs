@@ -59,6 +59,7 @@ fn row(id: &str, median: f64) -> Row {
         earlier: Vec::new(),
         runner: None,
         adjusted: None,
+        min_detectable: None,
     }
 }
 

@@ -231,10 +231,7 @@ fn measure_commit(
     let _ = std::fs::remove_dir_all(&plan.criterion_home);
     let filter = compile_filter(selection.filter.as_deref())?;
     let (set, prepared) = collect(&plan, false, filter.as_ref())?;
-    let sources = Sources {
-        base: None,
-        live_go: None,
-    };
+    let sources = Sources::default();
     let mut report = pairing::build_report(config, &set, filter.as_ref(), sources)?;
     if let Some(p) = &prepared {
         report.builds.insert(
