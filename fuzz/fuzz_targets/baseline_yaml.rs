@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     for b in baseline.benchmarks() {
         assert!(baseline.find(b.lang, &b.id, b.threads).is_some());
     }
-    let written = baseline.to_yaml().expect("a baseline read from YAML serialises");
+    let written = baseline
+        .to_yaml()
+        .expect("a baseline read from YAML serialises");
     let back = parse_baseline(&written, path)
         .unwrap_or_else(|e| panic!("to_yaml output does not read back: {e:#}\n{written}"));
     assert_eq!(

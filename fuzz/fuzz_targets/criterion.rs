@@ -49,7 +49,11 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(parsed.set.benchmarks.len(), 1);
     let b = &parsed.set.benchmarks[0];
-    assert!(BenchId::parse(&b.id).is_ok(), "id `{}` is not a bench id", b.id);
+    assert!(
+        BenchId::parse(&b.id).is_ok(),
+        "id `{}` is not a bench id",
+        b.id
+    );
     assert!(
         !b.samples.is_empty() && b.samples.iter().all(|s| s.is_finite() && *s >= 0.0),
         "samples {:?}",

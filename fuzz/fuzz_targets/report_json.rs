@@ -19,7 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(report) = parse_json(text, path) else {
         return;
     };
-    let written = serde_json::to_string_pretty(&report).expect("a report read from JSON serialises");
+    let written =
+        serde_json::to_string_pretty(&report).expect("a report read from JSON serialises");
     let back = parse_json(&written, path)
         .unwrap_or_else(|e| panic!("the report does not read back: {e:#}\n{written}"));
     assert_eq!(back, report, "the report changes through JSON:\n{written}");
