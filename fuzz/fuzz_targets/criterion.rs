@@ -15,9 +15,9 @@ use gate_core::model::BenchId;
 use libfuzzer_sys::fuzz_target;
 
 /// One scratch home per process, rewritten by every input: in memory
-/// (`/dev/shm`) where there is one, since a disk-backed `/tmp` makes the
-/// rewrites wait on the disk and the target ten times slower. libFuzzer
-/// exits without dropping it, so a few small files stay behind.
+/// (`/dev/shm`) where there is one, since on a disk-backed `/tmp` the
+/// rewrites wait on the disk. libFuzzer exits without dropping it, so a few
+/// small files stay behind.
 fn home() -> &'static PathBuf {
     static HOME: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &HOME
