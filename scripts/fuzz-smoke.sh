@@ -25,6 +25,8 @@ fi
 # The readers are safe Rust: no sanitizer (faster builds and runs); debug
 # assertions stay on, so arithmetic overflow panics too.
 build=(--sanitizer none --debug-assertions)
+# cargo-fuzz has no --locked: check that fuzz/Cargo.lock is up to date first.
+cargo +nightly metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
 cargo +nightly fuzz build "${build[@]}"
 fuzz/seed.sh >/dev/null
 
