@@ -144,6 +144,20 @@ pub fn parse_baseline(text: &str, path: &Path) -> Result<Baseline> {
                     baseline.kind.as_str()
                 );
             }
+            // YAML can spell `.nan` and `.inf`; no reader of measurements
+            // produces them, and the statistics would only carry them along.
+            if let Some((k, v)) = b.samples.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                bail!(
+                    "{file}: sets[{i}].benchmarks[{j}].samples[{k}] (`{}`) is {v}, not a measurement",
+                    b.id
+                );
+            }
+            if let Some((name, v)) = b.counters.iter().find(|(_, v)| !v.is_finite()) {
+                bail!(
+                    "{file}: sets[{i}].benchmarks[{j}].counters.{name} (`{}`) is {v}, not a measurement",
+                    b.id
+                );
+            }
         }
     }
     Ok(baseline)
@@ -298,6 +312,25 @@ mod tests {
         );
         assert!(
             err.contains("sets[2].benchmarks[0]") && err.contains("rust figure in a go-baseline"),
+            "{err}"
+        );
+    }
+
+    /// `.nan` and `.inf` are YAML numbers but not measurements: refused,
+    /// naming the field.
+    #[test]
+    fn non_finite_samples_and_counters_are_refused() {
+        let p = Path::new("b.yaml");
+        let text = "schema: 1\nkind: go-baseline\nupdated_at: 2026-01-02T03:04:05Z\nsets:\n  - benchmarks:\n      - id: BenchmarkA\n        lang: go\n        mode: sequential\n        threads: 1\n        unit: ns/op\n        samples: [1.0, .nan]\n";
+        let err = format!("{:#}", parse_baseline(text, p).unwrap_err());
+        assert!(
+            err.contains("b.yaml") && err.contains("sets[0].benchmarks[0].samples[1]"),
+            "{err}"
+        );
+        let text = text.replace(".nan]", "2.0]\n        counters: {B/op: -.inf}");
+        let err = format!("{:#}", parse_baseline(&text, p).unwrap_err());
+        assert!(
+            err.contains("counters.B/op") && err.contains("-inf"),
             "{err}"
         );
     }

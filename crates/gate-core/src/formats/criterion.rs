@@ -152,11 +152,12 @@ fn per_op(sample: &CriterionSample) -> Result<Vec<f64>> {
         .zip(&sample.times)
         .enumerate()
         .map(|(i, (&n, &t))| {
-            if n > 0.0 && n.is_finite() && t.is_finite() && t >= 0.0 {
+            // A tiny iteration count can still overflow the quotient.
+            if n > 0.0 && n.is_finite() && t.is_finite() && t >= 0.0 && (t / n).is_finite() {
                 Ok(t / n)
             } else {
                 Err(anyhow!(
-                    "sample {i}: {t} ns for {n} iterations is not a measurement"
+                    "sample {i}: {t:?} ns for {n:?} iterations is not a measurement"
                 ))
             }
         })
@@ -450,6 +451,13 @@ mod tests {
         )
         .unwrap();
         assert!(err(dir.path(), None).contains("0 iterations"));
+        fs::write(
+            &file,
+            r#"{"sampling_mode":"Linear","iters":[1e-300],"times":[1e300]}"#,
+        )
+        .unwrap();
+        let e = err(dir.path(), None);
+        assert!(e.contains("sample 0") && e.contains("1e-300"), "{e}");
         fs::write(&file, "{\"iters\":\n[1.0],").unwrap();
         let e = err(dir.path(), None);
         assert!(

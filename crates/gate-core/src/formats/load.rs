@@ -47,16 +47,23 @@ pub fn load_any(path: &Path, mode_override: Option<Mode>) -> Result<Parsed> {
             e.utf8_error().valid_up_to()
         )
     })?;
+    load_text(&text, path, mode_override)
+}
 
+/// Recognises and reads the text of a file (every format of the module doc
+/// but a criterion folder); `path` names it in messages, and its extension
+/// counts as for [`load_any`].
+pub fn load_text(text: &str, path: &Path, mode_override: Option<Mode>) -> Result<Parsed> {
+    let file = path.display().to_string();
     if text.trim_start().starts_with('{') {
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| anyhow!("{file}: {e}"))?;
+            serde_json::from_str(text).map_err(|e| anyhow!("{file}: {e}"))?;
         let parsed = if value.get("rows").is_some() {
-            let report: Report = serde_json::from_str(&text).map_err(|e| anyhow!("{file}: {e}"))?;
+            let report: Report = serde_json::from_str(text).map_err(|e| anyhow!("{file}: {e}"))?;
             report_set(&report, &file)?
         } else if value.get("benchmarks").is_some() {
             Parsed {
-                set: parse_results(&text, path)?,
+                set: parse_results(text, path)?,
                 warnings: Vec::new(),
             }
         } else {
@@ -68,12 +75,12 @@ pub fn load_any(path: &Path, mode_override: Option<Mode>) -> Result<Parsed> {
     let yaml_name = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-    if yaml_name || looks_like_baseline(&text) {
-        let baseline = parse_baseline(&text, path)?;
+    if yaml_name || looks_like_baseline(text) {
+        let baseline = parse_baseline(text, path)?;
         return with_mode_note(baseline_set(&baseline, &file)?, &file, mode_override);
     }
 
-    parse_go(&text, path, mode_override)
+    parse_go(text, path, mode_override)
 }
 
 /// A top-level `kind: go-baseline` / `kind: rust-baseline` line.

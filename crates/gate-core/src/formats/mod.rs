@@ -30,7 +30,7 @@ pub use atomic::{write_atomic, write_atomic_bytes};
 pub use baseline::{Baseline, BaselineKind, read_baseline, write_baseline};
 pub use criterion::read_criterion;
 pub use gobench::{parse_go, read_go_file, write_go};
-pub use load::load_any;
+pub use load::{load_any, load_text};
 pub use results::{read_results, write_results};
 
 use crate::model::ResultSet;

@@ -53,7 +53,12 @@ pub fn write_json(report: &Report, path: &Path) -> Result<()> {
 pub fn read_json(path: &Path) -> Result<Report> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read report {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    parse_json(&text, path)
+}
+
+/// Parses report JSON; `path` names it in messages, with the line and column.
+pub fn parse_json(text: &str, path: &Path) -> Result<Report> {
+    serde_json::from_str(text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}:{}: not a gate report: {e}",
             path.display(),
