@@ -105,14 +105,27 @@ fn segment_matches(p: &str, s: &str) -> bool {
     true
 }
 
-/// Whether two patterns can match one id (segment by segment: a `*`
-/// segment, or equal literals, or patterns of one segment that may meet).
+/// Whether two patterns can match one id, segment by segment.
 fn patterns_overlap(a: &str, b: &str) -> bool {
     let (xs, ys): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
-    xs.len() == ys.len()
-        && xs.iter().zip(&ys).all(|(x, y)| {
-            x == y || *x == "*" || *y == "*" || segment_matches(x, y) || segment_matches(y, x)
-        })
+    xs.len() == ys.len() && xs.iter().zip(&ys).all(|(x, y)| segments_overlap(x, y))
+}
+
+/// Whether two segments can match one string: a literal against the other
+/// pattern; two patterns when their literal heads and tails agree (one a
+/// prefix of the other, one a suffix of the other), which every string
+/// both match needs, and which errs towards an overlap.
+fn segments_overlap(x: &str, y: &str) -> bool {
+    match (x.contains('*'), y.contains('*')) {
+        (false, _) => segment_matches(y, x),
+        (_, false) => segment_matches(x, y),
+        (true, true) => {
+            let head = |p: &str| p.split('*').next().unwrap_or("").to_string();
+            let tail = |p: &str| p.rsplit('*').next().unwrap_or("").to_string();
+            let (hx, hy, tx, ty) = (head(x), head(y), tail(x), tail(y));
+            (hx.starts_with(&hy) || hy.starts_with(&hx)) && (tx.ends_with(&ty) || ty.ends_with(&tx))
+        }
+    }
 }
 
 fn default_max_pairs() -> u32 {
@@ -318,5 +331,19 @@ mod tests {
         );
         settings("overrides:\n  '*/*/sequential': { rounds: 6 }\n  secret/*/sequential: { sample_ms: 5 }\n")
             .unwrap();
+        // Two wildcards in one segment: `x/ab/sequential` matches both.
+        let e = settings(
+            "overrides:\n  x/a*/sequential: { samples: 8 }\n  x/*b/sequential: { samples: 10 }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("x/a*/sequential") && e.contains("x/*b/sequential"),
+            "{e}"
+        );
+        settings(
+            "overrides:\n  x/a*/sequential: { samples: 8 }\n  x/b*/sequential: { samples: 10 }\n",
+        )
+        .unwrap();
     }
 }
