@@ -726,7 +726,7 @@ mod tests {
             eprintln!("SKIPPED: no `go` command on PATH (scripts/install-go.sh installs one)");
             return;
         }
-        let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("go/securememory");
+        let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../go/securememory");
         let dir = tempfile::tempdir().unwrap();
         let (race, plain) = (dir.path().join("race.test"), dir.path().join("plain.test"));
         let build = |out: &Path, race: bool| {
