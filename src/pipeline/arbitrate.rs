@@ -130,13 +130,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     // The stored check's question, so its tolerance.
     let mut judge_config = config.clone();
     judge_config.lockstep.tolerance = None;
-    let ab = match gate_runner::ab::prepare(
-        &head_plan,
-        &commit,
-        config.rounds,
-        config.rounds,
-        config.lockstep.clone(),
-    ) {
+    let ab = match gate_runner::ab::prepare(&head_plan, &commit, config.lockstep.clone()) {
         Ok(ab) => ab,
         Err(e) => {
             let why = format!(

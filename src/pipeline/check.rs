@@ -181,13 +181,7 @@ fn measure_lockstep(
     reference: &str,
     opts: &CheckOptions,
 ) -> Result<Measured> {
-    let ab = ab::prepare(
-        plan,
-        reference,
-        config.rounds,
-        config.rounds,
-        config.lockstep.clone(),
-    )?;
+    let ab = ab::prepare(plan, reference, config.lockstep.clone())?;
     let quick = opts.selection.quick;
     let budget = config.budget_secs(quick);
     gate_runner::progress::say(format!(

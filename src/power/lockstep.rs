@@ -261,9 +261,9 @@ impl Sides {
 /// 3.5% misses 0 by 0.7% on average), and a bootstrap that draws them as
 /// they are takes that chance lean for a lean of every check it draws, the
 /// check and its confirmation alike: the 28 pairs of
-/// `secret/reader_read/parallel/t2` in one run of 2026-12-03 leaned +1.8%
-/// and gave 6.1% false alarms; 28 of the same id an hour before leaned
-/// +0.5% and gave none. So each drawn pair enters as measured or swapped
+/// `secret/reader_read/parallel/t2` in one run leaned +1.8% and gave 6.1%
+/// false alarms; 28 of the same id an hour before leaned +0.5% and gave
+/// none. So each drawn pair enters as measured or swapped
 /// with probability 1/2 (a sign-flip bootstrap: the swap is the design's
 /// own symmetry, as in a randomisation test), which keeps the pairs' spread
 /// (a swapped outlier is still an outlier) and drops the chance lean. When
@@ -768,8 +768,6 @@ fn run_jobs(
 /// with pairs for the whole table) and of the one with the most. An id's jobs cost a fixed part (the table) plus a
 /// part in proportion to its own pairs per check (those checks hold more
 /// samples), so the others are interpolated on the line through the two.
-/// (Until 2026-12-03 every overridden id was costed as the heaviest,
-/// which doubled the estimate when no id ran at the default `rounds`.)
 /// The analysis costs the same whatever the number of pairs measured (each
 /// replicate draws a check's worth), so once every id has enough pairs for
 /// a check, this holds for the rest of the budget.
@@ -790,8 +788,7 @@ fn analysis_secs(
     };
     let by_rounds = |a: &usize, b: &usize| own(*a).total_cmp(&own(*b));
     // The light end among ids with pairs for every row of the table (an id
-    // with fewer has fewer jobs: on 2026-12-03 the 6-pair ids put the
-    // estimate at 15 s for 25 s).
+    // with fewer has fewer jobs, and would put the estimate too low).
     let full = |&i: &usize| pairs[i].pairs.len() >= config.rounds as usize;
     let (Some(light), Some(heavy)) = (
         (0..pairs.len())
@@ -1515,10 +1512,9 @@ mod tests {
     /// A/A pairs whose centre misses 0 by chance (+3.2%, inside its
     /// interval at 1 - 0.05/30) are drawn as measured or swapped, so the
     /// chance lean is not counted as a lean of every check: under 1% false
-    /// alarms at tolerance 1%. Drawn as measured (until 2026-12-04), the
-    /// same pairs gave a check and its confirmation that lean both, and
-    /// several percent of false alarms (as the +1.8% of
-    /// `secret/reader_read/parallel/t2` gave 6.1% on 2026-12-03).
+    /// alarms at tolerance 1%. Drawn as measured, the same pairs would give a
+    /// check and its confirmation that lean both, and several percent of
+    /// false alarms.
     #[test]
     fn a_chance_lean_of_the_pairs_measured_is_not_counted_as_an_alarm() {
         use statrs::distribution::{ContinuousCDF, Normal};

@@ -26,8 +26,8 @@
 //!    run's median, so the decision widens its interval by their spread as
 //!    `gate check` does), one run as the new side, one more per
 //!    confirmation. Runs are not resampled inside: a run's samples already
-//!    carry its within-run noise (resampling them counted it twice, until
-//!    2026-12-02). When the runs allow no more distinct tuples than the
+//!    carry its within-run noise (resampling them would count it twice).
+//!    When the runs allow no more distinct tuples than the
 //!    replicates, every tuple is decided once; otherwise tuples are drawn
 //!    at random.
 //! 3. Each side pair is decided by [`verdict::decide`] itself (a family of

@@ -33,7 +33,7 @@ pub struct IdPairs {
 impl IdPairs {
     /// Per pair, its adjusted ratios, or None for a pair the adjustment did
     /// not apply to; None when the bench counts no event. Reports from
-    /// before `adjusted_applied` (2026-12-03) stored such a pair's raw
+    /// without `adjusted_applied` stored such a pair's raw
     /// ratios as its adjusted ones, so there a pair whose adjusted ratios
     /// equal its raw ones counts as not adjusted.
     pub fn adjusted_rounds(&self) -> Option<Vec<Option<&Vec<f64>>>> {

@@ -625,7 +625,7 @@ mod tests {
     /// ratios near -1) among 16 with a 5% slowdown in noisy samples: the
     /// interval sets them aside as lone outliers, and the signed-rank test
     /// ranks the same kept pairs, so the row regresses. Ranked with every
-    /// pair's differences (until 2026-12-04), their 40 took the 40 largest
+    /// pair's differences, their 40 took the 40 largest
     /// ranks, all negative, and the test lost the slowdown.
     #[test]
     fn lone_outlier_pairs_are_left_out_of_the_test_as_of_the_interval() {

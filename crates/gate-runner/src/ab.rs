@@ -68,91 +68,17 @@ pub fn pool(into: &mut Option<ResultSet>, mut from: ResultSet) {
     }
 }
 
-/// Base and head results measured on this runner, in lockstep.
-pub struct AbResults {
-    pub base: ResultSet,
-    pub head: ResultSet,
-    pub commit: String,
-    pub rounds: u32,
-    /// How many pairs each bench had ([`LockstepPairs::describe`]).
-    pub pairs_text: String,
-    /// Both sides' benches, ready to be measured again (confirmation).
-    pub pairs: LockstepPairs,
-    /// What each side ran: `head` and `base`.
-    pub builds: [Build; 2],
-}
-
 /// The two checkouts' benches, built and listed, and how to pair them.
 pub struct LockstepPairs {
     pub base: run::Prepared,
     pub head: run::Prepared,
     pub settings: lockstep::Settings,
-    pub rounds: u32,
-    /// `rounds` of `gate.yaml` (`rounds` is 2 with `--quick`): per-id
-    /// `lockstep.overrides[id].rounds` are scaled by `rounds / configured`.
-    pub configured_rounds: u32,
     /// The base's checkout: its bench processes run in it, so it lives as
     /// long as the pairs, and is removed with them.
     pub worktree: Worktree,
 }
 
 impl LockstepPairs {
-    /// Lockstep pairs of `id` in one measurement: `rounds`, or the id's
-    /// `lockstep.overrides[id].rounds` (scaled under `--quick`).
-    pub fn pairs_for(&self, id: &str) -> u32 {
-        self.settings
-            .pairs_for(id, self.rounds, self.configured_rounds)
-    }
-
-    /// "8 pair(s) per bench", with the ids whose `overrides` set another
-    /// count: "8 pair(s) per bench (24 for secret/with_bytes/parallel/t2)".
-    pub fn describe(&self, ids: &[String]) -> String {
-        let own: Vec<String> = ids
-            .iter()
-            .filter(|id| self.pairs_for(id) != self.rounds)
-            .map(|id| format!("{} for {id}", self.pairs_for(id)))
-            .collect();
-        if own.is_empty() {
-            format!("{} pair(s) per bench", self.rounds)
-        } else {
-            format!("{} pair(s) per bench ({})", self.rounds, own.join(", "))
-        }
-    }
-
-    /// Measures `ids` in `rounds` lockstep pairs each (or the id's own
-    /// count, [`Self::pairs_for`]), the ids interleaved within a round (so
-    /// that a slow minute spreads over all of them; an id with more pairs
-    /// than rounds runs its extra ones spread evenly over the rounds) and
-    /// the first turn alternating between base and head from pair to pair.
-    /// Returns (base, head) with every pair's samples pooled per id, each
-    /// pair's median in the run medians and the paired log ratios recorded
-    /// on both sides (see [`verdict::PAIRED_LOG_RATIO`]).
-    pub fn measure(&self, ids: &[String]) -> Result<(ResultSet, ResultSet)> {
-        let total: u64 = ids.iter().map(|id| self.pairs_for(id) as u64).sum();
-        let progress =
-            crate::progress::Progress::new(self.head.plan().progress, total, self.pair_estimate());
-        let mut pooled = Pooled::default();
-        let mut k = 0usize;
-        // Pairs of each id measured so far: the next pair's index (recorded
-        // in `PAIRED_ROUND`; pair 0 runs the counting pass).
-        let mut done: Vec<u32> = vec![0; ids.len()];
-        for round in 0..self.rounds {
-            for (i, id) in ids.iter().enumerate() {
-                for _ in 0..in_round(self.pairs_for(id), round, self.rounds) {
-                    progress.start(k, id);
-                    let t0 = std::time::Instant::now();
-                    let pair = self.measure_pair(id, done[i], k.is_multiple_of(2));
-                    progress.finish(k, id, t0.elapsed(), pair.is_ok());
-                    pooled.add(pair?);
-                    k += 1;
-                    done[i] += 1;
-                }
-            }
-        }
-        progress.clear();
-        Ok(self.sets(pooled))
-    }
-
     /// A rough duration of one pair, for progress estimates before any ran.
     pub fn pair_estimate(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(
@@ -294,15 +220,8 @@ pub struct Ab {
     pub builds: [Build; 2],
 }
 
-/// Checks REF out in a fresh git worktree and builds and lists both sides
-/// (`rounds` and `configured_rounds` as [`LockstepPairs`] keeps them).
-pub fn prepare(
-    head_plan: &RunPlan,
-    reference: &str,
-    rounds: u32,
-    configured_rounds: u32,
-    settings: lockstep::Settings,
-) -> Result<Ab> {
+/// Checks REF out in a fresh git worktree and builds and lists both sides.
+pub fn prepare(head_plan: &RunPlan, reference: &str, settings: lockstep::Settings) -> Result<Ab> {
     let head_ws = std::path::absolute(&head_plan.workspace)
         .with_context(|| format!("workspace {}", head_plan.workspace.display()))?;
     let repo = git::toplevel(&head_ws).context("--base needs a git repository")?;
@@ -356,60 +275,12 @@ pub fn prepare(
         base,
         head,
         settings,
-        rounds,
-        configured_rounds,
         worktree: tree,
     };
     Ok(Ab {
         pairs,
         commit,
         ids,
-        builds,
-    })
-}
-
-/// Builds REF in a fresh git worktree and measures base and head on this
-/// runner: every id in `rounds` lockstep pairs (`docs/lockstep.md`).
-pub fn measure(
-    head_plan: &RunPlan,
-    reference: &str,
-    rounds: u32,
-    configured_rounds: u32,
-    settings: lockstep::Settings,
-) -> Result<AbResults> {
-    if rounds == 0 {
-        bail!("rounds: 0 in gate.yaml; --base needs at least one lockstep round");
-    }
-    let Ab {
-        pairs,
-        commit,
-        ids,
-        builds,
-    } = prepare(head_plan, reference, rounds, configured_rounds, settings)?;
-    let settings = &pairs.settings;
-    eprintln!(
-        "gate: {} id(s) x {rounds} lockstep pair(s) of base and head ({} samples of {} ms per side)",
-        ids.len(),
-        settings.samples,
-        settings.sample_ms
-    );
-    let (mut base_set, mut head_set) = pairs.measure(&ids)?;
-    let pairs_text = pairs.describe(&ids);
-    base_set.provenance = Some(format!(
-        "base {reference} ({}) measured on this runner, in lockstep with the head, {pairs_text}",
-        &commit[..12]
-    ));
-    head_set.provenance = Some(format!(
-        "head measured on this runner, in lockstep with base {}, {pairs_text}",
-        &commit[..12]
-    ));
-    Ok(AbResults {
-        base: base_set,
-        head: head_set,
-        commit,
-        rounds,
-        pairs_text,
-        pairs,
         builds,
     })
 }

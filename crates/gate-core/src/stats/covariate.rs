@@ -110,8 +110,8 @@ pub fn adjusted_log_ratios(
 ///
 /// Why: such a pair is one process in another regime (a head whose two
 /// threads take turns, paying the whole `mprotect` pair per access: log
-/// ratios of +1 to +5 sample after sample, measured with `gate power` on
-/// 2026-12-03 in 1-3 of 24 pairs of a parallel secret id). Kept in the
+/// ratios of +1 to +5 sample after sample, measured with `gate power` in
+/// 1-3 of 24 pairs of a parallel secret id). Kept in the
 /// adjusted test with its raw ratios, it widened that test's interval as
 /// much as the raw one's (between-pair spread 50% with it, 3-5% without),
 /// and the outlier rule does not set it aside when its own samples are that

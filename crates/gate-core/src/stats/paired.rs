@@ -132,19 +132,18 @@ pub fn signed_rank(d: &[f64]) -> Result<SignedRank> {
 /// this many robust standard deviations from the median of the rounds.
 const OUTLIER_SDS: f64 = 5.0;
 /// At most one round in this many is set aside on each side of the median.
-/// One in four, not one in eight (until 2026-12-03): `gate power` on the
-/// AMD host of that day found such pairs at about one in ten (2 of 18 pairs
+/// One in four, not one in eight: `gate power` on one host found such pairs at about one in ten (2 of 18 pairs
 /// of `keycache/write_same_key/sequential`, one process 13% and 34% slow),
 /// so a 16-pair check holds three or more of them one time in five, which
 /// one in eight (two) could not set aside: 2.9% false alarms there; with one
 /// in four, none in 1,000 checks, and no bench lost power.
 ///
-/// Per side, not in all (until 2026-12-04): the slow process is the base
+/// Per side, not in all: the slow process is the base
 /// one as often as the head one, so such pairs fall on both sides; a
 /// 10-pair check holding three of them (7% of checks when one pair in ten
 /// is one) had none set aside under a cap of two in all, and its interval
 /// took the pairs' spread both ways and missed a 5% slowdown: 18-20% min
-/// detectable on two quiet key-cache ids in `gate power` of 2026-12-03. A
+/// detectable on two quiet key-cache ids in `gate power`. A
 /// change that slows some processes and not others puts its far pairs on
 /// one side, so counting per side keeps that the pattern it was.
 const OUTLIER_SHARE: usize = 4;
@@ -227,7 +226,7 @@ impl PooledShift {
     /// Why not every round's: a lone outlier round is a whole process off
     /// by 10-50% (`lone_outliers`), so its `S` differences take the `S`
     /// largest ranks and outweigh the rest of the check: `gate power`
-    /// measured on 2026-12-03 that one such pair among 10, on the base
+    /// measured that one such pair among 10, on the base
     /// side, kept a 5% slowdown of a quiet key-cache id from significance
     /// in nearly every check holding it (20% min detectable against 3%).
     /// The interval already leaves such a round out; the test leaves out
@@ -432,7 +431,7 @@ mod tests {
 
         // Three of eight far off, two one way and one the other: each side
         // holds at most its cap (two), so all three are lone and left out.
-        // Under a cap of two in all (until 2026-12-04) none was.
+        // Under a cap of two in all none was.
         let mut mixed = centres;
         mixed[5] = 0.3;
         mixed[3] = -0.25;
