@@ -44,21 +44,13 @@ pub struct Measured {
 /// follows); `None` when their pair count is not a look.
 pub type Judge<'a> = dyn Fn(&Design, &Benchmark, &Benchmark, bool) -> Option<Stop> + 'a;
 
-/// The design of a measurement: given, or the config's with its last look
-/// at what the budget affords, fixed from the first sweep's pair times
-/// (before any look).
-pub enum Plan<'a> {
-    Fixed(Design),
-    Afford(&'a Config),
-}
-
 /// Measures `ids` until each decides, reaches the design's most pairs, or
 /// the budget is spent. Every bench gets at least the first look's pairs,
 /// whatever the budget.
 pub fn measure(
     pairs: &LockstepPairs,
     ids: &[String],
-    plan: Plan<'_>,
+    design: &Design,
     budget: Duration,
     judge: &Judge<'_>,
 ) -> Result<Measured> {
@@ -72,10 +64,6 @@ pub fn measure(
     let mut open: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut outcomes = BTreeMap::new();
     let mut k = 0usize;
-    let (mut design, config) = match plan {
-        Plan::Fixed(d) => (Some(d), None),
-        Plan::Afford(config) => (None, Some(config)),
-    };
     while !open.is_empty() {
         let out_of_budget = t0.elapsed().as_secs_f64() + sweep_seconds(&open, &done, estimate)
             > budget.as_secs_f64()
@@ -94,11 +82,6 @@ pub fn measure(
             *entry = (n + 1, entry.1 + started.elapsed().as_secs_f64());
             k += 1;
         }
-        let design = design.get_or_insert_with(|| {
-            config
-                .expect("without a fixed design there is a config")
-                .affordable_design(budget.as_secs_f64(), sweep_seconds(&open, &done, estimate))
-        });
         open.retain(|id| {
             let (n, seconds) = done[id];
             let last = out_of_budget || n >= design.most();
@@ -126,7 +109,7 @@ pub fn measure(
         head,
         outcomes,
         seconds: t0.elapsed().as_secs_f64(),
-        design: design.expect("at least one sweep ran"),
+        design: design.clone(),
     })
 }
 
@@ -161,7 +144,7 @@ pub fn judge(design: &Design, base: &Benchmark, head: &Benchmark, last: bool) ->
 
 /// Measures `ids` of a check sequentially within `config`'s budget (a
 /// quarter with `quick`), with `design` (a confirmation keeps the first
-/// measurement's) or the one the budget affords.
+/// measurement's) or the config's.
 pub fn measure_check(
     config: &Config,
     pairs: &LockstepPairs,
@@ -170,11 +153,8 @@ pub fn measure_check(
     design: Option<&Design>,
 ) -> Result<Measured> {
     let budget = Duration::from_secs_f64(config.budget_secs(quick));
-    let plan = match design {
-        Some(d) => Plan::Fixed(d.clone()),
-        None => Plan::Afford(config),
-    };
-    measure(pairs, ids, plan, budget, &judge)
+    let design = design.cloned().unwrap_or_else(|| config.design());
+    measure(pairs, ids, &design, budget, &judge)
 }
 
 impl Measured {

@@ -141,21 +141,18 @@ impl<'a> Drawing<'a> {
 }
 
 /// One sequential measurement of `benches` (indices into `pairs`) within
-/// `budget` seconds, as `pipeline::sequential::measure` runs it: with
-/// `design`, or the one the budget affords at the first sweep's pair
-/// times. Returns each bench's stop, pairs and seconds, the seconds in
-/// all, and the design.
+/// `budget` seconds, as `pipeline::sequential::measure` runs it, with
+/// `design`. Returns each bench's stop, pairs and seconds, and the seconds
+/// in all.
 fn run_once(
-    config: &Config,
-    design: Option<&Design>,
+    design: &Design,
     budget: f64,
     pairs: &[IdPairs],
     benches: &[usize],
     shift: f64,
     rng: &mut ChaCha8Rng,
-) -> (Vec<(Stop, usize, f64)>, f64, Design) {
+) -> (Vec<(Stop, usize, f64)>, f64) {
     let mut d: Vec<Drawing> = benches.iter().map(|&i| Drawing::new(&pairs[i])).collect();
-    let mut design = design.cloned();
     let mut t = 0.0;
     while d.iter().any(|b| b.stop.is_none()) {
         let open: Vec<usize> = (0..d.len()).filter(|&i| d[i].stop.is_none()).collect();
@@ -168,10 +165,6 @@ fn run_once(
                 t += d[i].seconds - before;
             }
         }
-        let design = design.get_or_insert_with(|| {
-            let first: f64 = open.iter().map(|&i| d[i].mean_drawn_secs()).sum();
-            config.affordable_design(budget, first)
-        });
         for &i in &open {
             let last = out || d[i].raw.len() >= design.most();
             if let Some(stop) = d[i].look(design, last)
@@ -185,7 +178,7 @@ fn run_once(
         .iter()
         .map(|b| (b.stop.unwrap_or(Stop::Open), b.raw.len(), b.seconds))
         .collect();
-    (ends, t, design.expect("at least one sweep ran"))
+    (ends, t)
 }
 
 /// One simulated check of every bench: the sequential measurement, then
@@ -199,7 +192,8 @@ fn check(
     rng: &mut ChaCha8Rng,
 ) -> (Vec<Ended>, f64) {
     let all: Vec<usize> = (0..pairs.len()).collect();
-    let (first, mut t, design) = run_once(config, None, budget, pairs, &all, shift, rng);
+    let design = config.design();
+    let (first, mut t) = run_once(&design, budget, pairs, &all, shift, rng);
     let flagged: Vec<usize> = all
         .iter()
         .copied()
@@ -207,7 +201,7 @@ fn check(
         .collect();
     let mut confirmed = vec![false; pairs.len()];
     if !flagged.is_empty() {
-        let (again, t2, _) = run_once(config, Some(&design), budget, pairs, &flagged, shift, rng);
+        let (again, t2) = run_once(&design, budget, pairs, &flagged, shift, rng);
         t += t2;
         for (k, &i) in flagged.iter().enumerate() {
             confirmed[i] = again[k].0 == Stop::Regressed;

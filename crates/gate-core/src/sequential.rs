@@ -3,7 +3,7 @@
 //! "Stopping").
 //!
 //! The check looks at a bench's pairs at a few fixed counts ([`Design::looks`]:
-//! 4, 6, 8, 12, 16, 24, ... up to the most it may take). At look `k` the
+//! 4, 6, 8, 12, 16, 24, ... up to `lockstep.max_pairs`). At look `k` the
 //! paired interval is computed at the level `1 - alpha_k`, where the
 //! `alpha_k` are the shares a spending function gives the looks, summing to
 //! `alpha`. Whatever the data, the chance that the true shift lies outside
@@ -11,7 +11,13 @@
 //! `alpha` (the union bound: exact under any dependence between looks, and
 //! no numerical integration). So the check may stop at any look, as soon as
 //! the interval says enough ([`Stop::of`]), and every verdict keeps the
-//! error rate of a single interval at level `1 - alpha`.
+//! error rate of a single interval at level `1 - alpha`. When the check's
+//! budget runs out first, the bench's look then is its last and spends all
+//! that the earlier looks left ([`Design::alpha_for`]): the sum stays
+//! `alpha`. With a last planned look well past what a budget affords, the
+//! early looks spend little (still enough to stop a clearly decided bench)
+//! and the look the budget forces gets the bulk, where the noisy benches
+//! still open need it.
 //!
 //! The spending function is Pocock's type, `alpha(t) = alpha ln(1 + (e - 1)
 //! t)` at the information fraction `t = pairs / most`: it spends evenly
@@ -55,30 +61,6 @@ impl Design {
             tolerance,
             looks,
         }
-    }
-
-    /// The design whose last look is the most pairs `budget` seconds
-    /// afford at `sweep` seconds a sweep (one pair of every bench), between
-    /// the first look and `max_pairs`: fixed from measured pair times
-    /// before any look, so that `alpha` is spent on looks the check can
-    /// reach.
-    pub fn affordable(
-        alpha: f64,
-        tolerance: f64,
-        max_pairs: usize,
-        budget: f64,
-        sweep: f64,
-    ) -> Design {
-        let afford = if sweep > 0.0 {
-            (budget / sweep).floor() as usize
-        } else {
-            max_pairs
-        };
-        Design::new(
-            alpha,
-            tolerance,
-            afford.clamp(FIRST_LOOK, max_pairs.max(FIRST_LOOK)),
-        )
     }
 
     /// The most pairs a bench takes.
@@ -178,16 +160,6 @@ mod tests {
         assert_eq!(Design::new(0.05, 0.01, 32).looks, [4, 6, 8, 12, 16, 24, 32]);
         assert_eq!(Design::new(0.05, 0.01, 20).looks, [4, 6, 8, 12, 16, 20]);
         assert_eq!(Design::new(0.05, 0.01, 2).looks, [4]);
-    }
-
-    #[test]
-    fn the_budget_sets_the_last_look() {
-        assert_eq!(
-            Design::affordable(0.05, 0.03, 32, 120.0, 17.0).looks,
-            [4, 6, 7]
-        );
-        assert_eq!(Design::affordable(0.05, 0.03, 32, 120.0, 1.0).most(), 32);
-        assert_eq!(Design::affordable(0.05, 0.03, 32, 10.0, 17.0).looks, [4]);
     }
 
     #[test]

@@ -129,7 +129,7 @@ fn segments_overlap(x: &str, y: &str) -> bool {
 }
 
 fn default_max_pairs() -> u32 {
-    32
+    64
 }
 fn default_adjust() -> bool {
     true

@@ -95,18 +95,6 @@ impl Config {
         )
     }
 
-    /// [`Self::design`] with its last look at what `budget` seconds afford
-    /// at `sweep` seconds a sweep of the benches.
-    pub fn affordable_design(&self, budget: f64, sweep: f64) -> crate::sequential::Design {
-        crate::sequential::Design::affordable(
-            self.alpha,
-            self.lockstep.tolerance.unwrap_or(self.tolerance),
-            self.lockstep.max_pairs as usize,
-            budget,
-            sweep,
-        )
-    }
-
     /// Seconds of lockstep measurement a check may spend (`budget`; a
     /// quarter of it with `--quick`).
     pub fn budget_secs(&self, quick: bool) -> f64 {
