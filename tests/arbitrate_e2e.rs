@@ -42,7 +42,12 @@ fn gate(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Ran {
 /// and the 2x slowdown's lower bound (+15.7%) fell below the 20% tolerance;
 /// with three (t = 4.3) the same spread widens it by about ±18%.
 fn repo_with_baseline(dir: &Path) -> std::path::PathBuf {
-    let repo = common::fixture_repo(dir, YAML);
+    repo_with_baseline_of(dir, YAML)
+}
+
+/// [`repo_with_baseline`] with another gate.yaml.
+fn repo_with_baseline_of(dir: &Path, yaml: &str) -> std::path::PathBuf {
+    let repo = common::fixture_repo(dir, yaml);
     gate(
         &repo,
         &["baseline", "update", "--quick", "--runs", "3"],
@@ -170,4 +175,49 @@ fn an_uncommitted_baseline_keeps_the_stored_verdict() {
             .contains("not re-judged on this runner"),
         "{report:#}"
     );
+}
+
+/// When the floor benches moved against the baseline, the machine is not
+/// the baseline's: a regression goes straight to the lockstep re-judging,
+/// with no fresh-process confirmation first (it would meet the same
+/// machine). Extra syscalls in every operation stand for a slower machine:
+/// they slow the floor bench (here `fixture/sleepless/sequential`) and the
+/// spin bench alike, in every process of the check.
+#[test]
+fn a_moved_floor_goes_straight_to_the_rejudging() {
+    let _one = common::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = YAML.replace(
+        "ids: [fixture/spin/sequential]",
+        "ids: [fixture/spin/sequential, fixture/sleepless/sequential]",
+    );
+    let yaml =
+        format!("{yaml}floor: {{mprotect_pair: null, syscall: fixture/sleepless/sequential}}\n");
+    let repo = repo_with_baseline_of(dir.path(), &yaml);
+    common::git(&repo, &["add", "baselines"]);
+    common::git(&repo, &["commit", "-q", "-m", "baseline"]);
+    let json = dir.path().join("moved.json");
+    gate(
+        &repo,
+        &["check", "--quick", "--json", json.to_str().unwrap()],
+        &[("GATE_FIXTURE_EXTRA_SYSCALLS", "200")],
+    )
+    .expect_code(0);
+    let report = common::read_json(&json);
+    common::contract::report(&report);
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("went straight to the re-judging"),
+        "{report:#}"
+    );
+    assert!(
+        notes.contains("`fixture/sleepless/sequential` +"),
+        "{report:#}"
+    );
+    let spin = common::row(&report, SPIN, "rust-vs-rust");
+    assert_ne!(spin["verdict"], "regressed", "{spin:#}");
+    // The stored measurement only: no confirmation in a fresh process.
+    let earlier = spin["earlier"].as_array().expect("earlier attempts");
+    assert_eq!(earlier.len(), 1, "{spin:#}");
+    assert_eq!(earlier[0]["verdict"], "regressed", "{spin:#}");
 }

@@ -18,6 +18,10 @@
 //! the stored check's `tolerance` (the question is the same: slower by more
 //! than the tolerance than the baseline's code).
 //!
+//! When the floor benches moved against the baseline, the flagged benches
+//! come here without a fresh-process confirmation first
+//! ([`straight_to_rejudging`]).
+//!
 //! Nothing turns a failure into a pass without that evidence: when the
 //! baseline has no commit (not in git, uncommitted changes), or the commit
 //! cannot be built or run, the stored verdict stands and a note says why.
@@ -26,7 +30,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use gate_core::pairing::{self, Sources};
+use gate_core::model::ResultSet;
+use gate_core::pairing::{self, Sources, floor};
 
 use super::confirm::{Fixed, confirm};
 use super::sequential;
@@ -159,6 +164,36 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     ));
     report.refresh_verdict();
     Ok(())
+}
+
+/// Whether the regressions of a stored check go straight to the re-judging,
+/// without a fresh-process confirmation first: when the floor benches moved
+/// against the Rust baseline (`floor::moved`), a fresh process of the head
+/// meets the same machine and would confirm the machine's difference, so
+/// only the lockstep comparison with the baseline's code can decide.
+/// Returns the note that says so, or `None` (confirm first) when there is
+/// nothing to re-judge, the floor did not move, or the baseline's commit is
+/// unknown (then the confirmation is all the evidence there is).
+pub fn straight_to_rejudging(config: &Config, new: &ResultSet, report: &Report) -> Option<String> {
+    if !config.arbitrate || report.verdict != Verdict::Regression || flagged(report).is_empty() {
+        return None;
+    }
+    let path = config.resolve(&config.baselines.rust);
+    let bl = pairing::load_baseline(config, &config.baselines.rust, "Rust", false).ok()??;
+    let moved = floor::moved(&config.floor, &bl, new, config.tolerance);
+    if moved.is_empty() || baseline_commit(&path).is_err() {
+        return None;
+    }
+    let figures: Vec<String> = moved
+        .iter()
+        .map(|m| format!("`{}` {:+.0}%", m.id, (m.ratio - 1.0) * 100.0))
+        .collect();
+    Some(format!(
+        "the floor benches moved against the Rust baseline ({}): this is not the machine that measured it, \
+         so the regressions against it went straight to the re-judging in lockstep against the baseline's \
+         commit (a confirmation in a fresh process would have met the same machine)",
+        figures.join(", ")
+    ))
 }
 
 /// Says in the report that the stored verdict stands, and why.

@@ -89,8 +89,21 @@ pub fn check(opts: &CheckOptions) -> Result<Checked> {
     if let Some(lead) = m.lead.take() {
         report.notes.insert(0, lead);
     }
-    confirm_flagged(&config, &mut m, &mut report, filter.as_ref())?;
-    if let (Source::Stored { no_run: false }, Remeasure::Fresh(_)) = (&opts.source, &m.remeasure) {
+    let rejudging = matches!(
+        (&opts.source, &m.remeasure),
+        (Source::Stored { no_run: false }, Remeasure::Fresh(_))
+    );
+    match rejudging
+        .then(|| super::arbitrate::straight_to_rejudging(&config, &m.new, &report))
+        .flatten()
+    {
+        Some(note) => {
+            gate_runner::progress::say(&note);
+            report.notes.push(note);
+        }
+        None => confirm_flagged(&config, &mut m, &mut report, filter.as_ref())?,
+    }
+    if rejudging {
         super::arbitrate::rejudge(&config, &plan, &mut report, opts.selection.quick)?;
     }
     if config.undecided == Undecided::Fail

@@ -175,18 +175,10 @@ pub fn drift_note(
     new: &ResultSet,
     tolerance: f64,
 ) -> Option<String> {
-    let moved: Vec<String> = cfg
-        .benches()
-        .filter_map(|id| {
-            let found = bl.find(Lang::Rust, id, 1)?;
-            if found.set.environment.same_machine_kind(&new.environment).0 != Some(true) {
-                return None;
-            }
-            let there = crate::stats::median(&found.benchmark.samples)?;
-            let here = crate::stats::median(&new.find(Lang::Rust, id, 1)?.samples)?;
-            let r = here / there;
-            ((r - 1.0).abs() > tolerance).then(|| format!("`{id}` {:+.0}%", (r - 1.0) * 100.0))
-        })
+    let moved: Vec<String> = moved(cfg, bl, new, tolerance)
+        .into_iter()
+        .filter(|m| m.same_kind == Some(true))
+        .map(|m| format!("`{}` {:+.0}%", m.id, (m.ratio - 1.0) * 100.0))
         .collect();
     if moved.is_empty() {
         return None;
@@ -199,6 +191,43 @@ pub fn drift_note(
          or refresh the baseline with `gate baseline update`",
         moved.join(", ")
     ))
+}
+
+/// A floor bench that moved against the Rust baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved<'a> {
+    pub id: &'a str,
+    /// Median here / median in the baseline set that holds it.
+    pub ratio: f64,
+    /// Whether that set was measured on this machine kind (`None`: unknown).
+    pub same_kind: Option<bool>,
+}
+
+/// The floor benches whose median here differs from the baseline's by more
+/// than `tolerance` (each against the baseline set that holds it), on any
+/// machine kind. A moved floor says the stored comparison meets another
+/// machine than the baseline's: a fresh process of the head meets the same
+/// one, and only a lockstep comparison with the baseline's code can tell
+/// the code from the machine.
+pub fn moved<'a>(
+    cfg: &'a FloorConfig,
+    bl: &Baseline,
+    new: &ResultSet,
+    tolerance: f64,
+) -> Vec<Moved<'a>> {
+    cfg.benches()
+        .filter_map(|id| {
+            let found = bl.find(Lang::Rust, id, 1)?;
+            let there = crate::stats::median(&found.benchmark.samples)?;
+            let here = crate::stats::median(&new.find(Lang::Rust, id, 1)?.samples)?;
+            let ratio = here / there;
+            ((ratio - 1.0).abs() > tolerance).then(|| Moved {
+                id,
+                ratio,
+                same_kind: found.set.environment.same_machine_kind(&new.environment).0,
+            })
+        })
+        .collect()
 }
 
 /// Says whether a baseline was measured on the same kind of machine as this
