@@ -433,7 +433,7 @@ pub mod contract {
         one_of(&m["kind"], &KINDS, &format!("{at}.kind"));
         one_of(
             &m["mode"],
-            &["sequential", "parallel"],
+            &["sequential", "parallel", "undeclared"],
             &format!("{at}.mode"),
         );
         assert!(count(&m["threads"], &format!("{at}.threads")) >= 1);

@@ -168,6 +168,22 @@ impl Row {
         }
     }
 
+    /// What a `gate compare` row of Go results ran at: GOMAXPROCS (the
+    /// name's `-N` suffix) and the mode, named only when something declared
+    /// it (`--mode`); `None` for other rows, whose id says both.
+    pub fn go_setting(&self) -> Option<String> {
+        if self.kind != RowKind::Compare
+            || !crate::formats::gobench::names::is_benchmark_name(&self.id)
+        {
+            return None;
+        }
+        Some(if self.mode.is_declared() {
+            format!("{}, GOMAXPROCS {}", self.mode, self.threads)
+        } else {
+            format!("GOMAXPROCS {}", self.threads)
+        })
+    }
+
     /// This row's figures as an earlier attempt.
     pub fn attempt(&self) -> Attempt {
         Attempt {

@@ -109,8 +109,12 @@ pub fn render(report: &Report) -> String {
             (RowKind::RustVsGo, Some(m)) => format!(" (max {m:.2}x)"),
             _ => String::new(),
         };
+        let bench = match row.go_setting() {
+            Some(setting) => format!("{} ({setting})", row.display_id()),
+            None => row.display_id(),
+        };
         t.add_row(vec![
-            Cell::new(row.display_id()),
+            Cell::new(bench),
             Cell::new(kind_label(row)),
             Cell::new(
                 row.old

@@ -12,12 +12,12 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::model::Mode;
+use crate::model::{BenchId, Lang, Mode};
 
 /// Config key that marks the results after it as Rust figures.
 pub const LANG_KEY: &str = "gate-lang";
-/// Config key carrying a mode that differs from the default derivation
-/// (see [`default_mode`]), so that a mode override survives a round trip.
+/// Config key carrying a mode that differs from the one a name implies
+/// (see [`implied_mode`]), so that a declared mode survives a round trip.
 pub const MODE_KEY: &str = "gate-mode";
 /// Go name prefix of an encoded Rust id.
 pub const RUST_PREFIX: &str = "BenchmarkRust/";
@@ -67,15 +67,15 @@ pub fn subname_parts(id: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// Mode of a benchmark when nothing says otherwise. Every Go benchmark of
-/// the subject uses `b.RunParallel`; at GOMAXPROCS=1 that runs a single
-/// goroutine, i.e. one operation after another, which is what a Rust
-/// sequential bench measures. More than one proc is a parallel figure.
-pub fn default_mode(threads: u32) -> Mode {
-    if threads <= 1 {
-        Mode::Sequential
-    } else {
-        Mode::Parallel
+/// Mode of a benchmark when no `gate-mode:` line or override says
+/// otherwise: a Rust id declares its own; a Go name does not. Its `-N`
+/// suffix is GOMAXPROCS, which a benchmark runs at whether or not it calls
+/// `b.RunParallel`, so a Go figure stays [`Mode::Undeclared`] until a pair
+/// in `gate.yaml` or `--mode` declares it.
+pub fn implied_mode(lang: Lang, id: &str) -> Mode {
+    match (lang, BenchId::parse(id)) {
+        (Lang::Rust, Ok(b)) => b.mode,
+        _ => Mode::Undeclared,
     }
 }
 
