@@ -122,6 +122,15 @@ pub struct Row {
     /// (`crate::sequential::min_detectable`) (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_detectable: Option<f64>,
+    /// A `gate compare` row of a Go unit other than time (`B/op`,
+    /// `allocs/op`, `MB/s`, custom): the unit of its sides' figures, which
+    /// are then in that unit rather than ns/op (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// With `unit`: which values are better (`lower` or `higher`); a row
+    /// regresses when its figure moves the other way (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub better: Option<crate::units::Better>,
 }
 
 /// The test of a lockstep row's ratios at the same rate of the counted
@@ -293,6 +302,7 @@ pub use stored::{RUN_MEDIANS, between_run_widening};
 use crate::formats::exact_counters;
 use crate::model::Benchmark;
 use crate::stats;
+use crate::units;
 use family::{Pending, Tested};
 
 /// Thresholds and settings of one decision.
@@ -402,7 +412,23 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         runner: None,
         adjusted: None,
         min_detectable: None,
+        unit: None,
+        better: None,
     };
+    if let Some(b) = p.new.or(p.old).filter(|b| b.unit != units::TIME_UNIT) {
+        let (better, why) = units::better_of(b);
+        row.unit = Some(b.unit.clone());
+        row.better = Some(better);
+        if why == units::Why::Assumed {
+            row.warnings.push(format!(
+                "{}: no `Unit {} better=higher|lower` line and not a unit benchstat knows: \
+                 assumed {}",
+                b.unit,
+                b.unit,
+                direction_words(better)
+            ));
+        }
+    }
     let (old, new) = match (p.old, p.new) {
         (Some(o), Some(n)) => (o, n),
         // A configured Rust/Go pair without its Go figure is a hole in
@@ -416,6 +442,10 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
     if let Some(why) = incomparable(old, new, &mut row) {
         row.warnings.push(why);
         return Pending::settled(row, RowVerdict::Incomparable);
+    }
+    if row.unit.is_some() && units::is_exact(old) && units::is_exact(new) {
+        let verdict = exact_unit_verdict(old, new, &mut row);
+        return Pending::settled(row, verdict);
     }
     let mut counters_regressed = false;
     if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
@@ -465,7 +495,8 @@ fn incomparable(old: &Benchmark, new: &Benchmark, row: &mut Row) -> Option<Strin
         return Some(format!("no time samples on the {side} side"));
     }
     if let (Some(o), Some(n)) = (&row.old, &row.new) {
-        row.ratio = Some(n.median_ns / o.median_ns);
+        // A unit other than time may be 0 (`0 allocs/op`): no ratio then.
+        row.ratio = Some(n.median_ns / o.median_ns).filter(|r| r.is_finite() && *r > 0.0);
     }
     if old.unit != new.unit {
         return Some(format!(
@@ -480,6 +511,50 @@ fn incomparable(old: &Benchmark, new: &Benchmark, row: &mut Row) -> Option<Strin
         );
     }
     None
+}
+
+/// The verdict of a unit row whose values are deterministic on both sides
+/// ([`units::is_exact`]): compared exactly, as exact counters are, so any
+/// move in the worse direction regresses and no test joins the family.
+fn exact_unit_verdict(old: &Benchmark, new: &Benchmark, row: &mut Row) -> RowVerdict {
+    let (o, n) = (row_median(&row.old), row_median(&row.new));
+    let better = units::better_of(new).0;
+    let eps = 1e-9 * o.abs().max(n.abs()).max(1.0);
+    let unit = &new.unit;
+    row.warnings.push(format!(
+        "{unit}: the same on every run of each side (or declared exact): compared exactly, {}",
+        direction_words(better)
+    ));
+    if (n - o).abs() <= eps {
+        return RowVerdict::Unchanged;
+    }
+    let worse = match better {
+        units::Better::Lower => n > o,
+        units::Better::Higher => n < o,
+    };
+    row.warnings.push(format!(
+        "{unit} {} from {o} to {n} (old n={}, new n={})",
+        if n > o { "rose" } else { "fell" },
+        old.samples.len(),
+        new.samples.len()
+    ));
+    if worse {
+        RowVerdict::Regressed
+    } else {
+        RowVerdict::Improved
+    }
+}
+
+fn row_median(side: &Option<Side>) -> f64 {
+    side.as_ref().map_or(f64::NAN, |s| s.median_ns)
+}
+
+/// "lower is better" / "higher is better".
+pub fn direction_words(better: units::Better) -> &'static str {
+    match better {
+        units::Better::Lower => "lower is better",
+        units::Better::Higher => "higher is better",
+    }
 }
 
 /// Tests a row of lockstep pairs ([`PairedRow::of`]): its ratio and

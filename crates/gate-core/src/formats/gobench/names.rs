@@ -12,7 +12,10 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::model::{BenchId, Lang, Mode};
+use std::collections::BTreeMap;
+
+use crate::formats::{EXACT_LABEL, UNIT_LABEL_PREFIX};
+use crate::model::{BenchId, Benchmark, Lang, Mode};
 
 /// Config key that marks the results after it as Rust figures.
 pub const LANG_KEY: &str = "gate-lang";
@@ -86,6 +89,30 @@ pub fn is_config_key(key: &str) -> bool {
         && !key
             .chars()
             .any(|c| c.is_whitespace() || c.is_uppercase() || c == ':')
+}
+
+/// A benchmark's configuration: the Go `key: value` lines in force for it
+/// (`goos`, `goarch`, `pkg`, `cpu`, `note`, custom keys), as its labels
+/// keep them; not the labels that are part of its name (`/key=value`
+/// sub-benchmark parts), unit metadata, exactness, or the gate's own
+/// `gate-lang`/`gate-mode` keys.
+pub fn configuration(b: &Benchmark) -> BTreeMap<&str, &str> {
+    let parts = if b.lang == Lang::Go {
+        subname_parts(&b.id)
+    } else {
+        Vec::new()
+    };
+    b.labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .filter(|(k, v)| {
+            *k != EXACT_LABEL
+                && *k != LANG_KEY
+                && *k != MODE_KEY
+                && !k.starts_with(UNIT_LABEL_PREFIX)
+                && !parts.contains(&(*k, *v))
+        })
+        .collect()
 }
 
 /// Rust id -> Go benchmark name (without the `-N` suffix).

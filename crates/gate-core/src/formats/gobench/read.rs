@@ -37,8 +37,7 @@ use super::names::{
 use crate::formats::{EXACT_LABEL, Parsed, UNIT_LABEL_PREFIX, median};
 use crate::model::{Benchmark, Environment, Lang, Mode, ResultSet};
 
-/// The unit of time samples.
-pub const TIME_UNIT: &str = "ns/op";
+pub use crate::units::TIME_UNIT;
 /// Go's own per-op allocation units, reduced to counters.
 pub const GO_COUNTER_UNITS: [&str; 2] = ["B/op", "allocs/op"];
 /// Unit metadata the writer puts on a unit that carries a counter (one
