@@ -101,7 +101,10 @@ mod tests {
             better("text-bytes", Some("higher")),
             (Better::Higher, Why::Declared)
         );
-        assert_eq!(better("MB/s", Some("lower")), (Better::Lower, Why::Declared));
+        assert_eq!(
+            better("MB/s", Some("lower")),
+            (Better::Lower, Why::Declared)
+        );
         // An unknown value is no declaration.
         assert_eq!(better("MB/s", Some("up")), (Better::Higher, Why::Known));
     }

@@ -1076,6 +1076,80 @@ mod tests {
         assert_eq!(rows[0].verdict, RowVerdict::Regressed);
     }
 
+    fn unit_bench(unit: &str, samples: Vec<f64>) -> Benchmark {
+        Benchmark {
+            unit: unit.into(),
+            lang: Lang::Go,
+            ..bench("BenchmarkX", samples)
+        }
+    }
+
+    /// A throughput row regresses when it shrinks and improves when it
+    /// grows; a cost row the other way round.
+    #[test]
+    fn each_unit_is_decided_in_its_own_direction() {
+        let decide_one = |unit: &str, old: Vec<f64>, new: Vec<f64>| {
+            let (o, n) = (unit_bench(unit, old), unit_bench(unit, new));
+            let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
+            (rows[0].clone(), v)
+        };
+        let (row, v) = decide_one("MB/s", noisy(300.0, 20, 0), noisy(150.0, 20, 1));
+        assert_eq!(
+            (row.verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        assert_eq!(
+            (row.unit.as_deref(), row.better),
+            (Some("MB/s"), Some(units::Better::Higher))
+        );
+        let (row, _) = decide_one("MB/s", noisy(150.0, 20, 0), noisy(300.0, 20, 1));
+        assert_eq!(row.verdict, RowVerdict::Improved);
+        let (row, _) = decide_one("B/op", noisy(100.0, 20, 0), noisy(200.0, 20, 1));
+        assert_eq!(row.verdict, RowVerdict::Regressed);
+        let (row, _) = decide_one("ns/op", noisy(100.0, 20, 0), noisy(200.0, 20, 1));
+        assert_eq!(
+            (row.verdict, row.unit, row.better),
+            (RowVerdict::Regressed, None, None)
+        );
+    }
+
+    /// `allocs/op` the same on every run of each side: compared exactly, so
+    /// one more allocation regresses with five runs a side (too few for a
+    /// test) and the row takes no place in the Holm family.
+    #[test]
+    fn deterministic_units_are_compared_exactly() {
+        let (o, n) = (
+            unit_bench("allocs/op", vec![3.0; 5]),
+            unit_bench("allocs/op", vec![4.0; 5]),
+        );
+        let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        assert_eq!(rows[0].p_value, None);
+        assert!(
+            rows[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("allocs/op rose from 3 to 4")),
+            "{:?}",
+            rows[0].warnings
+        );
+        let (rows, _) = decide(&[pairing(&n, &o, RowKind::Compare)], &Options::default());
+        assert_eq!(rows[0].verdict, RowVerdict::Improved);
+        // 0 allocs/op on both sides: unchanged, with no ratio (0 / 0).
+        let zero = unit_bench("allocs/op", vec![0.0; 5]);
+        let (rows, _) = decide(
+            &[pairing(&zero, &zero, RowKind::Compare)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, rows[0].ratio),
+            (RowVerdict::Unchanged, None)
+        );
+    }
+
     #[test]
     fn the_bootstrap_is_reproducible() {
         let old = bench("a/b/sequential", noisy(1000.0, 40, 0));

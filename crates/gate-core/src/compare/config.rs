@@ -84,10 +84,7 @@ pub fn match_sets<'a>(
 /// number of other keys that differ.
 fn distance(old: &Benchmark, new: &Benchmark) -> (bool, usize) {
     let diffs = differences(old, new);
-    (
-        diffs.iter().any(|d| d.key == PACKAGE_KEY),
-        diffs.len(),
-    )
+    (diffs.iter().any(|d| d.key == PACKAGE_KEY), diffs.len())
 }
 
 /// The report's note for each differing key: both values and how many
@@ -124,7 +121,13 @@ mod tests {
     use crate::model::{Lang, Mode};
 
     fn go(config: &[(&str, &str)]) -> Benchmark {
-        let mut b = Benchmark::new("BenchmarkX/size=8", Lang::Go, Mode::Undeclared, 8, vec![1.0]);
+        let mut b = Benchmark::new(
+            "BenchmarkX/size=8",
+            Lang::Go,
+            Mode::Undeclared,
+            8,
+            vec![1.0],
+        );
         b.labels.insert("size".into(), "8".into());
         b.labels.insert("exact".into(), "B/op".into());
         b.labels.insert("unit:MB/s:better".into(), "higher".into());

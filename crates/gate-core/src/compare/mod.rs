@@ -27,9 +27,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
         .map(|pair| {
             let mut names = Vec::new();
             let sides = match pair {
-                (Some(o), Some(n)) if o.mode == n.mode => {
-                    units::unit_sides(o, n, &mut names)
-                }
+                (Some(o), Some(n)) if o.mode == n.mode => units::unit_sides(o, n, &mut names),
                 _ => Vec::new(),
             };
             one_sided.push(names);

@@ -20,7 +20,10 @@ pub fn unit_sides(
     for (unit, old_values) in &old.metrics {
         match new.metrics.get(unit) {
             Some(new_values) if !old_values.is_empty() && !new_values.is_empty() => {
-                sides.push((as_unit(old, unit, old_values), as_unit(new, unit, new_values)));
+                sides.push((
+                    as_unit(old, unit, old_values),
+                    as_unit(new, unit, new_values),
+                ));
             }
             _ => one_sided.push(format!("{unit} (old only)")),
         }
@@ -60,7 +63,10 @@ mod tests {
         let mut one = Vec::new();
         let sides = unit_sides(&old, &new, &mut one);
         assert_eq!(sides.len(), 1);
-        assert_eq!((sides[0].0.unit.as_str(), &sides[0].1.samples), ("B/op", &vec![96.0; 3]));
+        assert_eq!(
+            (sides[0].0.unit.as_str(), &sides[0].1.samples),
+            ("B/op", &vec![96.0; 3])
+        );
         assert_eq!((sides[0].1.threads, sides[0].1.mode), (8, Mode::Undeclared));
         assert_eq!(one, ["MB/s (old only)", "allocs/op (new only)"]);
         // Rust benches keep internal metrics (run medians): never unit rows.

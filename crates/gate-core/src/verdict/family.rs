@@ -161,7 +161,10 @@ fn stored_verdict(row: &Row, p: f64, opts: &Options) -> RowVerdict {
         _ => 1.0 + opts.tolerance,
     };
     let significant = p < opts.alpha;
-    let (rose, fell) = (significant && lo > limit, significant && hi < 1.0 - opts.tolerance);
+    let (rose, fell) = (
+        significant && lo > limit,
+        significant && hi < 1.0 - opts.tolerance,
+    );
     let (worse, better) = match row.better {
         Some(Better::Higher) => (fell, rose),
         Some(Better::Lower) | None => (rose, fell),
