@@ -60,6 +60,8 @@ fn row(id: &str, median: f64) -> Row {
         runner: None,
         adjusted: None,
         min_detectable: None,
+        unit: None,
+        better: None,
     }
 }
 

@@ -44,7 +44,9 @@ pub struct ImportGoArgs {
     /// `go test -bench` output files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Mode of the imported benchmarks; by default GOMAXPROCS=1 is sequential, more is parallel.
+    /// Declares the mode of the imported benchmarks. Without it they are stored with no mode
+    /// (GOMAXPROCS says nothing about `b.RunParallel`) and take the mode of the gate.yaml
+    /// pair that uses them.
     #[arg(long)]
     pub mode: Option<Mode>,
     #[arg(long, default_value = "gate.yaml")]

@@ -7,7 +7,7 @@ use clap::Args;
 
 use gate_core::compare::compare_sets;
 use gate_core::formats::load_any;
-use gate_core::model::ResultSet;
+use gate_core::model::{Mode, ResultSet};
 use gate_core::verdict::Options;
 
 use super::exit_code;
@@ -28,11 +28,17 @@ pub struct CompareArgs {
     /// Significance level (before Holm correction).
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
+    /// Declares the mode of the Go benchmarks of both files (Go output does
+    /// not say whether a benchmark uses `b.RunParallel`; its `-N` suffix is
+    /// GOMAXPROCS only). Without it their rows have no mode.
+    #[arg(long)]
+    pub mode: Option<Mode>,
 }
 
-/// Reads a result set in any format `gate compare` knows; it must hold results.
-pub fn load(path: &Path) -> Result<ResultSet> {
-    let parsed = load_any(path, None)?;
+/// Reads a result set in any format `gate compare` knows; it must hold
+/// results. `mode` declares the mode of Go benchmark text.
+pub fn load(path: &Path, mode: Option<Mode>) -> Result<ResultSet> {
+    let parsed = load_any(path, mode)?;
     for w in &parsed.warnings {
         gate_runner::progress::warn(w);
     }
@@ -63,8 +69,8 @@ fn compare(args: &CompareArgs) -> Result<i32> {
     if !(args.alpha > 0.0 && args.alpha < 0.5) {
         bail!("--alpha {} must be in (0, 0.5)", args.alpha);
     }
-    let old = load(&args.old)?;
-    let new = load(&args.new)?;
+    let old = load(&args.old, args.mode)?;
+    let new = load(&args.new, args.mode)?;
     let opts = Options {
         tolerance: args.tolerance,
         alpha: args.alpha,

@@ -32,7 +32,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
             .unwrap_or(false);
     match args.format {
         ReportFormat::Gobench => {
-            let set = load(&args.results)?;
+            let set = load(&args.results, None)?;
             print!("{}", formats::write_go(&set)?);
         }
         _ if !is_report => bail!(

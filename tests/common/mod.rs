@@ -359,6 +359,13 @@ pub mod contract {
 
     /// One side of a row: `{"median_ns", "n", "counters"}` (+ `samples`, `median_ci`).
     pub fn side(v: &Value, at: &str) {
+        side_in(v, at, false)
+    }
+
+    /// A side; on a row of a unit other than time (`unit`), figures may be
+    /// 0 (`0 allocs/op`).
+    fn side_in(v: &Value, at: &str, unit_row: bool) {
+        let positive = |x: f64| x > 0.0 || (unit_row && x == 0.0);
         let m = obj(v, at);
         keys(
             m,
@@ -367,7 +374,7 @@ pub mod contract {
             at,
         );
         let median = number(&m["median_ns"], &format!("{at}.median_ns"));
-        assert!(median > 0.0, "{at}.median_ns: {median}");
+        assert!(positive(median), "{at}.median_ns: {median}");
         let n = count(&m["n"], &format!("{at}.n"));
         for (k, c) in obj(&m["counters"], &format!("{at}.counters")) {
             number(c, &format!("{at}.counters.{k}"));
@@ -376,7 +383,7 @@ pub mod contract {
             let s = s.as_array().unwrap_or_else(|| panic!("{at}.samples: {s}"));
             assert_eq!(s.len() as u64, n, "{at}: `n` is the number of samples");
             for (i, x) in s.iter().enumerate() {
-                assert!(number(x, &format!("{at}.samples[{i}]")) > 0.0);
+                assert!(positive(number(x, &format!("{at}.samples[{i}]"))));
             }
         }
         if let Some(exact) = m.get("exact_counters") {
@@ -397,8 +404,9 @@ pub mod contract {
 
     /// The row-level figures shared by rows and `earlier` attempts.
     fn figures(m: &Map<String, Value>, at: &str) {
+        let unit_row = m.contains_key("unit");
         if let Some(new) = m.get("new").filter(|v| !v.is_null()) {
-            side(new, &format!("{at}.new"));
+            side_in(new, &format!("{at}.new"), unit_row);
         }
         if !m["ratio"].is_null() {
             assert!(number(&m["ratio"], &format!("{at}.ratio")) > 0.0);
@@ -422,10 +430,24 @@ pub mod contract {
                 "id", "kind", "mode", "threads", "old", "new", "ratio", "ratio_ci", "p_value",
                 "verdict", "warnings",
             ],
-            &["go", "max_ratio", "earlier", "min_detectable"],
+            &[
+                "go",
+                "max_ratio",
+                "earlier",
+                "min_detectable",
+                "unit",
+                "better",
+            ],
             at,
         );
         string(&m["id"], &format!("{at}.id"));
+        // `unit` and `better` come together, on `compare` rows only.
+        assert_eq!(m.contains_key("unit"), m.contains_key("better"), "{at}");
+        if let Some(u) = m.get("unit") {
+            assert_ne!(string(u, &format!("{at}.unit")), "ns/op", "{at}");
+            one_of(&m["better"], &["lower", "higher"], &format!("{at}.better"));
+            assert_eq!(m["kind"], "compare", "{at}: `unit` on a non-compare row");
+        }
         if let Some(x) = m.get("min_detectable") {
             let x = x.as_f64().unwrap_or(-1.0);
             assert!(x > 0.0 && x.is_finite(), "{at}.min_detectable: {x}");
@@ -433,12 +455,12 @@ pub mod contract {
         one_of(&m["kind"], &KINDS, &format!("{at}.kind"));
         one_of(
             &m["mode"],
-            &["sequential", "parallel"],
+            &["sequential", "parallel", "undeclared"],
             &format!("{at}.mode"),
         );
         assert!(count(&m["threads"], &format!("{at}.threads")) >= 1);
         if !m["old"].is_null() {
-            side(&m["old"], &format!("{at}.old"));
+            side_in(&m["old"], &format!("{at}.old"), m.contains_key("unit"));
         }
         figures(m, at);
         strings(&m["warnings"], &format!("{at}.warnings"));

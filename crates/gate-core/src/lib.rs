@@ -17,5 +17,6 @@ pub mod pairing;
 pub mod report;
 pub mod sequential;
 pub mod stats;
+pub mod units;
 pub mod update;
 pub mod verdict;

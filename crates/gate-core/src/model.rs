@@ -20,11 +20,25 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// How a benchmark drives the code: one thread doing one operation after
 /// another, or N threads sharing the work (Go's `b.RunParallel` meaning:
 /// ns/op is wall time divided by all operations, i.e. inverse throughput).
+///
+/// A Rust bench id declares its mode; a Go result line does not (its `-N`
+/// suffix is GOMAXPROCS, which says nothing about `b.RunParallel`), so a Go
+/// figure is [`Mode::Undeclared`] until something declares it: a pair in
+/// `gate.yaml`, `--mode`, or a `gate-mode:` line the gate wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Sequential,
     Parallel,
+    /// Nothing declared the mode (a Go result read without `--mode`).
+    Undeclared,
+}
+
+impl Mode {
+    /// Whether a declaration (id, pair, flag) set this mode.
+    pub fn is_declared(self) -> bool {
+        self != Mode::Undeclared
+    }
 }
 
 impl fmt::Display for Mode {
@@ -32,10 +46,13 @@ impl fmt::Display for Mode {
         f.write_str(match self {
             Mode::Sequential => "sequential",
             Mode::Parallel => "parallel",
+            Mode::Undeclared => "undeclared",
         })
     }
 }
 
+/// A mode as a user declares it (`--mode`, `gate.yaml`, a bench id):
+/// `sequential` or `parallel`; `undeclared` is no declaration.
 impl FromStr for Mode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -101,6 +118,8 @@ impl BenchId {
                 Some(n) if n >= 1 => n,
                 _ => return bad("the thread part must look like `t2`"),
             },
+            // `FromStr` accepts declared modes only.
+            (Mode::Undeclared, _) => return bad("the mode must be sequential or parallel"),
         };
         if parts.len() > 4 {
             return bad("too many parts");

@@ -122,6 +122,15 @@ pub struct Row {
     /// (`crate::sequential::min_detectable`) (added field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_detectable: Option<f64>,
+    /// A `gate compare` row of a Go unit other than time (`B/op`,
+    /// `allocs/op`, `MB/s`, custom): the unit of its sides' figures, which
+    /// are then in that unit rather than ns/op (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// With `unit`: which values are better (`lower` or `higher`); a row
+    /// regresses when its figure moves the other way (added field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub better: Option<crate::units::Better>,
 }
 
 /// The test of a lockstep row's ratios at the same rate of the counted
@@ -166,6 +175,22 @@ impl Row {
             Some(r) => format!("{} [{r}]", self.id),
             None => self.id.clone(),
         }
+    }
+
+    /// What a `gate compare` row of Go results ran at: GOMAXPROCS (the
+    /// name's `-N` suffix) and the mode, named only when something declared
+    /// it (`--mode`); `None` for other rows, whose id says both.
+    pub fn go_setting(&self) -> Option<String> {
+        if self.kind != RowKind::Compare
+            || !crate::formats::gobench::names::is_benchmark_name(&self.id)
+        {
+            return None;
+        }
+        Some(if self.mode.is_declared() {
+            format!("{}, GOMAXPROCS {}", self.mode, self.threads)
+        } else {
+            format!("GOMAXPROCS {}", self.threads)
+        })
     }
 
     /// This row's figures as an earlier attempt.
@@ -277,6 +302,7 @@ pub use stored::{RUN_MEDIANS, between_run_widening};
 use crate::formats::exact_counters;
 use crate::model::Benchmark;
 use crate::stats;
+use crate::units;
 use family::{Pending, Tested};
 
 /// Thresholds and settings of one decision.
@@ -386,7 +412,23 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         runner: None,
         adjusted: None,
         min_detectable: None,
+        unit: None,
+        better: None,
     };
+    if let Some(b) = p.new.or(p.old).filter(|b| b.unit != units::TIME_UNIT) {
+        let (better, why) = units::better_of(b);
+        row.unit = Some(b.unit.clone());
+        row.better = Some(better);
+        if why == units::Why::Assumed {
+            row.warnings.push(format!(
+                "{}: no `Unit {} better=higher|lower` line and not a unit benchstat knows: \
+                 assumed {}",
+                b.unit,
+                b.unit,
+                direction_words(better)
+            ));
+        }
+    }
     let (old, new) = match (p.old, p.new) {
         (Some(o), Some(n)) => (o, n),
         // A configured Rust/Go pair without its Go figure is a hole in
@@ -400,6 +442,10 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
     if let Some(why) = incomparable(old, new, &mut row) {
         row.warnings.push(why);
         return Pending::settled(row, RowVerdict::Incomparable);
+    }
+    if row.unit.is_some() && units::is_exact(old) && units::is_exact(new) {
+        let verdict = exact_unit_verdict(old, new, &mut row);
+        return Pending::settled(row, verdict);
     }
     let mut counters_regressed = false;
     if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
@@ -449,7 +495,8 @@ fn incomparable(old: &Benchmark, new: &Benchmark, row: &mut Row) -> Option<Strin
         return Some(format!("no time samples on the {side} side"));
     }
     if let (Some(o), Some(n)) = (&row.old, &row.new) {
-        row.ratio = Some(n.median_ns / o.median_ns);
+        // A unit other than time may be 0 (`0 allocs/op`): no ratio then.
+        row.ratio = Some(n.median_ns / o.median_ns).filter(|r| r.is_finite() && *r > 0.0);
     }
     if old.unit != new.unit {
         return Some(format!(
@@ -464,6 +511,50 @@ fn incomparable(old: &Benchmark, new: &Benchmark, row: &mut Row) -> Option<Strin
         );
     }
     None
+}
+
+/// The verdict of a unit row whose values are deterministic on both sides
+/// ([`units::is_exact`]): compared exactly, as exact counters are, so any
+/// move in the worse direction regresses and no test joins the family.
+fn exact_unit_verdict(old: &Benchmark, new: &Benchmark, row: &mut Row) -> RowVerdict {
+    let (o, n) = (row_median(&row.old), row_median(&row.new));
+    let better = units::better_of(new).0;
+    let eps = 1e-9 * o.abs().max(n.abs()).max(1.0);
+    let unit = &new.unit;
+    row.warnings.push(format!(
+        "{unit}: the same on every run of each side (or declared exact): compared exactly, {}",
+        direction_words(better)
+    ));
+    if (n - o).abs() <= eps {
+        return RowVerdict::Unchanged;
+    }
+    let worse = match better {
+        units::Better::Lower => n > o,
+        units::Better::Higher => n < o,
+    };
+    row.warnings.push(format!(
+        "{unit} {} from {o} to {n} (old n={}, new n={})",
+        if n > o { "rose" } else { "fell" },
+        old.samples.len(),
+        new.samples.len()
+    ));
+    if worse {
+        RowVerdict::Regressed
+    } else {
+        RowVerdict::Improved
+    }
+}
+
+fn row_median(side: &Option<Side>) -> f64 {
+    side.as_ref().map_or(f64::NAN, |s| s.median_ns)
+}
+
+/// "lower is better" / "higher is better".
+pub fn direction_words(better: units::Better) -> &'static str {
+    match better {
+        units::Better::Lower => "lower is better",
+        units::Better::Higher => "higher is better",
+    }
 }
 
 /// Tests a row of lockstep pairs ([`PairedRow::of`]): its ratio and
@@ -983,6 +1074,80 @@ mod tests {
             &Options::default(),
         );
         assert_eq!(rows[0].verdict, RowVerdict::Regressed);
+    }
+
+    fn unit_bench(unit: &str, samples: Vec<f64>) -> Benchmark {
+        Benchmark {
+            unit: unit.into(),
+            lang: Lang::Go,
+            ..bench("BenchmarkX", samples)
+        }
+    }
+
+    /// A throughput row regresses when it shrinks and improves when it
+    /// grows; a cost row the other way round.
+    #[test]
+    fn each_unit_is_decided_in_its_own_direction() {
+        let decide_one = |unit: &str, old: Vec<f64>, new: Vec<f64>| {
+            let (o, n) = (unit_bench(unit, old), unit_bench(unit, new));
+            let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
+            (rows[0].clone(), v)
+        };
+        let (row, v) = decide_one("MB/s", noisy(300.0, 20, 0), noisy(150.0, 20, 1));
+        assert_eq!(
+            (row.verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        assert_eq!(
+            (row.unit.as_deref(), row.better),
+            (Some("MB/s"), Some(units::Better::Higher))
+        );
+        let (row, _) = decide_one("MB/s", noisy(150.0, 20, 0), noisy(300.0, 20, 1));
+        assert_eq!(row.verdict, RowVerdict::Improved);
+        let (row, _) = decide_one("B/op", noisy(100.0, 20, 0), noisy(200.0, 20, 1));
+        assert_eq!(row.verdict, RowVerdict::Regressed);
+        let (row, _) = decide_one("ns/op", noisy(100.0, 20, 0), noisy(200.0, 20, 1));
+        assert_eq!(
+            (row.verdict, row.unit, row.better),
+            (RowVerdict::Regressed, None, None)
+        );
+    }
+
+    /// `allocs/op` the same on every run of each side: compared exactly, so
+    /// one more allocation regresses with five runs a side (too few for a
+    /// test) and the row takes no place in the Holm family.
+    #[test]
+    fn deterministic_units_are_compared_exactly() {
+        let (o, n) = (
+            unit_bench("allocs/op", vec![3.0; 5]),
+            unit_bench("allocs/op", vec![4.0; 5]),
+        );
+        let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
+        assert_eq!(
+            (rows[0].verdict, v),
+            (RowVerdict::Regressed, Verdict::Regression)
+        );
+        assert_eq!(rows[0].p_value, None);
+        assert!(
+            rows[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("allocs/op rose from 3 to 4")),
+            "{:?}",
+            rows[0].warnings
+        );
+        let (rows, _) = decide(&[pairing(&n, &o, RowKind::Compare)], &Options::default());
+        assert_eq!(rows[0].verdict, RowVerdict::Improved);
+        // 0 allocs/op on both sides: unchanged, with no ratio (0 / 0).
+        let zero = unit_bench("allocs/op", vec![0.0; 5]);
+        let (rows, _) = decide(
+            &[pairing(&zero, &zero, RowKind::Compare)],
+            &Options::default(),
+        );
+        assert_eq!(
+            (rows[0].verdict, rows[0].ratio),
+            (RowVerdict::Unchanged, None)
+        );
     }
 
     #[test]

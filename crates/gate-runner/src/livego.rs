@@ -25,8 +25,9 @@
 //! once means a compile error is reported before any Rust round is spent,
 //! every round measures the very binary that was checked, and the rounds
 //! pay no build-cache lookups. The output is read with
-//! [`gate_core::formats::parse_go`]; GOMAXPROCS 1 is sequential and more is
-//! parallel, the reader's default, which is what `b.RunParallel` means.
+//! [`gate_core::formats::parse_go`] without a mode: GOMAXPROCS says nothing
+//! about `b.RunParallel`, so each figure takes the mode of the `gate.yaml`
+//! pair that asked for it.
 //!
 //! The Go command never reaches the network: `GOTOOLCHAIN=local` (no
 //! toolchain download), `GOPROXY=off` (no module download) and

@@ -5,7 +5,8 @@
 //!    `target/`), read with [`read_criterion`];
 //! 2. JSON with `rows`: a saved report ([`Report`]); the `new` side of each
 //!    row is taken (id, mode, threads, samples, counters), rows without a
-//!    `new` side are skipped;
+//!    `new` side are skipped; a row of a unit other than time gives its
+//!    samples back to the benchmark's metrics under that unit;
 //! 3. JSON with `benchmarks`: a results file;
 //! 4. YAML whose `kind` is `go-baseline`/`rust-baseline` (or any `.yaml`/
 //!    `.yml` file): a baseline, all sets merged;
@@ -125,6 +126,17 @@ fn report_set(report: &Report, file: &str) -> Result<Parsed> {
             RowKind::Compare if row.id.starts_with("Benchmark") => Lang::Go,
             RowKind::Compare => Lang::Rust,
         };
+        // A row of a unit other than time (`gate compare` of Go results)
+        // gives that unit's values back to its benchmark's metrics.
+        if let Some(unit) = &row.unit {
+            if let Some(b) = benchmarks
+                .iter_mut()
+                .find(|b: &&mut Benchmark| b.key() == (lang, row.id.as_str(), row.threads))
+            {
+                b.metrics.insert(unit.clone(), side.samples.clone());
+            }
+            continue;
+        }
         if !seen.insert((lang, row.id.clone(), row.threads)) {
             continue;
         }
@@ -272,6 +284,8 @@ mod tests {
             runner: None,
             adjusted: None,
             min_detectable: None,
+            unit: None,
+            better: None,
         }
     }
 

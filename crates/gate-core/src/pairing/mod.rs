@@ -76,8 +76,9 @@ fn selected(config: &Config, filter: Option<&Regex>, id: &str) -> bool {
 /// Pairs the new Rust results with the baselines and decides.
 ///
 /// Like with like: a Rust/Go pair is compared only when the Go figure was
-/// recorded with the mode and GOMAXPROCS the pair names; anything else is a
-/// configuration error (exit 2), never a silently wrong ratio.
+/// recorded at the GOMAXPROCS the pair names and, if its mode was declared,
+/// with the pair's mode; anything else is a configuration error (exit 2),
+/// never a silently wrong ratio.
 pub fn build_report(
     config: &Config,
     new: &ResultSet,
@@ -297,10 +298,13 @@ fn go_pairing<'a>(
     })
 }
 
-/// Refuses a Go figure of another mode than the pair's, or measured with `-race`.
+/// Refuses a Go figure declared with another mode than the pair's, or
+/// measured with `-race`. A figure whose mode nothing declared (a Go file
+/// imported or measured live without `--mode`) takes the pair's: the pair
+/// is the declaration.
 fn check_go_figure(at: &str, pair: &Pair, found: &formats::baseline::Found<'_>) -> Result<()> {
     let g = found.benchmark;
-    if g.mode != pair.mode {
+    if g.mode.is_declared() && g.mode != pair.mode {
         bail!(
             "{at}: mode mismatch: the Go baseline records `{}` at GOMAXPROCS {} as {} ({}), \
              the pair says {}. Go's RunParallel figure is inverse throughput, a sequential \

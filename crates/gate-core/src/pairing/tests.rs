@@ -262,4 +262,45 @@ mod live_go_tests {
         assert_eq!(row(&with_live).n, 10);
         assert_eq!(row(&with_live).median_ns, 2000.0);
     }
+
+    /// A Go figure whose mode nothing declared (read without `--mode`, as
+    /// live Go is) takes the pair's mode; one declared otherwise is refused.
+    #[test]
+    fn the_pair_declares_the_mode_of_an_undeclared_go_figure() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::parse(
+            "require_baseline: false\nbaselines:\n  go: go.yaml\npairs:\n  - rust: secret/with_bytes/parallel/t2\n    go: BenchmarkSecret_WithBytes\n    mode: parallel\n    threads: 2\n",
+            &dir.path().join("gate.yaml"),
+        )
+        .unwrap();
+        let rust = Benchmark::new(
+            "secret/with_bytes/parallel/t2",
+            Lang::Rust,
+            Mode::Parallel,
+            2,
+            (0..20).map(|i| 900.0 + f64::from(i)).collect(),
+        );
+        let new = ResultSet {
+            benchmarks: vec![rust],
+            ..Default::default()
+        };
+        let report_with = |mode: Mode| {
+            let mut g = go(vec![1000.0; 5]);
+            g.threads = 2;
+            g.mode = mode;
+            let mut bl = Baseline::new(formats::BaselineKind::Go);
+            bl.sets.push(ResultSet {
+                benchmarks: vec![g],
+                ..Default::default()
+            });
+            formats::write_baseline(&dir.path().join("go.yaml"), &bl).unwrap();
+            build_report(&cfg, &new, None, Sources::default())
+        };
+        let r = report_with(Mode::Undeclared).unwrap();
+        let row = r.rows.iter().find(|x| x.kind == RowKind::RustVsGo).unwrap();
+        assert_eq!((row.mode, row.threads), (Mode::Parallel, 2));
+        assert!(row.old.is_some(), "{row:?}");
+        let err = format!("{:#}", report_with(Mode::Sequential).unwrap_err());
+        assert!(err.contains("mode mismatch"), "{err}");
+    }
 }

@@ -3,7 +3,7 @@
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::{fmt_change, fmt_ns};
-use crate::verdict::{Report, Row, RowKind, RowVerdict, Verdict};
+use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict, direction_words};
 
 fn kind_label(row: &Row) -> String {
     match row.kind {
@@ -70,6 +70,17 @@ fn counters_cell(row: &Row) -> String {
         .join(", ")
 }
 
+/// One side's median and sample count: a time, or a value in the row's unit.
+fn side_cell(row: &Row, side: Option<&Side>) -> String {
+    let Some(s) = side else {
+        return "-".into();
+    };
+    match &row.unit {
+        Some(unit) => format!("{} {unit} n={}", fmt_count(s.median_ns), s.n),
+        None => format!("{} n={}", fmt_ns(s.median_ns), s.n),
+    }
+}
+
 fn fmt_count(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
@@ -109,23 +120,18 @@ pub fn render(report: &Report) -> String {
             (RowKind::RustVsGo, Some(m)) => format!(" (max {m:.2}x)"),
             _ => String::new(),
         };
+        let mut bench = row.display_id();
+        if let Some(setting) = row.go_setting() {
+            bench.push_str(&format!(" ({setting})"));
+        }
+        if let (Some(unit), Some(better)) = (&row.unit, row.better) {
+            bench.push_str(&format!(" {unit}, {}", direction_words(better)));
+        }
         t.add_row(vec![
-            Cell::new(row.display_id()),
+            Cell::new(bench),
             Cell::new(kind_label(row)),
-            Cell::new(
-                row.old
-                    .as_ref()
-                    .map(|s| format!("{} n={}", fmt_ns(s.median_ns), s.n))
-                    .unwrap_or("-".into()),
-            )
-            .set_alignment(CellAlignment::Right),
-            Cell::new(
-                row.new
-                    .as_ref()
-                    .map(|s| format!("{} n={}", fmt_ns(s.median_ns), s.n))
-                    .unwrap_or("-".into()),
-            )
-            .set_alignment(CellAlignment::Right),
+            Cell::new(side_cell(row, row.old.as_ref())).set_alignment(CellAlignment::Right),
+            Cell::new(side_cell(row, row.new.as_ref())).set_alignment(CellAlignment::Right),
             Cell::new(format!("{}{limit}", change_cell(row))).set_alignment(CellAlignment::Right),
             Cell::new(
                 row.p_value

@@ -3,6 +3,7 @@
 
 use super::{Options, PairedRow, Row, RowKind, RowVerdict};
 use crate::stats;
+use crate::units::Better;
 
 /// What a row's verdict still waits for once its own figures are known.
 pub(super) enum Tested {
@@ -150,7 +151,9 @@ fn decide_row(pending: Pending, corrected: &[Corrected], m: usize, opts: &Option
 
 /// The verdict of a row of independent samples: significant, and its
 /// interval above the limit (the pair's `max_ratio` for a Rust/Go row that
-/// sets one, else 1 + tolerance) or below 1 - tolerance.
+/// sets one, else 1 + tolerance) or below 1 - tolerance. For a unit whose
+/// higher values are better (throughput), the mirror image: a fall below
+/// 1 - tolerance regresses.
 fn stored_verdict(row: &Row, p: f64, opts: &Options) -> RowVerdict {
     let [lo, hi] = row.ratio_ci.expect("tested rows have an interval");
     let limit = match (row.kind, row.max_ratio) {
@@ -158,9 +161,17 @@ fn stored_verdict(row: &Row, p: f64, opts: &Options) -> RowVerdict {
         _ => 1.0 + opts.tolerance,
     };
     let significant = p < opts.alpha;
-    if significant && lo > limit {
+    let (rose, fell) = (
+        significant && lo > limit,
+        significant && hi < 1.0 - opts.tolerance,
+    );
+    let (worse, better) = match row.better {
+        Some(Better::Higher) => (fell, rose),
+        Some(Better::Lower) | None => (rose, fell),
+    };
+    if worse {
         RowVerdict::Regressed
-    } else if significant && hi < 1.0 - opts.tolerance {
+    } else if better {
         RowVerdict::Improved
     } else {
         RowVerdict::Unchanged

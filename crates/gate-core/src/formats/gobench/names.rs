@@ -12,12 +12,15 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::model::Mode;
+use std::collections::BTreeMap;
+
+use crate::formats::{EXACT_LABEL, UNIT_LABEL_PREFIX};
+use crate::model::{BenchId, Benchmark, Lang, Mode};
 
 /// Config key that marks the results after it as Rust figures.
 pub const LANG_KEY: &str = "gate-lang";
-/// Config key carrying a mode that differs from the default derivation
-/// (see [`default_mode`]), so that a mode override survives a round trip.
+/// Config key carrying a mode that differs from the one a name implies
+/// (see [`implied_mode`]), so that a declared mode survives a round trip.
 pub const MODE_KEY: &str = "gate-mode";
 /// Go name prefix of an encoded Rust id.
 pub const RUST_PREFIX: &str = "BenchmarkRust/";
@@ -67,15 +70,15 @@ pub fn subname_parts(id: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// Mode of a benchmark when nothing says otherwise. Every Go benchmark of
-/// the subject uses `b.RunParallel`; at GOMAXPROCS=1 that runs a single
-/// goroutine, i.e. one operation after another, which is what a Rust
-/// sequential bench measures. More than one proc is a parallel figure.
-pub fn default_mode(threads: u32) -> Mode {
-    if threads <= 1 {
-        Mode::Sequential
-    } else {
-        Mode::Parallel
+/// Mode of a benchmark when no `gate-mode:` line or override says
+/// otherwise: a Rust id declares its own; a Go name does not. Its `-N`
+/// suffix is GOMAXPROCS, which a benchmark runs at whether or not it calls
+/// `b.RunParallel`, so a Go figure stays [`Mode::Undeclared`] until a pair
+/// in `gate.yaml` or `--mode` declares it.
+pub fn implied_mode(lang: Lang, id: &str) -> Mode {
+    match (lang, BenchId::parse(id)) {
+        (Lang::Rust, Ok(b)) => b.mode,
+        _ => Mode::Undeclared,
     }
 }
 
@@ -86,6 +89,30 @@ pub fn is_config_key(key: &str) -> bool {
         && !key
             .chars()
             .any(|c| c.is_whitespace() || c.is_uppercase() || c == ':')
+}
+
+/// A benchmark's configuration: the Go `key: value` lines in force for it
+/// (`goos`, `goarch`, `pkg`, `cpu`, `note`, custom keys), as its labels
+/// keep them; not the labels that are part of its name (`/key=value`
+/// sub-benchmark parts), unit metadata, exactness, or the gate's own
+/// `gate-lang`/`gate-mode` keys.
+pub fn configuration(b: &Benchmark) -> BTreeMap<&str, &str> {
+    let parts = if b.lang == Lang::Go {
+        subname_parts(&b.id)
+    } else {
+        Vec::new()
+    };
+    b.labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .filter(|(k, v)| {
+            *k != EXACT_LABEL
+                && *k != LANG_KEY
+                && *k != MODE_KEY
+                && !k.starts_with(UNIT_LABEL_PREFIX)
+                && !parts.contains(&(*k, *v))
+        })
+        .collect()
 }
 
 /// Rust id -> Go benchmark name (without the `-N` suffix).

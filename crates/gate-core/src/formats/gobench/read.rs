@@ -11,7 +11,8 @@
 //!   samples of one benchmark. `ns/op` values are the samples; `B/op` and
 //!   `allocs/op` become counters (their median) and are also kept per sample
 //!   in metrics; any other unit (`MB/s`, custom metrics) goes to metrics.
-//! - the `-N` suffix is GOMAXPROCS: stripped from the id, kept as threads.
+//! - the `-N` suffix is GOMAXPROCS: stripped from the id, kept as threads;
+//!   it says nothing about the mode (see below).
 //! - `/key=value` parts of a sub-benchmark name become labels; the id keeps
 //!   the full name.
 //! - `Unit <unit> <key>=<value>...` lines are kept as labels
@@ -20,8 +21,10 @@
 //!   ignored, except a `panic:`/`fatal error:` line: a crashed run keeps the
 //!   results read before it and says so in a warning naming the line.
 //!
-//! Mode: by default GOMAXPROCS=1 is [`Mode::Sequential`] and more is
-//! [`Mode::Parallel`] (see [`default_mode`]); the caller may override it.
+//! Mode: what declares it, in this order: the caller's override (`--mode`),
+//! a `gate-mode:` config line (written by the gate), a Rust bench id;
+//! otherwise [`Mode::Undeclared`] (see [`implied_mode`]), never a guess
+//! from GOMAXPROCS.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -29,13 +32,12 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::names::{
-    LANG_KEY, MODE_KEY, decode_rust_id, default_mode, is_benchmark_name, split_procs, subname_parts,
+    LANG_KEY, MODE_KEY, decode_rust_id, implied_mode, is_benchmark_name, split_procs, subname_parts,
 };
 use crate::formats::{EXACT_LABEL, Parsed, UNIT_LABEL_PREFIX, median};
-use crate::model::{BenchId, Benchmark, Environment, Lang, Mode, ResultSet};
+use crate::model::{Benchmark, Environment, Lang, Mode, ResultSet};
 
-/// The unit of time samples.
-pub const TIME_UNIT: &str = "ns/op";
+pub use crate::units::TIME_UNIT;
 /// Go's own per-op allocation units, reduced to counters.
 pub const GO_COUNTER_UNITS: [&str; 2] = ["B/op", "allocs/op"];
 /// Unit metadata the writer puts on a unit that carries a counter (one
@@ -46,8 +48,8 @@ pub const COUNTER_META: (&str, &str) = ("gate", "counter");
 /// the writer puts it on exact counters.
 pub const EXACT_META: (&str, &str) = ("assume", "exact");
 
-/// Reads a `go test -bench` output file. `mode` overrides the mode of every
-/// benchmark (default: GOMAXPROCS=1 sequential, more parallel).
+/// Reads a `go test -bench` output file. `mode` declares the mode of every
+/// benchmark (default: undeclared, see the module doc).
 pub fn read_go_file(path: &Path, mode: Option<Mode>) -> Result<Parsed> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -312,8 +314,8 @@ impl Reader {
         })
     }
 
-    /// One group's benchmark: its mode (the override, the `mode:` config
-    /// line, the Rust id, or GOMAXPROCS), counters, metrics and labels.
+    /// One group's benchmark: its mode (the override, the `gate-mode:`
+    /// config line, the Rust id, or undeclared), counters, metrics and labels.
     fn benchmark(
         &self,
         g: &Group,
@@ -322,17 +324,13 @@ impl Reader {
         source: &str,
         mode_override: Option<Mode>,
     ) -> Result<Benchmark> {
-        let mode = match mode_override {
-            Some(m) => m,
-            None => match g.config.get(MODE_KEY) {
-                Some(m) => m
-                    .parse()
-                    .map_err(|e| anyhow!("{at}: `{MODE_KEY}: {m}`: {e}"))?,
-                None => match (g.lang, BenchId::parse(&g.id)) {
-                    (Lang::Rust, Ok(b)) => b.mode,
-                    _ => default_mode(g.threads),
-                },
-            },
+        let mode = match (mode_override, g.config.get(MODE_KEY)) {
+            (Some(m), _) => m,
+            (None, Some(m)) if m == &Mode::Undeclared.to_string() => Mode::Undeclared,
+            (None, Some(m)) => m
+                .parse()
+                .map_err(|e| anyhow!("{at}: `{MODE_KEY}: {m}`: {e}"))?,
+            (None, None) => implied_mode(g.lang, &g.id),
         };
 
         let mut metrics = g.metrics.clone();

@@ -33,6 +33,9 @@ fn bench<'a>(p: &'a Parsed, id: &str) -> &'a Benchmark {
         .unwrap_or_else(|| panic!("no benchmark {id} in {:?}", p.set.benchmarks))
 }
 
+/// The `-N` suffix is GOMAXPROCS, kept as threads; it declares no mode
+/// (a benchmark runs at GOMAXPROCS N whether or not it calls
+/// `b.RunParallel`), so without `--mode` the mode stays undeclared.
 #[test]
 fn repeated_lines_become_samples_and_suffix_becomes_threads() {
     let p = parse(
@@ -44,12 +47,17 @@ fn repeated_lines_become_samples_and_suffix_becomes_threads() {
     assert_eq!(p.set.benchmarks.len(), 2);
     let a = bench(&p, "BenchmarkA");
     assert_eq!(a.samples, vec![10.5, 11.0, 12.0]);
-    assert_eq!((a.threads, a.mode, a.lang), (2, Mode::Parallel, Lang::Go));
+    assert_eq!((a.threads, a.mode, a.lang), (2, Mode::Undeclared, Lang::Go));
     assert_eq!(a.unit, "ns/op");
     assert_eq!(a.source.as_deref(), Some("inline.txt"));
     let b = bench(&p, "BenchmarkB");
-    assert_eq!((b.threads, b.mode), (1, Mode::Sequential));
+    assert_eq!((b.threads, b.mode), (1, Mode::Undeclared));
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let p = parse("BenchmarkX-8 1 10 ns/op\n");
+    assert_eq!(
+        (p.set.benchmarks[0].threads, p.set.benchmarks[0].mode),
+        (8, Mode::Undeclared)
+    );
 }
 
 #[test]
@@ -255,12 +263,7 @@ fn real_memguard_and_protectedmemory_files() {
         for b in &p.set.benchmarks {
             assert_eq!(b.samples.len(), 5, "{file} {}", b.id);
             assert_eq!(b.threads, threads, "{file} {}", b.id);
-            let mode = if threads == 1 {
-                Mode::Sequential
-            } else {
-                Mode::Parallel
-            };
-            assert_eq!(b.mode, mode);
+            assert_eq!(b.mode, Mode::Undeclared);
             assert_eq!(b.labels["pkg"], pkg);
             assert!(b.counters.contains_key("B/op") && b.counters.contains_key("allocs/op"));
             assert_eq!(b.source.as_deref(), Some(file));
@@ -320,7 +323,7 @@ fn real_keycache_files_keep_results_before_the_panic() {
         "BenchmarkKeyCache_GetOrLoad_MultipleThreadsReadExistingKey",
     );
     assert_eq!(read.samples, vec![337.4, 329.9, 327.3, 443.7, 375.5]);
-    assert_eq!((read.threads, read.mode), (1, Mode::Sequential));
+    assert_eq!((read.threads, read.mode), (1, Mode::Undeclared));
 }
 
 fn rust_bench(id: &str, threads: u32, mode: Mode, samples: Vec<f64>) -> Benchmark {

@@ -17,12 +17,12 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 
 use super::names::{
-    LANG_KEY, MODE_KEY, default_mode, encode_rust_id, is_benchmark_name, is_config_key,
-    needs_explicit_procs, subname_parts,
+    LANG_KEY, MODE_KEY, configuration, encode_rust_id, implied_mode, is_benchmark_name,
+    is_config_key, needs_explicit_procs,
 };
 use super::read::{COUNTER_META, EXACT_META, GO_COUNTER_UNITS, TIME_UNIT};
-use crate::formats::{EXACT_LABEL, UNIT_LABEL_PREFIX, exact_counters};
-use crate::model::{BenchId, Benchmark, Lang, ResultSet};
+use crate::formats::{UNIT_LABEL_PREFIX, exact_counters};
+use crate::model::{Benchmark, Lang, ResultSet};
 
 /// Writes a result set as Go benchmark text. Fails on what cannot be
 /// written faithfully: a Go id that is not a benchmark name, a thread count
@@ -62,7 +62,7 @@ pub fn write_go(set: &ResultSet) -> Result<String> {
         if b.lang == Lang::Rust {
             wanted.insert(LANG_KEY.to_string(), "rust".to_string());
         }
-        if b.mode != implied_mode(b) {
+        if b.mode != implied_mode(b.lang, &b.id) {
             wanted.insert(MODE_KEY.to_string(), b.mode.to_string());
         }
         for key in in_force.keys() {
@@ -106,35 +106,14 @@ fn go_name(b: &Benchmark) -> Result<String> {
     })
 }
 
-/// The mode the reader derives when no `gate-mode` line is present.
-fn implied_mode(b: &Benchmark) -> crate::model::Mode {
-    match (b.lang, BenchId::parse(&b.id)) {
-        (Lang::Rust, Ok(id)) => id.mode,
-        _ => default_mode(b.threads),
-    }
-}
-
-/// Labels that are written as config lines: not the sub-benchmark parts
-/// (they are in the name), not unit metadata or exactness (written as
-/// `Unit` lines), and only keys and values the format can hold.
+/// Labels that are written as config lines: the benchmark's
+/// configuration ([`configuration`]), where the format can hold its keys
+/// and values.
 fn config_labels(b: &Benchmark) -> BTreeMap<String, String> {
-    let parts = if b.lang == Lang::Go {
-        subname_parts(&b.id)
-    } else {
-        Vec::new()
-    };
-    b.labels
-        .iter()
-        .filter(|(k, v)| {
-            k.as_str() != EXACT_LABEL
-                && k.as_str() != LANG_KEY
-                && k.as_str() != MODE_KEY
-                && !k.starts_with(UNIT_LABEL_PREFIX)
-                && !parts.contains(&(k.as_str(), v.as_str()))
-                && is_config_key(k)
-                && is_config_value(v)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
+    configuration(b)
+        .into_iter()
+        .filter(|(k, v)| is_config_key(k) && is_config_value(v))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
