@@ -113,6 +113,7 @@ pub fn render(report: &Report) -> String {
         "new",
         "change [CI]",
         "p (Holm)",
+        "counters",
         "verdict",
     ]);
     for row in &report.rows {
