@@ -18,9 +18,8 @@
 //! the stored check's `tolerance` (the question is the same: slower by more
 //! than the tolerance than the baseline's code).
 //!
-//! When the floor benches moved against the baseline, the flagged benches
-//! come here without a fresh-process confirmation first
-//! ([`straight_to_rejudging`]).
+//! When the floor benches, measured first, moved against the baseline, the
+//! whole check is this comparison from the start ([`host_moved`]).
 //!
 //! Nothing turns a failure into a pass without that evidence: when the
 //! baseline has no commit (not in git, uncommitted changes), or the commit
@@ -30,9 +29,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use gate_core::model::ResultSet;
+use gate_core::model::Lang;
 use gate_core::pairing::{self, Sources, floor};
 
+use super::collect::collect;
 use super::confirm::{Fixed, confirm};
 use super::sequential;
 use gate_core::config::Config;
@@ -132,9 +132,7 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     ));
     let mut head_plan = plan.clone();
     head_plan.only = Some(ids.clone());
-    // The stored check's question, so its tolerance.
-    let mut judge_config = config.clone();
-    judge_config.lockstep.tolerance = None;
+    let judge_config = stored_question(config);
     let ab = match gate_runner::ab::prepare(&head_plan, &commit, config.lockstep.clone()) {
         Ok(ab) => ab,
         Err(e) => {
@@ -166,34 +164,70 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     Ok(())
 }
 
-/// Whether the regressions of a stored check go straight to the re-judging,
-/// without a fresh-process confirmation first: when the floor benches moved
-/// against the Rust baseline (`floor::moved`), a fresh process of the head
-/// meets the same machine and would confirm the machine's difference, so
-/// only the lockstep comparison with the baseline's code can decide.
-/// Returns the note that says so, or `None` (confirm first) when there is
-/// nothing to re-judge, the floor did not move, or the baseline's commit is
-/// unknown (then the confirmation is all the evidence there is).
-pub fn straight_to_rejudging(config: &Config, new: &ResultSet, report: &Report) -> Option<String> {
-    if !config.arbitrate || report.verdict != Verdict::Regression || flagged(report).is_empty() {
-        return None;
+/// A host that is not the one that measured the Rust baseline, told by the
+/// floor benches measured first.
+pub struct MovedHost {
+    /// The commit that last wrote the Rust baseline.
+    pub commit: String,
+    /// What moved, for the report: "`floor/syscall/sequential` +31%, ...".
+    pub moved: String,
+}
+
+/// The floor benches, measured first (seconds), against the Rust
+/// baseline's: when they moved by more than `tolerance` (`floor::moved`),
+/// this is not the machine that measured the baseline, and every stored
+/// comparison and any fresh-process confirmation would meet the machine's
+/// difference; the check then measures the head in lockstep against the
+/// baseline's commit straight away (the question the re-judging answers),
+/// instead of measuring everything against `baselines/` first. `None`
+/// (measure against `baselines/`) without `arbitrate`, a baseline, its
+/// floor, or its commit.
+pub fn host_moved(config: &Config, plan: &RunPlan) -> Result<Option<MovedHost>> {
+    if !config.arbitrate {
+        return Ok(None);
     }
-    let path = config.resolve(&config.baselines.rust);
-    let bl = pairing::load_baseline(config, &config.baselines.rust, "Rust", false).ok()??;
-    let moved = floor::moved(&config.floor, &bl, new, config.tolerance);
-    if moved.is_empty() || baseline_commit(&path).is_err() {
-        return None;
+    let Some(bl) = pairing::load_baseline(config, &config.baselines.rust, "Rust", false)? else {
+        return Ok(None);
+    };
+    let floors: Vec<String> = config
+        .floor
+        .benches()
+        .filter(|id| bl.find(Lang::Rust, id, 1).is_some())
+        .map(String::from)
+        .collect();
+    let Ok(commit) = baseline_commit(&config.resolve(&config.baselines.rust)) else {
+        return Ok(None);
+    };
+    if floors.is_empty() {
+        return Ok(None);
     }
-    let figures: Vec<String> = moved
+    gate_runner::progress::say(format!(
+        "measuring the floor first ({}): has the machine moved since the Rust baseline?",
+        floors.join(", ")
+    ));
+    let mut floor_plan = plan.clone();
+    floor_plan.filter = None;
+    floor_plan.only = Some(floors.clone());
+    let (set, _) = collect(&floor_plan, false, Some(&pairing::ids_regex(&floors)))?;
+    let moved = floor::moved(&config.floor, &bl, &set, config.tolerance);
+    if moved.is_empty() {
+        return Ok(None);
+    }
+    let moved = moved
         .iter()
         .map(|m| format!("`{}` {:+.0}%", m.id, (m.ratio - 1.0) * 100.0))
-        .collect();
-    Some(format!(
-        "the floor benches moved against the Rust baseline ({}): this is not the machine that measured it, \
-         so the regressions against it went straight to the re-judging in lockstep against the baseline's \
-         commit (a confirmation in a fresh process would have met the same machine)",
-        figures.join(", ")
-    ))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Some(MovedHost { commit, moved }))
+}
+
+/// The config of a lockstep comparison with the baseline's commit: the
+/// stored check's question (slower than the baseline's code by more than
+/// `tolerance`?), so its tolerance rather than the paired one.
+pub fn stored_question(config: &Config) -> Config {
+    let mut judge = config.clone();
+    judge.lockstep.tolerance = None;
+    judge
 }
 
 /// Says in the report that the stored verdict stands, and why.

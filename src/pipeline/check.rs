@@ -79,9 +79,22 @@ pub fn check(opts: &CheckOptions) -> Result<Checked> {
     let config = Config::load(&opts.config)?;
     let filter = compile_filter(opts.selection.filter.as_deref())?;
     let mut plan = plan_for(&config, &opts.selection)?;
-    let mut m = match &opts.source {
-        Source::Stored { no_run } => measure_stored(&config, &mut plan, *no_run, filter.as_ref())?,
-        Source::Lockstep { reference } => measure_lockstep(&config, &plan, reference, opts)?,
+    let moved = match &opts.source {
+        Source::Stored { no_run: false } => super::arbitrate::host_moved(&config, &plan)?,
+        _ => None,
+    };
+    let config = match &moved {
+        Some(_) => super::arbitrate::stored_question(&config),
+        None => config,
+    };
+    let mut m = match (&opts.source, moved) {
+        (_, Some(host)) => measure_moved_host(&config, &plan, &host, opts)?,
+        (Source::Stored { no_run }, None) => {
+            measure_stored(&config, &mut plan, *no_run, filter.as_ref())?
+        }
+        (Source::Lockstep { reference }, None) => {
+            measure_lockstep(&config, &plan, reference, opts)?
+        }
     };
     let mut report = pairing::build_report(&config, &m.new, filter.as_ref(), m.sources())?;
     report.builds = std::mem::take(&mut m.builds);
@@ -89,21 +102,8 @@ pub fn check(opts: &CheckOptions) -> Result<Checked> {
     if let Some(lead) = m.lead.take() {
         report.notes.insert(0, lead);
     }
-    let rejudging = matches!(
-        (&opts.source, &m.remeasure),
-        (Source::Stored { no_run: false }, Remeasure::Fresh(_))
-    );
-    match rejudging
-        .then(|| super::arbitrate::straight_to_rejudging(&config, &m.new, &report))
-        .flatten()
-    {
-        Some(note) => {
-            gate_runner::progress::say(&note);
-            report.notes.push(note);
-        }
-        None => confirm_flagged(&config, &mut m, &mut report, filter.as_ref())?,
-    }
-    if rejudging {
+    confirm_flagged(&config, &mut m, &mut report, filter.as_ref())?;
+    if let (Source::Stored { no_run: false }, Remeasure::Fresh(_)) = (&opts.source, &m.remeasure) {
         super::arbitrate::rejudge(&config, &plan, &mut report, opts.selection.quick)?;
     }
     if config.undecided == Undecided::Fail
@@ -228,6 +228,34 @@ fn measure_lockstep(
         notes: Vec::new(),
         builds,
     })
+}
+
+/// A stored check on a host whose floor moved (`arbitrate::host_moved`):
+/// the head in lockstep against the commit that last wrote the Rust
+/// baseline, as `--base` measures, with the stored check's tolerance.
+fn measure_moved_host(
+    config: &Config,
+    plan: &RunPlan,
+    host: &super::arbitrate::MovedHost,
+    opts: &CheckOptions,
+) -> Result<Measured> {
+    let mut m = measure_lockstep(config, plan, &host.commit, opts)?;
+    if let Some(base) = m.builds.remove("base") {
+        m.builds.insert("baseline-commit".to_string(), base);
+    }
+    let lead = format!(
+        "the floor benches, measured first, moved against the Rust baseline ({}): this is not the machine \
+         that measured it, so the Rust rows compare the head with {}, the commit that last wrote {}, \
+         measured now on this runner in lockstep (tolerance {}), not with the stored figures; {}",
+        host.moved,
+        &host.commit[..12],
+        config.baselines.rust.display(),
+        config.tolerance,
+        m.lead.take().unwrap_or_default()
+    );
+    gate_runner::progress::say(&lead);
+    m.lead = Some(lead);
+    Ok(m)
 }
 
 /// Confirmation runs of the flagged rows, with the check's own way of
