@@ -31,7 +31,7 @@ use gate_core::pairing::{self, Sources};
 use super::confirm::{Fixed, confirm};
 use super::sequential;
 use gate_core::config::Config;
-use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
+use gate_core::verdict::{Report, Row, RowKind, RowVerdict, Verdict, WarningKind};
 use gate_runner::ab::LockstepPairs;
 use gate_runner::run::RunPlan;
 
@@ -236,40 +236,55 @@ fn replace_rows(report: &mut Report, ids: &[String], commit: &str, judged: &Judg
             continue;
         }
         let Some(latest) = judged.report.rows.iter().find(|r| r.same_pair(row)) else {
-            row.warnings.push(format!(
-                "not measured against the baseline's commit {} (no such bench there): the stored verdict stands",
-                &commit[..12]
-            ));
+            row.warn(
+                WarningKind::NotRejudged,
+                format!(
+                    "not measured against the baseline's commit {} (no such bench there): the stored verdict stands",
+                    &commit[..12]
+                ),
+            );
             continue;
         };
         let stored = pct(row.ratio);
         let mut earlier = std::mem::take(&mut row.earlier);
         earlier.push(row.attempt());
         earlier.extend(latest.earlier.iter().cloned());
-        let mut warnings = std::mem::take(&mut row.warnings);
-        *row = latest.clone();
-        row.earlier = earlier;
         let lockstep = format!(
             "against the baseline's commit {} measured now on this runner, in lockstep ({} pair(s)): {}",
             &commit[..12],
             judged.pairs.get(&row.id).copied().unwrap_or_default(),
-            pct(row.ratio)
+            pct(latest.ratio)
         );
-        warnings.push(if row.verdict == RowVerdict::Regressed {
+        // The lockstep row's figures; the stored row's warnings, then the
+        // judgement, then the lockstep row's.
+        let mut rejudged = Row {
+            earlier,
+            warnings: Vec::new(),
+            warning_kinds: Vec::new(),
+            ..latest.clone()
+        };
+        rejudged.append_warnings(row);
+        if latest.verdict == RowVerdict::Regressed {
             code += 1;
-            format!(
-                "regressed against the stored baseline ({stored}) and {lockstep}: a regression of the code"
-            )
+            rejudged.warn(
+                WarningKind::RejudgedCode,
+                format!(
+                    "regressed against the stored baseline ({stored}) and {lockstep}: a regression of the code"
+                ),
+            );
         } else {
             runner += 1;
-            format!(
-                "regressed against the stored baseline ({stored}) but not {lockstep}: this runner is not in \
-                 the state that measured baselines/ (another host, or its load), so not a failure; \
-                 run `gate baseline update` if it persists"
-            )
-        });
-        warnings.append(&mut row.warnings);
-        row.warnings = warnings;
+            rejudged.warn(
+                WarningKind::RejudgedRunner,
+                format!(
+                    "regressed against the stored baseline ({stored}) but not {lockstep}: this runner is not in \
+                     the state that measured baselines/ (another host, or its load), so not a failure; \
+                     run `gate baseline update` if it persists"
+                ),
+            );
+        }
+        rejudged.append_warnings(&mut latest.clone());
+        *row = rejudged;
     }
     (code, runner)
 }

@@ -69,6 +69,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
                  (latency) and a parallel one (inverse throughput) are not comparable",
                 o.mode, n.mode, n.threads
             )],
+            warning_kinds: vec![verdict::WarningKind::NotCompared],
             go: None,
             max_ratio: None,
             earlier: Vec::new(),
