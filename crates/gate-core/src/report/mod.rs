@@ -4,9 +4,14 @@
 //! machine contract; Markdown is for GitHub; the Go benchmark format lets
 //! `benchstat` read our results.
 
+pub mod context;
 pub mod inert;
+pub mod links;
 pub mod markdown;
+pub mod rows;
+pub mod sparkline;
 pub mod table;
+pub mod warnings;
 
 use std::path::Path;
 
