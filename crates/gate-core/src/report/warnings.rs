@@ -59,7 +59,9 @@ pub fn lines(groups: &[&Group], total: usize) -> Vec<String> {
 /// The groups of every row's warnings, in the order of [`WarningKind`]
 /// (warnings without a kind by text, in report order).
 pub fn groups(rows: &[Row]) -> Vec<Group> {
-    let mut by_key: BTreeMap<(WarningKind, usize), (Vec<&str>, Vec<String>)> = BTreeMap::new();
+    // (kind, text slot) -> (the distinct texts, the benches).
+    type Texts<'a> = (Vec<&'a str>, Vec<String>);
+    let mut by_key: BTreeMap<(WarningKind, usize), Texts<'_>> = BTreeMap::new();
     let mut other_texts: Vec<&str> = Vec::new();
     for row in rows {
         let id = row.display_id();
@@ -104,4 +106,78 @@ pub fn bench_count(rows: &[Row]) -> usize {
     ids.sort();
     ids.dedup();
     ids.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, warnings: &[(WarningKind, &str)]) -> Row {
+        let mut row: Row = serde_json::from_value(serde_json::json!({
+            "id": id, "kind": "rust-vs-rust", "mode": "sequential", "threads": 1,
+            "old": null, "new": null, "ratio": null, "ratio_ci": null, "p_value": null,
+            "verdict": "unchanged", "warnings": ["said before kinds"]
+        }))
+        .unwrap();
+        for (kind, text) in warnings {
+            row.warn(*kind, *text);
+        }
+        row
+    }
+
+    /// One group per kind (its one text, or its summary when the texts
+    /// differ); warnings without a kind by text; a bench once per group.
+    #[test]
+    fn warnings_are_grouped_by_kind() {
+        let rows = [
+            row(
+                "a",
+                &[
+                    (WarningKind::IntervalWidened, "widened 1%"),
+                    (WarningKind::Paired, "paired: 4"),
+                ],
+            ),
+            row(
+                "b",
+                &[
+                    (WarningKind::IntervalWidened, "widened 2%"),
+                    (WarningKind::Paired, "paired: 4"),
+                ],
+            ),
+            row(
+                "c",
+                &[
+                    (WarningKind::FloorScaled, "scaled"),
+                    (WarningKind::FloorScaled, "scaled"),
+                ],
+            ),
+        ];
+        let groups = groups(&rows);
+        let summary: Vec<(WarningKind, &str, usize)> = groups
+            .iter()
+            .map(|g| (g.kind, g.text.as_str(), g.benches.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (WarningKind::FloorScaled, "scaled", 1),
+                (
+                    WarningKind::IntervalWidened,
+                    WarningKind::IntervalWidened.summary(),
+                    2
+                ),
+                (WarningKind::Paired, "paired: 4", 2),
+                (WarningKind::Other, "said before kinds", 3),
+            ]
+        );
+        let folded: Vec<&Group> = groups.iter().filter(|g| !g.shown()).collect();
+        assert_eq!(
+            lines(&folded, bench_count(&rows)),
+            vec![
+                "interval widened by the spread between whole baseline runs: 2 benches (`a`, `b`)",
+                "paired: 4: the same 2 benches",
+            ]
+        );
+        assert_eq!(groups[3].line(3), "said before kinds: all 3 benches");
+    }
 }
