@@ -422,10 +422,24 @@ pub mod contract {
                 "id", "kind", "mode", "threads", "old", "new", "ratio", "ratio_ci", "p_value",
                 "verdict", "warnings",
             ],
-            &["go", "max_ratio", "earlier", "min_detectable"],
+            &[
+                "go",
+                "max_ratio",
+                "earlier",
+                "min_detectable",
+                "warning_kinds",
+            ],
             at,
         );
         string(&m["id"], &format!("{at}.id"));
+        if let Some(kinds) = m.get("warning_kinds") {
+            strings(kinds, &format!("{at}.warning_kinds"));
+            assert_eq!(
+                kinds.as_array().map(Vec::len),
+                m["warnings"].as_array().map(Vec::len),
+                "{at}.warning_kinds: one kind per warning"
+            );
+        }
         if let Some(x) = m.get("min_detectable") {
             let x = x.as_f64().unwrap_or(-1.0);
             assert!(x > 0.0 && x.is_finite(), "{at}.min_detectable: {x}");
