@@ -377,4 +377,52 @@ mod tests {
         let e = baseline_commit(&outside).unwrap_err().to_string();
         assert!(e.contains("not in a git repository"), "{e}");
     }
+
+    /// A row that regressed against the stored baseline but not in
+    /// lockstep: the lockstep figures, the stored row's warnings, then the
+    /// judgement, then the lockstep row's, each with its kind.
+    #[test]
+    fn a_rejudged_row_keeps_every_warning_with_its_kind() {
+        let row = |verdict: &str, warning: (&str, &str)| -> Row {
+            serde_json::from_value(serde_json::json!({
+                "id": "secret/lifecycle/sequential", "kind": "rust-vs-rust",
+                "mode": "sequential", "threads": 1, "old": null, "new": null,
+                "ratio": 1.4, "ratio_ci": [1.3, 1.5], "p_value": 0.001,
+                "verdict": verdict, "warnings": [warning.1], "warning_kinds": [warning.0]
+            }))
+            .unwrap()
+        };
+        let stored = row("regressed", ("interval-widened", "interval widened by 5%"));
+        let mut latest = row("unchanged", ("paired", "paired: 4 lockstep pair(s)"));
+        latest.ratio = Some(1.001);
+        let mut report = Report::error(&Default::default(), String::new());
+        report.rows = vec![stored];
+        let judged = Judged {
+            report: Report {
+                rows: vec![latest],
+                ..report.clone()
+            },
+            pairs_text: String::new(),
+            pairs: [("secret/lifecycle/sequential".to_string(), 4)].into(),
+        };
+        let ids = ["secret/lifecycle/sequential".to_string()];
+        let (code, runner) = replace_rows(&mut report, &ids, &"a".repeat(40), &judged);
+        assert_eq!((code, runner), (0, 1));
+        let row = &report.rows[0];
+        assert_eq!(
+            (row.verdict, row.ratio),
+            (RowVerdict::Unchanged, Some(1.001))
+        );
+        assert_eq!(row.earlier.len(), 1);
+        let kinds: Vec<WarningKind> = row.kinded_warnings().map(|(k, _)| k).collect();
+        assert_eq!(
+            kinds,
+            [
+                WarningKind::IntervalWidened,
+                WarningKind::RejudgedRunner,
+                WarningKind::Paired
+            ]
+        );
+        assert!(row.warnings[1].contains("+0.1%"), "{:?}", row.warnings);
+    }
 }
