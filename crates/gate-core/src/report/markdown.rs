@@ -1,5 +1,10 @@
 //! Markdown for GitHub: the PR comment and the job summary.
 //!
+//! What changed comes first and context is folded: the rows and their
+//! place (`rows`), the warnings grouped by kind (`warnings`), the commits
+//! compared and the links (`links`), and what the caller adds beyond the
+//! report, the run and the base branch's trend (`context`).
+//!
 //! The figures are turned into display strings here, in Rust, and the
 //! template only lays them out. That keeps the rounding and the wording
 //! identical between the built-in template and a user's override, and lets a
