@@ -111,6 +111,7 @@ fn row(id: &str, median: f64) -> Row {
         p_value: None,
         verdict: RowVerdict::New,
         warnings: Vec::new(),
+        warning_kinds: Vec::new(),
         go: None,
         max_ratio: None,
         earlier: Vec::new(),

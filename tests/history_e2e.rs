@@ -54,6 +54,7 @@ fn row(id: &str, median: f64) -> Row {
         p_value: None,
         verdict: RowVerdict::New,
         warnings: Vec::new(),
+        warning_kinds: Vec::new(),
         go: None,
         max_ratio: None,
         earlier: Vec::new(),
@@ -258,6 +259,100 @@ fn in_browser(page: &Path, changes: &[serde_json::Value]) {
         String::from_utf8_lossy(&st.stderr)
     );
     eprintln!("screenshot kept at {}", shot.display());
+}
+
+/// A pull request's report rendered with the history folder: its changed
+/// row carries the base branch's trend as a sparkline, and the comment names
+/// the change point of the history (the 10% step at commit 15) and links
+/// the history page. Without the history, neither.
+#[test]
+fn the_comment_shows_the_trend_and_names_the_change_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, history, commits) = build_history(tmp.path());
+    let mut slower = row("keycache/load/sequential", 115.0);
+    slower.old = row("keycache/load/sequential", 106.0).new;
+    (slower.ratio, slower.ratio_ci) = (Some(1.085), Some([1.06, 1.11]));
+    slower.verdict = RowVerdict::Regressed;
+    let mut same = row("secret/new/sequential", 100.0);
+    same.old = same.new.clone();
+    (same.ratio, same.ratio_ci) = (Some(1.0), Some([0.99, 1.01]));
+    same.verdict = RowVerdict::Unchanged;
+    let build = |commit: &str| gate_core::model::Build {
+        commit: Some(commit.into()),
+        ..Default::default()
+    };
+    let report = Report {
+        schema: 1,
+        verdict: Verdict::Regression,
+        environment: Environment::default(),
+        baseline_environments: BTreeMap::new(),
+        rows: vec![slower, same],
+        notes: Vec::new(),
+        builds: BTreeMap::from([
+            ("base".to_string(), build(&commits[COMMITS - 1])),
+            ("head".to_string(), build(&"f".repeat(40))),
+        ]),
+    };
+    let path = tmp.path().join("pr.json");
+    std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+    let render = |extra: &[&std::ffi::OsStr]| {
+        let out = gate()
+            .current_dir(&repo)
+            .args(["report", "--format", "markdown"])
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let md = render(&[
+        "--history".as_ref(),
+        history.as_os_str(),
+        "--history-url".as_ref(),
+        "https://owner.github.io/gate/".as_ref(),
+    ]);
+    eprintln!("{md}");
+    let line = md
+        .lines()
+        .find(|l| l.contains("**`keycache/load/sequential`**"))
+        .unwrap_or_else(|| panic!("no row for the changed bench:\n{md}"));
+    let spark: String = line.chars().filter(|c| ('▁'..='█').contains(c)).collect();
+    assert_eq!(spark.chars().count(), 20, "the last 20 runs: {line}");
+    let (before, after) = spark.split_at(spark.char_indices().nth(5).unwrap().0);
+    assert!(
+        before.chars().all(|c| c <= '▄') && after.chars().all(|c| c >= '▄'),
+        "the step shows: {spark}"
+    );
+    assert!(md.contains("Base, last 20 runs"), "{md}");
+    let range = format!(
+        "`{}..{}`",
+        &commits[STEP_AT - 1][..10],
+        &commits[STEP_AT][..10]
+    );
+    let named = md
+        .lines()
+        .find(|l| l.contains(&range))
+        .unwrap_or_else(|| panic!("no change point {range}:\n{md}"));
+    assert!(
+        named.contains("`keycache/load/sequential`") && named.contains("(change 15)"),
+        "{named}"
+    );
+    assert!(
+        md.contains("[history](https://owner.github.io/gate/)"),
+        "{md}"
+    );
+
+    let plain = render(&[]);
+    assert!(
+        !plain.contains("Change points") && !plain.contains("Base, last"),
+        "{plain}"
+    );
+    assert!(!plain.chars().any(|c| ('▁'..='█').contains(&c)), "{plain}");
 }
 
 #[test]

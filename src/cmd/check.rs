@@ -10,6 +10,7 @@ use crate::pipeline::check::{CheckOptions, Source, check, write_error_report};
 use crate::pipeline::plan::Selection;
 
 use super::exit_code;
+use super::trend::TrendArgs;
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
@@ -37,6 +38,8 @@ pub struct CheckArgs {
     /// Build and run the benches with mlock off (small RLIMIT_MEMLOCK).
     #[arg(long)]
     pub no_mlock: bool,
+    #[command(flatten)]
+    pub trend: TrendArgs,
 }
 
 impl CheckArgs {
@@ -83,12 +86,19 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     if args.json.is_some() {
         eprintln!("report written to {}", checked.report_path.display());
     }
+    let context = args.trend.context(
+        &checked.report,
+        &checked.config.history,
+        &checked.config.floor,
+        &args.config,
+    );
     gate_github::publish_check(
         &checked.report,
         &checked.report_path,
         &checked.config.comment,
         &checked.config.root,
         args.github,
+        &context,
     )?;
     Ok(exit_code(checked.report.verdict))
 }

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use gate_core::config::{CommentConfig, Config};
+use gate_core::config::{CommentConfig, Config, FloorConfig, HistoryConfig};
 use gate_core::verdict::Report;
 
 use super::exit_code;
+use super::trend::TrendArgs;
 
 #[derive(Debug, Clone, Args)]
 pub struct CommentArgs {
@@ -17,6 +18,8 @@ pub struct CommentArgs {
     pub results: PathBuf,
     #[arg(long, default_value = "gate.yaml")]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub trend: TrendArgs,
 }
 
 /// `gate comment --results FILE`: publishes a saved report (the second half
@@ -30,16 +33,24 @@ pub fn run(args: &CommentArgs) -> Result<i32> {
             args.results.display()
         )
     })?;
-    let (comment_cfg, root) = if args.config.exists() {
+    let (comment_cfg, history_cfg, floor, root) = if args.config.exists() {
         let config = Config::load(&args.config)?;
-        (config.comment.clone(), config.root.clone())
+        (config.comment, config.history, config.floor, config.root)
     } else {
         eprintln!(
             "gate: {} not found; using the default comment settings",
             args.config.display()
         );
-        (CommentConfig::default(), PathBuf::from("."))
+        (
+            CommentConfig::default(),
+            HistoryConfig::default(),
+            FloorConfig::default(),
+            PathBuf::from("."),
+        )
     };
-    gate_github::publish_check(&report, &args.results, &comment_cfg, &root, true)?;
+    let context = args
+        .trend
+        .context(&report, &history_cfg, &floor, &args.config);
+    gate_github::publish_check(&report, &args.results, &comment_cfg, &root, true, &context)?;
     Ok(exit_code(report.verdict))
 }

@@ -59,13 +59,18 @@ impl StoreArgs {
     }
 
     fn repo(&self) -> Result<PathBuf> {
-        let dir = self.config.parent().filter(|p| !p.as_os_str().is_empty());
-        gate_runner::git::toplevel(dir.unwrap_or(std::path::Path::new(".")))
+        repo_of(&self.config)
     }
 
     fn config(&self) -> Result<Config> {
         Config::load(&self.config)
     }
+}
+
+/// The repository a data branch is read from: the one holding `config`.
+pub fn repo_of(config: &std::path::Path) -> Result<PathBuf> {
+    let dir = config.parent().filter(|p| !p.as_os_str().is_empty());
+    gate_runner::git::toplevel(dir.unwrap_or(std::path::Path::new(".")))
 }
 
 #[derive(Debug, Clone, Args)]

@@ -38,7 +38,11 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&merged)?),
         ReportFormat::Markdown => print!(
             "{}",
-            gate_core::report::markdown::render_markdown(&merged, None)?
+            gate_core::report::markdown::render_markdown(
+                &merged,
+                None,
+                &gate_core::report::context::CommentContext::default(),
+            )?
         ),
         ReportFormat::Gobench => bail!(
             "--format gobench writes samples of one runner; run `gate report FILE --format gobench` per runner"

@@ -16,6 +16,7 @@ pub mod history;
 pub mod merge;
 pub mod power;
 pub mod report;
+pub mod trend;
 
 pub use baseline::{BaselineCommand, BaselineUpdateArgs, ImportGoArgs};
 pub use check::CheckArgs;

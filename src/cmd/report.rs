@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use gate_core::config::{Config, FloorConfig, HistoryConfig};
 use gate_core::formats;
 
 use super::compare::load;
+use super::trend::TrendArgs;
 use super::{EXIT_PASS, ReportFormat};
 
 #[derive(Debug, Clone, Args)]
@@ -19,6 +21,11 @@ pub struct ReportArgs {
     /// Template for `--format markdown` (default: the config's, else the built-in one).
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// The gate configuration, for `--format markdown`'s `history` settings (used when it exists).
+    #[arg(long, default_value = "gate.yaml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub trend: TrendArgs,
 }
 
 /// `gate report RESULTS --format ...`: renders a saved report, or a results
@@ -57,9 +64,20 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         }
         ReportFormat::Markdown => {
             let report = gate_core::report::read_json(&args.results)?;
+            let (history, floor) = if args.config.exists() {
+                let config = Config::load(&args.config)?;
+                (config.history, config.floor)
+            } else {
+                (HistoryConfig::default(), FloorConfig::default())
+            };
+            let context = args.trend.context(&report, &history, &floor, &args.config);
             print!(
                 "{}",
-                gate_core::report::markdown::render_markdown(&report, args.template.as_deref())?
+                gate_core::report::markdown::render_markdown(
+                    &report,
+                    args.template.as_deref(),
+                    &context
+                )?
             );
         }
     }

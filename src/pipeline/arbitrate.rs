@@ -36,7 +36,7 @@ use super::collect::collect;
 use super::confirm::{Fixed, confirm};
 use super::sequential;
 use gate_core::config::Config;
-use gate_core::verdict::{Report, RowKind, RowVerdict, Verdict};
+use gate_core::verdict::{Report, Row, RowKind, RowVerdict, Verdict, WarningKind};
 use gate_runner::ab::LockstepPairs;
 use gate_runner::run::RunPlan;
 
@@ -305,40 +305,55 @@ fn replace_rows(report: &mut Report, ids: &[String], commit: &str, judged: &Judg
             continue;
         }
         let Some(latest) = judged.report.rows.iter().find(|r| r.same_pair(row)) else {
-            row.warnings.push(format!(
-                "not measured against the baseline's commit {} (no such bench there): the stored verdict stands",
-                &commit[..12]
-            ));
+            row.warn(
+                WarningKind::NotRejudged,
+                format!(
+                    "not measured against the baseline's commit {} (no such bench there): the stored verdict stands",
+                    &commit[..12]
+                ),
+            );
             continue;
         };
         let stored = pct(row.ratio);
         let mut earlier = std::mem::take(&mut row.earlier);
         earlier.push(row.attempt());
         earlier.extend(latest.earlier.iter().cloned());
-        let mut warnings = std::mem::take(&mut row.warnings);
-        *row = latest.clone();
-        row.earlier = earlier;
         let lockstep = format!(
             "against the baseline's commit {} measured now on this runner, in lockstep ({} pair(s)): {}",
             &commit[..12],
             judged.pairs.get(&row.id).copied().unwrap_or_default(),
-            pct(row.ratio)
+            pct(latest.ratio)
         );
-        warnings.push(if row.verdict == RowVerdict::Regressed {
+        // The lockstep row's figures; the stored row's warnings, then the
+        // judgement, then the lockstep row's.
+        let mut rejudged = Row {
+            earlier,
+            warnings: Vec::new(),
+            warning_kinds: Vec::new(),
+            ..latest.clone()
+        };
+        rejudged.append_warnings(row);
+        if latest.verdict == RowVerdict::Regressed {
             code += 1;
-            format!(
-                "regressed against the stored baseline ({stored}) and {lockstep}: a regression of the code"
-            )
+            rejudged.warn(
+                WarningKind::RejudgedCode,
+                format!(
+                    "regressed against the stored baseline ({stored}) and {lockstep}: a regression of the code"
+                ),
+            );
         } else {
             runner += 1;
-            format!(
-                "regressed against the stored baseline ({stored}) but not {lockstep}: this runner is not in \
-                 the state that measured baselines/ (another host, or its load), so not a failure; \
-                 run `gate baseline update` if it persists"
-            )
-        });
-        warnings.append(&mut row.warnings);
-        row.warnings = warnings;
+            rejudged.warn(
+                WarningKind::RejudgedRunner,
+                format!(
+                    "regressed against the stored baseline ({stored}) but not {lockstep}: this runner is not in \
+                     the state that measured baselines/ (another host, or its load), so not a failure; \
+                     run `gate baseline update` if it persists"
+                ),
+            );
+        }
+        rejudged.append_warnings(&mut latest.clone());
+        *row = rejudged;
     }
     (code, runner)
 }
@@ -430,5 +445,53 @@ mod tests {
         std::fs::write(&outside, "schema: 1").unwrap();
         let e = baseline_commit(&outside).unwrap_err().to_string();
         assert!(e.contains("not in a git repository"), "{e}");
+    }
+
+    /// A row that regressed against the stored baseline but not in
+    /// lockstep: the lockstep figures, the stored row's warnings, then the
+    /// judgement, then the lockstep row's, each with its kind.
+    #[test]
+    fn a_rejudged_row_keeps_every_warning_with_its_kind() {
+        let row = |verdict: &str, warning: (&str, &str)| -> Row {
+            serde_json::from_value(serde_json::json!({
+                "id": "secret/lifecycle/sequential", "kind": "rust-vs-rust",
+                "mode": "sequential", "threads": 1, "old": null, "new": null,
+                "ratio": 1.4, "ratio_ci": [1.3, 1.5], "p_value": 0.001,
+                "verdict": verdict, "warnings": [warning.1], "warning_kinds": [warning.0]
+            }))
+            .unwrap()
+        };
+        let stored = row("regressed", ("interval-widened", "interval widened by 5%"));
+        let mut latest = row("unchanged", ("paired", "paired: 4 lockstep pair(s)"));
+        latest.ratio = Some(1.001);
+        let mut report = Report::error(&Default::default(), String::new());
+        report.rows = vec![stored];
+        let judged = Judged {
+            report: Report {
+                rows: vec![latest],
+                ..report.clone()
+            },
+            pairs_text: String::new(),
+            pairs: [("secret/lifecycle/sequential".to_string(), 4)].into(),
+        };
+        let ids = ["secret/lifecycle/sequential".to_string()];
+        let (code, runner) = replace_rows(&mut report, &ids, &"a".repeat(40), &judged);
+        assert_eq!((code, runner), (0, 1));
+        let row = &report.rows[0];
+        assert_eq!(
+            (row.verdict, row.ratio),
+            (RowVerdict::Unchanged, Some(1.001))
+        );
+        assert_eq!(row.earlier.len(), 1);
+        let kinds: Vec<WarningKind> = row.kinded_warnings().map(|(k, _)| k).collect();
+        assert_eq!(
+            kinds,
+            [
+                WarningKind::IntervalWidened,
+                WarningKind::RejudgedRunner,
+                WarningKind::Paired
+            ]
+        );
+        assert!(row.warnings[1].contains("+0.1%"), "{:?}", row.warnings);
     }
 }

@@ -8,7 +8,7 @@ use gate_core::config::Config;
 use gate_core::model::ResultSet;
 use gate_core::pairing::{Sources, build_report};
 use gate_core::sequential::Design;
-use gate_core::verdict::{Report, RowVerdict};
+use gate_core::verdict::{Report, RowVerdict, WarningKind};
 
 /// What stays as it was between a check's measurement and its
 /// confirmations: Go measured live, and the lockstep pairs' design.
@@ -85,7 +85,7 @@ pub fn confirm(
             if row.verdict == RowVerdict::Regressed {
                 confirmed += 1;
             } else {
-                row.warnings.push(format!(
+                row.warn(WarningKind::Unconfirmed, format!(
                     "flagged as regressed in the first measurement ({}) but not confirmed by a fresh process: not a failure",
                     first
                         .ratio

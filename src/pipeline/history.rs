@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use gate_core::config::Config;
-use gate_core::history::{self, Change, Record, Series, Settings, record};
+use gate_core::config::{Config, FloorConfig};
+use gate_core::history::{self, Change, Record, Series, Settings, Trend, record};
 use gate_core::pairing::{self, Sources};
 use gate_core::verdict::Report;
 use gate_runner::git::{self, Worktree};
@@ -140,6 +140,22 @@ pub fn analyse(
         series,
         changes,
     })
+}
+
+/// The trend a pull request comment shows for `report`: the last `runs`
+/// runs of the store up to the report's base commit (when the store holds
+/// it), each bench's medians and the change points among them.
+pub fn trend(store: &Store, floor: &FloorConfig, runs: usize, report: &Report) -> Result<Trend> {
+    let records = store.load()?;
+    let base = report.builds.get("base").and_then(|b| b.commit.as_deref());
+    let is_floor = |id: &str| floor.is_floor(id);
+    Ok(history::trend(
+        &records,
+        &is_floor,
+        &Settings::default(),
+        runs,
+        base,
+    ))
 }
 
 /// Writes the page of `analysed` to `out/index.html`; returns its path.

@@ -437,6 +437,7 @@ pub mod contract {
                 "min_detectable",
                 "unit",
                 "better",
+                "warning_kinds",
             ],
             at,
         );
@@ -447,6 +448,14 @@ pub mod contract {
             assert_ne!(string(u, &format!("{at}.unit")), "ns/op", "{at}");
             one_of(&m["better"], &["lower", "higher"], &format!("{at}.better"));
             assert_eq!(m["kind"], "compare", "{at}: `unit` on a non-compare row");
+        }
+        if let Some(kinds) = m.get("warning_kinds") {
+            strings(kinds, &format!("{at}.warning_kinds"));
+            assert_eq!(
+                kinds.as_array().map(Vec::len),
+                m["warnings"].as_array().map(Vec::len),
+                "{at}.warning_kinds: one kind per warning"
+            );
         }
         if let Some(x) = m.get("min_detectable") {
             let x = x.as_f64().unwrap_or(-1.0);

@@ -96,6 +96,11 @@ pub struct Row {
     pub verdict: RowVerdict,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The kind of each warning, at the same position as its text (added
+    /// field; absent in older reports, whose warnings read as `other`).
+    /// Add a warning with [`Row::warn`], which keeps the two in step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warning_kinds: Vec<WarningKind>,
     /// For a Rust/Go row: the Go benchmark name (with `-N` when GOMAXPROCS > 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go: Option<String>,
@@ -167,6 +172,42 @@ impl Row {
     /// stored-baseline regression re-judged on this runner).
     pub fn is_paired(&self) -> bool {
         self.warnings.iter().any(|w| w.starts_with(PAIRED_WARNING))
+    }
+
+    /// Adds a warning of `kind`.
+    pub fn warn(&mut self, kind: WarningKind, text: impl Into<String>) {
+        // Kinds of warnings pushed without one (older code paths, older
+        // reports) read as `other`, at their own positions.
+        self.warning_kinds
+            .resize(self.warnings.len(), WarningKind::Other);
+        self.warnings.push(text.into());
+        self.warning_kinds.push(kind);
+    }
+
+    /// Each warning with its kind (`other` where none was recorded).
+    pub fn kinded_warnings(&self) -> impl Iterator<Item = (WarningKind, &str)> {
+        self.warnings.iter().enumerate().map(|(i, w)| {
+            (
+                self.warning_kinds
+                    .get(i)
+                    .copied()
+                    .unwrap_or(WarningKind::Other),
+                w.as_str(),
+            )
+        })
+    }
+
+    /// Moves every warning of `other` (with its kind) after this row's.
+    pub fn append_warnings(&mut self, other: &mut Row) {
+        let taken: Vec<(WarningKind, String)> = other
+            .kinded_warnings()
+            .map(|(k, w)| (k, w.to_string()))
+            .collect();
+        other.warnings.clear();
+        other.warning_kinds.clear();
+        for (kind, text) in taken {
+            self.warn(kind, text);
+        }
     }
 
     /// The id as shown to people: with the runner in a merged report.
@@ -290,6 +331,7 @@ mod family;
 mod paired;
 pub mod stopping;
 mod stored;
+mod warning;
 
 pub use crate::formats::EXACT_LABEL;
 pub use paired::{
@@ -298,6 +340,7 @@ pub use paired::{
     improves, paired_rounds,
 };
 pub use stored::{RUN_MEDIANS, between_run_widening};
+pub use warning::WarningKind;
 
 use crate::formats::exact_counters;
 use crate::model::Benchmark;
@@ -351,8 +394,8 @@ pub struct Pairing<'a> {
     pub new: Option<&'a Benchmark>,
     pub go: Option<String>,
     pub max_ratio: Option<f64>,
-    /// Warnings found while pairing (carried into the row).
-    pub warnings: Vec<String>,
+    /// Warnings found while pairing (carried into the row), with their kinds.
+    pub warnings: Vec<(WarningKind, String)>,
 }
 
 /// Summarises one benchmark for a row.
@@ -405,7 +448,8 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         ratio_ci: None,
         p_value: None,
         verdict: RowVerdict::Unchanged,
-        warnings: p.warnings.clone(),
+        warnings: Vec::new(),
+        warning_kinds: Vec::new(),
         go: p.go.clone(),
         max_ratio: p.max_ratio,
         earlier: Vec::new(),
@@ -415,18 +459,24 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         unit: None,
         better: None,
     };
+    for (kind, text) in &p.warnings {
+        row.warn(*kind, text.clone());
+    }
     if let Some(b) = p.new.or(p.old).filter(|b| b.unit != units::TIME_UNIT) {
         let (better, why) = units::better_of(b);
         row.unit = Some(b.unit.clone());
         row.better = Some(better);
         if why == units::Why::Assumed {
-            row.warnings.push(format!(
-                "{}: no `Unit {} better=higher|lower` line and not a unit benchstat knows: \
-                 assumed {}",
-                b.unit,
-                b.unit,
-                direction_words(better)
-            ));
+            row.warn(
+                WarningKind::UnitAssumed,
+                format!(
+                    "{}: no `Unit {} better=higher|lower` line and not a unit benchstat knows: \
+                     assumed {}",
+                    b.unit,
+                    b.unit,
+                    direction_words(better)
+                ),
+            );
         }
     }
     let (old, new) = match (p.old, p.new) {
@@ -440,7 +490,7 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         (_, None) => return Pending::settled(row, RowVerdict::Missing),
     };
     if let Some(why) = incomparable(old, new, &mut row) {
-        row.warnings.push(why);
+        row.warn(WarningKind::NotCompared, why);
         return Pending::settled(row, RowVerdict::Incomparable);
     }
     if row.unit.is_some() && units::is_exact(old) && units::is_exact(new) {
@@ -451,12 +501,14 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
     if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
         let (reg, w) = counters::compare_counters(&p.id, old, new, &opts.allow_counters);
         counters_regressed = reg;
-        row.warnings.extend(w);
+        for (kind, text) in w {
+            row.warn(kind, text);
+        }
     }
     let reach = stats::significance_reachable(old.samples.len(), new.samples.len(), opts.alpha);
     let tested = if !reach.reachable {
         row.verdict = RowVerdict::Insufficient;
-        row.warnings.push(reach.message);
+        row.warn(WarningKind::TooFewSamples, reach.message);
         Tested::Settled
     } else if p.kind == RowKind::RustVsRust
         && let Some(rounds) = paired_rounds(old, new)
@@ -470,12 +522,14 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         match stored::test(&p.id, p.kind, old, new, opts) {
             Ok(t) => {
                 row.ratio_ci = Some(t.ratio_ci);
-                row.warnings.extend(t.warnings);
+                for (kind, text) in t.warnings {
+                    row.warn(kind, text);
+                }
                 Tested::Stored { p_value: t.p_value }
             }
             Err(e) => {
                 row.verdict = RowVerdict::Incomparable;
-                row.warnings.push(format!("cannot compare: {e:#}"));
+                row.warn(WarningKind::NotCompared, format!("cannot compare: {e:#}"));
                 Tested::Settled
             }
         }
@@ -573,13 +627,15 @@ fn test_paired(
         Ok(paired) => {
             row.ratio = Some(paired.raw.ratio());
             row.ratio_ci = Some(paired.raw.ratio_ci());
-            row.warnings.extend(paired.notes());
+            for (kind, text) in paired.notes() {
+                row.warn(kind, text);
+            }
             row.adjusted = paired.adjusted_test();
             Tested::Paired(Box::new(paired))
         }
         Err(e) => {
             row.verdict = RowVerdict::Incomparable;
-            row.warnings.push(format!("cannot compare: {e:#}"));
+            row.warn(WarningKind::NotCompared, format!("cannot compare: {e:#}"));
             Tested::Settled
         }
     }
@@ -1147,6 +1203,42 @@ mod tests {
         assert_eq!(
             (rows[0].verdict, rows[0].ratio),
             (RowVerdict::Unchanged, None)
+        );
+    }
+
+    /// Every warning of a decided row carries its kind, and a report
+    /// written before kinds existed reads its warnings as `other`.
+    #[test]
+    fn warnings_carry_their_kind() {
+        let mut old = bench("a/b/sequential", noisy(1000.0, 30, 0));
+        old.metrics
+            .insert(RUN_MEDIANS.into(), vec![960.0, 1000.0, 1060.0]);
+        let new = bench("a/b/sequential", noisy(1000.0, 30, 1));
+        let (rows, _) = decide(
+            &[pairing(&old, &new, RowKind::RustVsRust)],
+            &Options::default(),
+        );
+        let kinds: Vec<WarningKind> = rows[0].kinded_warnings().map(|(k, _)| k).collect();
+        assert_eq!(kinds, vec![WarningKind::IntervalWidened]);
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(
+            json["warning_kinds"],
+            serde_json::json!(["interval-widened"])
+        );
+        let mut older: Row = serde_json::from_value(serde_json::json!({
+            "id": "x", "kind": "rust-vs-rust", "mode": "sequential", "threads": 1,
+            "old": null, "new": null, "ratio": null, "ratio_ci": null, "p_value": null,
+            "verdict": "new", "warnings": ["said before kinds"]
+        }))
+        .unwrap();
+        older.warn(WarningKind::NotInBaseline, "said now");
+        let read: Vec<(WarningKind, &str)> = older.kinded_warnings().collect();
+        assert_eq!(
+            read,
+            vec![
+                (WarningKind::Other, "said before kinds"),
+                (WarningKind::NotInBaseline, "said now")
+            ]
         );
     }
 

@@ -24,6 +24,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use gate_core::config::{CommentConfig, CommentMode};
+use gate_core::report::context::CommentContext;
 use gate_core::report::markdown::render_markdown;
 use gate_core::verdict::{Report, RowVerdict, Verdict};
 
@@ -60,13 +61,16 @@ impl PublishOutcome {
 
 /// Called by `gate check`: publishes when running in GitHub Actions
 /// (`GITHUB_ACTIONS=true`) or when `force` (`--github`); otherwise does
-/// nothing. `config_root` resolves a relative `comment.template`.
+/// nothing. `config_root` resolves a relative `comment.template`;
+/// `context` is what the comment shows beyond the report (the run, the
+/// history).
 pub fn publish_check(
     report: &Report,
     report_path: &Path,
     comment: &CommentConfig,
     config_root: &Path,
     force: bool,
+    context: &CommentContext,
 ) -> Result<PublishOutcome> {
     let ctx = ActionsContext::from_env();
     if !ctx.in_actions && !force {
@@ -93,20 +97,27 @@ pub fn publish_check(
         report_path,
         &comment,
         template.as_deref(),
+        context,
         Backoff::from_env(),
     ))
 }
 
-/// Publishes `report` in the Actions environment `ctx`.
+/// Publishes `report` in the Actions environment `ctx`; the comment links
+/// `ctx`'s run unless `context` names one.
 pub async fn publish(
     ctx: &ActionsContext,
     report: &Report,
     report_path: &Path,
     settings: &CommentConfig,
     template: Option<&Path>,
+    context: &CommentContext,
     backoff: Backoff,
 ) -> Result<PublishOutcome> {
-    let markdown = render_markdown(report, template)?;
+    let context = CommentContext {
+        run_url: context.run_url.clone().or_else(|| ctx.run_url()),
+        ..context.clone()
+    };
+    let markdown = render_markdown(report, template, &context)?;
     let marker = comment::marker_line(&settings.marker)?;
 
     let mut summary_written = false;

@@ -12,7 +12,7 @@ mod units;
 pub use config::{Difference, differences};
 
 use crate::model::{Benchmark, ResultSet, SCHEMA_VERSION};
-use crate::verdict::{self, Options, Pairing, Report, RowKind};
+use crate::verdict::{self, Options, Pairing, Report, RowKind, WarningKind};
 
 /// Pairs two sets by language, id and thread count (and, within those, the
 /// closest configuration) and decides.
@@ -49,12 +49,15 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
             (Some(o), Some(n)) => differences(o, n),
             _ => Vec::new(),
         };
-        let warnings: Vec<String> = diffs
+        let warnings: Vec<(WarningKind, String)> = diffs
             .iter()
             .map(|d| {
-                format!(
-                    "configuration differs: {}; compared anyway (benchstat would not pair them)",
-                    d.describe()
+                (
+                    WarningKind::ConfigDiffers,
+                    format!(
+                        "configuration differs: {}; compared anyway (benchstat would not pair them)",
+                        d.describe()
+                    ),
                 )
             })
             .collect();
@@ -62,9 +65,12 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
         let b = n.or(o).expect("a matched pair has a side");
         let mut time = pairing(b, o, n, warnings.clone());
         if !one.is_empty() {
-            time.warnings.push(format!(
-                "units reported by one side only, not compared: {}",
-                one.join(", ")
+            time.warnings.push((
+                WarningKind::NotCompared,
+                format!(
+                    "units reported by one side only, not compared: {}",
+                    one.join(", ")
+                ),
             ));
         }
         pairings.push(time);
@@ -106,7 +112,7 @@ fn pairing<'a>(
     b: &Benchmark,
     old: Option<&'a Benchmark>,
     new: Option<&'a Benchmark>,
-    warnings: Vec<String>,
+    warnings: Vec<(WarningKind, String)>,
 ) -> Pairing<'a> {
     Pairing {
         id: b.id.clone(),
@@ -139,6 +145,7 @@ fn mode_mismatch_row(o: &Benchmark, n: &Benchmark, opts: &Options) -> verdict::R
              (latency) and a parallel one (inverse throughput) are not comparable",
             o.mode, n.mode, n.threads
         )],
+        warning_kinds: vec![WarningKind::NotCompared],
         go: None,
         max_ratio: None,
         earlier: Vec::new(),

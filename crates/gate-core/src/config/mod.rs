@@ -65,6 +65,9 @@ pub struct Config {
     /// PR comment settings.
     #[serde(default)]
     pub comment: CommentConfig,
+    /// What the comment shows of the default branch's history.
+    #[serde(default)]
+    pub history: HistoryConfig,
     /// Increases of exact counters that are allowed, by bench id then counter name
     /// (the new allowed value, e.g. `mprotect_per_op: 3`).
     #[serde(default)]
@@ -314,6 +317,32 @@ impl Default for CommentConfig {
             marker: default_marker(),
             template: None,
             author: None,
+        }
+    }
+}
+
+/// What the PR comment shows of the history (`history:` in `gate.yaml`);
+/// where the history is stored is given on the command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// The published history page (`gate history html`), linked from the comment.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Runs of the base branch the comment's trend and change points cover.
+    #[serde(default = "default_trend_runs")]
+    pub runs: usize,
+}
+
+fn default_trend_runs() -> usize {
+    20
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            url: None,
+            runs: default_trend_runs(),
         }
     }
 }

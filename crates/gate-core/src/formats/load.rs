@@ -278,6 +278,7 @@ mod tests {
             p_value: None,
             verdict: RowVerdict::Unchanged,
             warnings: vec![],
+            warning_kinds: vec![],
             go: None,
             max_ratio: None,
             earlier: Vec::new(),

@@ -2,7 +2,8 @@
 //! (`record`), the series of each bench across them (`series`), the
 //! persistent shifts in those series (`edivisive`, `changes`), how the
 //! change-point method is measured (`evaluate`), and the static trend page
-//! (`page`, `svg`).
+//! (`page`, `svg`); the recent trend a pull request comment shows
+//! (`trend`).
 //!
 //! `docs/history.md` describes the store, the method and its accuracy.
 
@@ -13,8 +14,10 @@ pub mod page;
 pub mod record;
 pub mod series;
 pub mod svg;
+pub mod trend;
 
 pub use changes::{Change, changes};
 pub use edivisive::Settings;
 pub use record::{Record, read_dir, write_into};
 pub use series::{Kind, Point, Series, series};
+pub use trend::{Trend, trend};

@@ -15,7 +15,7 @@ use regex::Regex;
 use crate::config::{Config, Pair};
 use crate::formats::{self, Baseline};
 use crate::model::{Benchmark, Lang, ResultSet, SCHEMA_VERSION};
-use crate::verdict::{self, Options, Pairing, Report, RowKind};
+use crate::verdict::{self, Options, Pairing, Report, RowKind, WarningKind};
 
 /// Where the old side of the rows comes from, beyond the stored baselines.
 #[derive(Debug, Clone, Copy, Default)]
@@ -178,18 +178,24 @@ fn rust_pairings<'a>(
             .find(|n| n.id == b.id && n.threads == b.threads)
         {
             Some(n) => {
-                warnings.push(format!(
-                    "baseline measured on another machine kind: its samples were scaled by the floor ratio ({})",
-                    n.labels.get(floor::NORMALISED_LABEL).map(String::as_str).unwrap_or("?")
+                warnings.push((
+                    WarningKind::FloorScaled,
+                    format!(
+                        "baseline measured on another machine kind: its samples were scaled by the floor ratio ({})",
+                        n.labels.get(floor::NORMALISED_LABEL).map(String::as_str).unwrap_or("?")
+                    ),
                 ));
                 Some(n)
             }
             None => stored,
         };
         if old.is_none() && rust_bl.is_some() {
-            warnings.push(format!(
-                "not in the Rust baseline {}: run `gate baseline update` to record it",
-                config.resolve(&config.baselines.rust).display()
+            warnings.push((
+                WarningKind::NotInBaseline,
+                format!(
+                    "not in the Rust baseline {}: run `gate baseline update` to record it",
+                    config.resolve(&config.baselines.rust).display()
+                ),
             ));
         }
         pairings.push(Pairing {
@@ -232,7 +238,10 @@ fn unmeasured_pairings<'a>(
             new: None,
             go: None,
             max_ratio: None,
-            warnings: vec!["in the Rust baseline but not measured in this run".into()],
+            warnings: vec![(
+                WarningKind::NotMeasured,
+                "in the Rust baseline but not measured in this run".into(),
+            )],
         });
     }
     pairings
@@ -274,11 +283,14 @@ fn go_pairing<'a>(
     let mut warnings = Vec::new();
     match &go {
         Some(found) => check_go_figure(&at, pair, found)?,
-        None => warnings.push(format!(
-            "no Go figure `{}` at GOMAXPROCS {} in {}: import one with `gate baseline import-go`",
-            pair.go,
-            pair.threads,
-            config.resolve(&config.baselines.go).display()
+        None => warnings.push((
+            WarningKind::NoGoFigure,
+            format!(
+                "no Go figure `{}` at GOMAXPROCS {} in {}: import one with `gate baseline import-go`",
+                pair.go,
+                pair.threads,
+                config.resolve(&config.baselines.go).display()
+            ),
         )),
     }
     Ok(Pairing {

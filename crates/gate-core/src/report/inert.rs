@@ -73,6 +73,32 @@ pub fn code(s: &str) -> String {
     format!("`{}`", inert(&s.replace('`', "'")))
 }
 
+/// A Markdown link with inert `text` to `url`, a location the gate was
+/// given (the workflow run, the history page): only an `http(s)` URL
+/// without spaces or control characters is linked, and the characters that
+/// could end its destination or open HTML are percent-encoded. `None` for
+/// any other URL.
+pub fn link(text: &str, url: &str) -> Option<String> {
+    let url = url.trim();
+    let scheme = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let mut dest = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '(' => dest.push_str("%28"),
+            ')' => dest.push_str("%29"),
+            '<' => dest.push_str("%3C"),
+            '>' => dest.push_str("%3E"),
+            '"' => dest.push_str("%22"),
+            '\\' => dest.push_str("%5C"),
+            c => dest.push(c),
+        }
+    }
+    Some(format!("[{}]({dest})", inert(text)))
+}
+
 /// Whether `s`, placed at the start of a line or of a list item, would open
 /// a block: a heading, a list, a quote, a thematic break or a fence.
 fn starts_a_block(s: &str) -> bool {
@@ -137,6 +163,20 @@ mod tests {
             assert!(inert(s).starts_with(ZWJ), "{s}");
         }
         assert!(!inert("1.5 GHz").starts_with(ZWJ));
+    }
+
+    #[test]
+    fn links_go_only_to_web_urls_and_cannot_be_ended_early() {
+        assert_eq!(
+            link("run", "https://github.com/o/r/actions/runs/1").unwrap(),
+            "[run](https://github.com/o/r/actions/runs/1)"
+        );
+        assert_eq!(
+            link("x", "https://h.example/a)b<c").unwrap(),
+            "[x](https://h.example/a%29b%3Cc)"
+        );
+        assert!(link("x", "javascript:alert(1)").is_none());
+        assert!(link("x", "https://h.example/a b").is_none());
     }
 
     #[test]

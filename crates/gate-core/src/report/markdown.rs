@@ -1,5 +1,10 @@
 //! Markdown for GitHub: the PR comment and the job summary.
 //!
+//! What changed comes first and context is folded: the rows and their
+//! place (`rows`), the warnings grouped by kind (`warnings`), the commits
+//! compared and the links (`links`), and what the caller adds beyond the
+//! report, the run and the base branch's trend (`context`).
+//!
 //! The figures are turned into display strings here, in Rust, and the
 //! template only lays them out. That keeps the rounding and the wording
 //! identical between the built-in template and a user's override, and lets a
@@ -15,7 +20,6 @@
 //! gets the same protection without asking for it; `|safe` or
 //! `{% autoescape false %}` opts out, visibly.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -23,18 +27,26 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior};
 use serde::Serialize;
 
-use super::inert::{code, inert};
+use super::context::CommentContext;
+use super::inert::{code, inert, link};
+use super::rows::{self, BenchView, CompareView, markup};
+use super::{links, warnings};
 
 use crate::model::Environment as MeasureEnv;
-use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict};
+use crate::verdict::{Report, Row, RowVerdict, Verdict};
 
 /// The built-in comment template (`crates/gate-core/templates/comment.md.j2`), compiled in so
 /// the binary renders the same comment wherever it runs.
 pub const BUILTIN_TEMPLATE: &str = include_str!("../../templates/comment.md.j2");
 
 /// Renders a report to Markdown with the built-in template or the one at
-/// `template` (a minijinja file, e.g. `comment.template` of `gate.yaml`).
-pub fn render_markdown(report: &Report, template: Option<&Path>) -> Result<String> {
+/// `template` (a minijinja file, e.g. `comment.template` of `gate.yaml`),
+/// with what `context` adds (the run, the history).
+pub fn render_markdown(
+    report: &Report,
+    template: Option<&Path>,
+    context: &CommentContext,
+) -> Result<String> {
     let (name, source) = match template {
         Some(path) => (
             path.display().to_string(),
@@ -46,11 +58,17 @@ pub fn render_markdown(report: &Report, template: Option<&Path>) -> Result<Strin
             BUILTIN_TEMPLATE.to_string(),
         ),
     };
-    render_with(report, &name, &source)
+    render_with(report, &name, &source, context)
 }
 
-/// Renders `source` (named `name` in error messages) with the view of `report`.
-pub fn render_with(report: &Report, name: &str, source: &str) -> Result<String> {
+/// Renders `source` (named `name` in error messages) with the view of
+/// `report` and `context`.
+pub fn render_with(
+    report: &Report,
+    name: &str,
+    source: &str,
+    context: &CommentContext,
+) -> Result<String> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| MARKDOWN);
     env.set_formatter(markdown_formatter);
@@ -61,7 +79,7 @@ pub fn render_with(report: &Report, name: &str, source: &str) -> Result<String> 
     env.set_lstrip_blocks(true);
     env.add_template_owned(name.to_string(), source.to_string())
         .with_context(|| format!("comment template {name} does not parse"))?;
-    let view = View::new(report);
+    let view = View::new(report, context);
     let text = env
         .get_template(name)
         .and_then(|t| t.render(&view))
@@ -80,11 +98,6 @@ fn markdown_formatter(out: &mut Output, state: &State, value: &Value) -> Result<
     let raw = value.is_safe() || state.auto_escape() != MARKDOWN;
     let text = if raw { text } else { inert(&text) };
     out.write_str(&text).map_err(Error::from)
-}
-
-/// Markdown the gate built itself, printed as it is.
-fn markup(s: impl Into<String>) -> Value {
-    Value::from_safe_string(s.into())
 }
 
 /// Collapses runs of blank lines a template's conditionals leave behind, and
@@ -113,66 +126,55 @@ fn tidy(text: &str) -> String {
 
 /// What the template sees. `Value` fields are Markdown the gate built
 /// (safe strings); `String` fields are report text, escaped when printed.
+/// docs/github.md documents every field.
 #[derive(Debug, Serialize)]
 struct View {
     /// `pass`, `regression` or `error`.
     verdict: &'static str,
     /// One sentence with the verdict first.
     headline: Value,
-    /// Rust benches: one entry per id, built from its `rust-vs-rust` and `rust-vs-go` rows.
+    /// The commits compared, the workflow run and the history page, on one
+    /// line (`links::lead`); absent when there is none of them.
+    lead: Option<Value>,
+    /// The commits compared alone (`base … → head …`).
+    commits: Option<Value>,
+    /// `[workflow run](…)`, when the caller knows the run.
+    run_link: Option<Value>,
+    /// `[history](…)`, when a history page URL is configured.
+    history_link: Option<Value>,
+    /// Rust benches: one entry per id and Go benchmark, what changed first.
     benches: Vec<BenchView>,
-    /// Rows of `gate compare`.
+    /// Summary of the benches that did not change (`22 unchanged, 1 new`).
+    benches_folded: Value,
+    /// Rows of `gate compare`, what changed first.
     compares: Vec<CompareView>,
-    /// The Rust/Go ratio chart, when at least one ratio exists.
-    chart: Option<ChartView>,
+    /// Summary of the compare rows that did not change.
+    compares_folded: Value,
+    /// Runs of the base branch behind each bench's `trend` (0: no history).
+    trend_runs: usize,
+    /// Change points of the base branch's last `trend_runs` runs, newest
+    /// first, at most [`MAX_CHANGES`].
+    changes: Vec<Value>,
+    /// Change points found beyond the ones listed.
+    changes_more: usize,
+    /// Warnings that change how their rows read, one line per kind.
+    warnings_shown: Vec<Value>,
+    /// The other warnings, one line per kind.
+    warnings_folded: Vec<Value>,
+    /// How many warnings `warnings_folded` groups.
+    warnings_folded_count: usize,
     /// Where each side was measured.
     environments: Vec<EnvView>,
     /// How the figures were obtained, in one sentence.
     method: Value,
     /// The report's own notes (quick mode, same runner, normalisation).
     notes: Vec<String>,
-    /// Row warnings, prefixed with their id.
+    /// Every row warning, one per line after its id (the full texts).
     warnings: Vec<Value>,
     /// Number of regressed rows.
     regressions: usize,
     /// The report as written by `gate check --json`, for custom templates.
     report: serde_json::Value,
-}
-
-#[derive(Debug, Serialize)]
-struct BenchView {
-    id: Value,
-    mode: String,
-    threads: u32,
-    rust_now: Value,
-    rust_baseline: Value,
-    change: Value,
-    go: Value,
-    ratio: Value,
-    verdict: Value,
-    regressed: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct CompareView {
-    id: Value,
-    old: Value,
-    new: Value,
-    change: Value,
-    verdict: Value,
-    regressed: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct ChartView {
-    /// The x-axis labels, quoted for mermaid.
-    labels: Value,
-    /// The bars, comma-separated.
-    bars: Value,
-    /// A line at 1 (parity), comma-separated.
-    parity: Value,
-    /// The top of the y-axis.
-    top: Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -188,13 +190,27 @@ of medians with its bootstrap confidence interval, tested for significance with 
 Mann-Whitney U test (Holm-corrected across benchmarks), and `~` means no significant change \
 beyond the tolerance.";
 
+/// The most change points a comment lists; the page has them all.
+const MAX_CHANGES: usize = 8;
+
 impl View {
-    fn new(report: &Report) -> View {
+    fn new(report: &Report, context: &CommentContext) -> View {
         let regressions = report
             .rows
             .iter()
             .filter(|r| r.verdict == RowVerdict::Regressed)
             .count();
+        let trend = context.trend.as_ref();
+        let benches = rows::bench_views(&report.rows, trend);
+        let changes = trend
+            .map(|t| links::change_lines(&t.changes))
+            .unwrap_or_default();
+        let groups = warnings::groups(&report.rows);
+        let total = warnings::bench_count(&report.rows);
+        let (shown, folded): (Vec<_>, Vec<_>) = groups.iter().partition(|g| g.shown());
+        let lines = |gs: &[&warnings::Group]| -> Vec<Value> {
+            warnings::lines(gs, total).into_iter().map(markup).collect()
+        };
         View {
             verdict: match report.verdict {
                 Verdict::Pass => "pass",
@@ -202,13 +218,37 @@ impl View {
                 Verdict::Error => "error",
             },
             headline: markup(headline(report)),
-            chart: chart(&report.rows),
-            benches: bench_views(&report.rows),
-            compares: compare_views(&report.rows),
+            lead: links::lead(report, context).map(markup),
+            commits: links::commits(report).map(markup),
+            run_link: context
+                .run_url
+                .as_deref()
+                .and_then(|u| link("workflow run", u))
+                .map(markup),
+            history_link: context
+                .history_url
+                .as_deref()
+                .and_then(|u| link("history", u))
+                .map(markup),
+            benches_folded: markup(rows::folded_benches(&benches)),
+            benches,
+            compares: rows::compare_views(&report.rows),
+            compares_folded: markup(rows::folded_compares(&report.rows)),
+            trend_runs: trend.filter(|t| !t.series.is_empty()).map_or(0, |t| t.runs),
+            changes_more: changes.len().saturating_sub(MAX_CHANGES),
+            changes: changes.into_iter().take(MAX_CHANGES).map(markup).collect(),
+            warnings_shown: lines(&shown),
+            warnings_folded_count: report
+                .rows
+                .iter()
+                .flat_map(|r| r.kinded_warnings())
+                .filter(|(k, _)| !k.changes_reading())
+                .count(),
+            warnings_folded: lines(&folded),
             environments: environments(report),
             method: markup(METHOD),
             notes: report.notes.clone(),
-            warnings: warnings(&report.rows),
+            warnings: all_warnings(&report.rows),
             regressions,
             report: serde_json::to_value(report).unwrap_or(serde_json::Value::Null),
         }
@@ -266,22 +306,8 @@ fn headline(report: &Report) -> String {
     }
 }
 
-fn compare_views(rows: &[Row]) -> Vec<CompareView> {
-    rows.iter()
-        .filter(|r| r.kind == RowKind::Compare)
-        .map(|r| CompareView {
-            id: markup(code(&r.display_id())),
-            old: markup(side_time(r.old.as_ref())),
-            new: markup(side_time(r.new.as_ref())),
-            change: markup(change(r)),
-            verdict: markup(verdict_label(r.verdict)),
-            regressed: r.verdict == RowVerdict::Regressed,
-        })
-        .collect()
-}
-
 /// Every row warning, after the id it is about.
-fn warnings(rows: &[Row]) -> Vec<Value> {
+fn all_warnings(rows: &[Row]) -> Vec<Value> {
     rows.iter()
         .flat_map(|r| {
             r.warnings
@@ -309,239 +335,6 @@ fn environments(report: &Report) -> Vec<EnvView> {
         });
     }
     environments
-}
-
-/// Groups the Rust rows by id, in the order the report lists them: one
-/// table line per Go comparison of a bench (a bench may be paired with
-/// several Go benchmarks), or one line when it has none.
-fn bench_views(rows: &[Row]) -> Vec<BenchView> {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_id: BTreeMap<String, (Option<&Row>, Vec<&Row>)> = BTreeMap::new();
-    for row in rows {
-        let slot = match row.kind {
-            RowKind::RustVsRust | RowKind::RustVsGo => {
-                by_id.entry(row.display_id()).or_insert_with(|| {
-                    order.push(row.display_id());
-                    (None, Vec::new())
-                })
-            }
-            RowKind::Compare => continue,
-        };
-        match row.kind {
-            RowKind::RustVsRust => slot.0 = Some(row),
-            _ => slot.1.push(row),
-        }
-    }
-    order
-        .into_iter()
-        .flat_map(|id| {
-            let (vs_rust, go_rows) = &by_id[&id];
-            let vs_rust = *vs_rust;
-            let gos: Vec<Option<&Row>> = if go_rows.is_empty() {
-                vec![None]
-            } else {
-                go_rows.iter().map(|r| Some(*r)).collect()
-            };
-            gos.into_iter()
-                .map(move |vs_go| (id.clone(), vs_rust, vs_go))
-        })
-        .map(|(id, vs_rust, vs_go)| bench_view(&id, vs_rust, vs_go))
-        .collect()
-}
-
-/// One table line: a bench's comparison with its Rust baseline and with
-/// one Go benchmark, either of which may be absent.
-fn bench_view(id: &str, vs_rust: Option<&Row>, vs_go: Option<&Row>) -> BenchView {
-    let any = vs_rust.or(vs_go).expect("grouped rows exist");
-    let now = vs_rust
-        .and_then(|r| r.new.as_ref())
-        .or(vs_go.and_then(|r| r.new.as_ref()));
-    let go = match vs_go {
-        Some(r) => {
-            let t = side_time(r.old.as_ref());
-            match &r.go {
-                Some(name) => format!("{t}<br><sub>{}</sub>", inert(name)),
-                None => t,
-            }
-        }
-        None => "—".into(),
-    };
-    // A paired row's old side is the base measured in lockstep on this
-    // runner, not the stored baseline: say so.
-    let rust_baseline = vs_rust
-        .map(|r| {
-            let t = side_time(r.old.as_ref());
-            if r.is_paired() {
-                format!("{t} (base, lockstep)")
-            } else {
-                t
-            }
-        })
-        .unwrap_or_else(|| "—".into());
-    BenchView {
-        id: markup(code(id)),
-        mode: any.mode.to_string(),
-        threads: any.threads,
-        rust_now: markup(side_time(now)),
-        rust_baseline: markup(rust_baseline),
-        change: markup(vs_rust.map(change).unwrap_or_else(|| "—".into())),
-        go: markup(go),
-        ratio: markup(vs_go.map(go_ratio).unwrap_or_else(|| "—".into())),
-        verdict: markup(format!(
-            "{}{}",
-            combined_verdict(vs_rust, vs_go),
-            vs_rust
-                .and_then(|r| r.min_detectable)
-                .map(|m| format!(" (sees ≥ {:.1}%)", m * 100.0))
-                .unwrap_or_default()
-        )),
-        regressed: [vs_rust, vs_go]
-            .iter()
-            .flatten()
-            .any(|r| r.verdict == RowVerdict::Regressed),
-    }
-}
-
-/// One label when both comparisons agree, else one per comparison, so a
-/// reader sees which baseline a regression is against.
-fn combined_verdict(vs_rust: Option<&Row>, vs_go: Option<&Row>) -> String {
-    match (vs_rust, vs_go) {
-        (Some(a), Some(b)) if a.verdict == b.verdict => verdict_label(a.verdict).into(),
-        (Some(a), Some(b)) => format!(
-            "{} vs Rust baseline<br>{} vs Go",
-            verdict_label(a.verdict),
-            verdict_label(b.verdict)
-        ),
-        (Some(a), None) => verdict_label(a.verdict).into(),
-        (None, Some(b)) => format!("{} vs Go", verdict_label(b.verdict)),
-        (None, None) => "—".into(),
-    }
-}
-
-fn verdict_label(v: RowVerdict) -> &'static str {
-    match v {
-        RowVerdict::Regressed => ":x: regressed",
-        RowVerdict::Improved => ":rocket: improved",
-        RowVerdict::Unchanged => "unchanged",
-        RowVerdict::Insufficient => ":warning: too few samples",
-        RowVerdict::Incomparable => ":warning: not comparable",
-        RowVerdict::New => ":new: new",
-        RowVerdict::Missing => ":grey_question: missing",
-        RowVerdict::Undecided => ":hourglass: undecided",
-    }
-}
-
-/// The change of the median, `+12.3% [+8.1%, +16.0%]`, or `~` when it is
-/// not a significant change (benchstat's convention).
-fn change(row: &Row) -> String {
-    match row.verdict {
-        RowVerdict::Unchanged | RowVerdict::Insufficient => return "~".into(),
-        RowVerdict::New | RowVerdict::Missing => return "—".into(),
-        _ => {}
-    }
-    let Some(ratio) = row.ratio.filter(|r| r.is_finite()) else {
-        return "—".into();
-    };
-    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
-    match row.ratio_ci {
-        Some([lo, hi]) if lo.is_finite() && hi.is_finite() => {
-            format!("{} [{}, {}]", pct(ratio), pct(lo), pct(hi))
-        }
-        _ => pct(ratio),
-    }
-}
-
-/// The Rust/Go ratio with its interval and allowed maximum.
-fn go_ratio(row: &Row) -> String {
-    let Some(ratio) = row.ratio.filter(|r| r.is_finite()) else {
-        return "—".into();
-    };
-    let mut s = format!("{}×", ratio_num(ratio));
-    if let Some([lo, hi]) = row.ratio_ci.filter(|c| c.iter().all(|x| x.is_finite())) {
-        s.push_str(&format!(" [{}, {}]", ratio_num(lo), ratio_num(hi)));
-    }
-    if let Some(max) = row.max_ratio {
-        s.push_str(&format!(" (max {})", ratio_num(max)));
-    }
-    s
-}
-
-/// Ratios with three significant figures, enough to see a 5% tolerance.
-fn ratio_num(r: f64) -> String {
-    if r >= 100.0 {
-        format!("{r:.0}")
-    } else if r >= 10.0 {
-        format!("{r:.1}")
-    } else if r >= 0.1 {
-        format!("{r:.2}")
-    } else {
-        format!("{r:.3}")
-    }
-}
-
-/// The median of a side as a time, or `—` when the side is absent.
-fn side_time(side: Option<&Side>) -> String {
-    side.map(|s| format_ns(s.median_ns))
-        .unwrap_or_else(|| "—".into())
-}
-
-/// A duration in ns with three significant figures and the unit a reader
-/// expects (`330 ns`, `3.21 µs`, `1.50 ms`).
-pub fn format_ns(ns: f64) -> String {
-    if !ns.is_finite() {
-        return "—".into();
-    }
-    let (value, unit) = if ns.abs() >= 1e9 {
-        (ns / 1e9, "s")
-    } else if ns.abs() >= 1e6 {
-        (ns / 1e6, "ms")
-    } else if ns.abs() >= 1e3 {
-        (ns / 1e3, "µs")
-    } else {
-        (ns, "ns")
-    };
-    let digits = if value.abs() >= 100.0 {
-        0
-    } else if value.abs() >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("{value:.digits$} {unit}")
-}
-
-fn chart(rows: &[Row]) -> Option<ChartView> {
-    let points: Vec<(String, f64)> = rows
-        .iter()
-        .filter(|r| r.kind == RowKind::RustVsGo)
-        .filter_map(|r| {
-            r.ratio
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .map(|x| (r.id.clone(), x))
-        })
-        .collect();
-    if points.is_empty() {
-        return None;
-    }
-    let max = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
-    let top = ((max * 1.2) * 10.0).ceil() / 10.0;
-    let labels = points
-        .iter()
-        .map(|(id, _)| format!("\"{}\"", inert(&id.replace('"', "'"))))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let bars = points
-        .iter()
-        .map(|(_, r)| format!("{r:.3}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let parity = vec!["1"; points.len()].join(", ");
-    Some(ChartView {
-        labels: markup(labels),
-        bars: markup(bars),
-        parity: markup(parity),
-        top: markup(format!("{top:.1}")),
-    })
 }
 
 fn env_items(env: &MeasureEnv) -> Vec<(String, String)> {
@@ -605,15 +398,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_have_three_significant_figures() {
-        assert_eq!(format_ns(330.4), "330 ns");
-        assert_eq!(format_ns(3210.0), "3.21 µs");
-        assert_eq!(format_ns(21_000.0), "21.0 µs");
-        assert_eq!(format_ns(1_500_000.0), "1.50 ms");
-        assert_eq!(format_ns(f64::NAN), "—");
-    }
-
-    #[test]
     fn report_text_cannot_break_tables_or_ping() {
         assert_eq!(inert("a|b <x> @team"), "a\\|b &lt;x&gt; @\u{200d}team");
         assert_eq!(inert("CPU @ 2.80GHz"), "CPU @ 2.80GHz");
@@ -637,7 +421,7 @@ mod tests {
         .unwrap();
         let source = "{{ notes[0] }}|{{ report.notes[0] }}|{% for e in environments %}\
             {% for i in e.items %}{{ i[0] }}={{ i[1] }}{% endfor %}{% endfor %}|{{ notes[0] | safe }}";
-        let md = render_with(&report, "t", source).unwrap();
+        let md = render_with(&report, "t", source, &CommentContext::default()).unwrap();
         let inert_note = "&lt;img src=x&gt; \\[x\\](y)";
         assert_eq!(
             md,

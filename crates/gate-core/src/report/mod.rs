@@ -4,9 +4,14 @@
 //! machine contract; Markdown is for GitHub; the Go benchmark format lets
 //! `benchstat` read our results.
 
+pub mod context;
 pub mod inert;
+pub mod links;
 pub mod markdown;
+pub mod rows;
+pub mod sparkline;
 pub mod table;
+pub mod warnings;
 
 use std::path::Path;
 
@@ -19,23 +24,42 @@ pub fn fmt_ns(ns: f64) -> String {
     if !ns.is_finite() {
         return "-".into();
     }
-    let (v, unit) = if ns >= 1e9 {
+    let (v, unit) = if ns.abs() >= 1e9 {
         (ns / 1e9, "s")
-    } else if ns >= 1e6 {
+    } else if ns.abs() >= 1e6 {
         (ns / 1e6, "ms")
-    } else if ns >= 1e3 {
+    } else if ns.abs() >= 1e3 {
         (ns / 1e3, "µs")
     } else {
         (ns, "ns")
     };
-    let digits = if v >= 100.0 {
+    let digits = if v.abs() >= 100.0 {
         0
-    } else if v >= 10.0 {
+    } else if v.abs() >= 10.0 {
         1
     } else {
         2
     };
     format!("{v:.digits$} {unit}")
+}
+
+/// A median in its row's unit: a time (`None`: ns per op), or the value
+/// and the unit (`0 allocs/op`, `337.785 MB/s`).
+pub fn fmt_median(unit: Option<&str>, v: f64) -> String {
+    match unit {
+        Some(unit) => format!("{} {unit}", fmt_count(v)),
+        None => fmt_ns(v),
+    }
+}
+
+/// A count or a value in a unit: whole numbers without decimals, others
+/// with three.
+pub fn fmt_count(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// Formats a ratio new/old as a signed percentage change (`+4.1%`).

@@ -2,7 +2,7 @@
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use super::{fmt_change, fmt_ns};
+use super::{fmt_change, fmt_count};
 use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict, direction_words};
 
 fn kind_label(row: &Row) -> String {
@@ -72,20 +72,13 @@ fn counters_cell(row: &Row) -> String {
 
 /// One side's median and sample count: a time, or a value in the row's unit.
 fn side_cell(row: &Row, side: Option<&Side>) -> String {
-    let Some(s) = side else {
-        return "-".into();
-    };
-    match &row.unit {
-        Some(unit) => format!("{} {unit} n={}", fmt_count(s.median_ns), s.n),
-        None => format!("{} n={}", fmt_ns(s.median_ns), s.n),
-    }
-}
-
-fn fmt_count(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round() as i64)
-    } else {
-        format!("{v:.3}")
+    match side {
+        Some(s) => format!(
+            "{} n={}",
+            super::fmt_median(row.unit.as_deref(), s.median_ns),
+            s.n
+        ),
+        None => "-".into(),
     }
 }
 

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use crate::formats::exact_counters;
 use crate::model::Benchmark;
 
+use super::WarningKind;
+
 /// Compares deterministic counters exactly: any increase is a regression
 /// unless `gate.yaml` allows the new value. Returns (regressed, warnings).
 pub(super) fn compare_counters(
@@ -13,7 +15,7 @@ pub(super) fn compare_counters(
     old: &Benchmark,
     new: &Benchmark,
     allow: &BTreeMap<String, BTreeMap<String, f64>>,
-) -> (bool, Vec<String>) {
+) -> (bool, Vec<(WarningKind, String)>) {
     let mut regressed = false;
     let mut warnings = Vec::new();
     let old_exact = exact_counters(old);
@@ -32,8 +34,9 @@ pub(super) fn compare_counters(
                 (false, true) => "the old side",
                 (false, false) => "either side",
             };
-            warnings.push(format!(
-                "exact counter {name} has no value on {side}: not compared"
+            warnings.push((
+                WarningKind::CounterMissing,
+                format!("exact counter {name} has no value on {side}: not compared"),
             ));
             continue;
         };
@@ -42,19 +45,28 @@ pub(super) fn compare_counters(
         let eps = 1e-9 * o.abs().max(1.0);
         if n > o + eps {
             match allow.get(id).and_then(|m| m.get(name)) {
-                Some(&allowed) if n <= allowed + eps => warnings.push(format!(
-                    "exact counter {name} rose from {o} to {n} per op (allowed up to {allowed} by gate.yaml `allow_counters`)"
+                Some(&allowed) if n <= allowed + eps => warnings.push((
+                    WarningKind::CounterMoved,
+                    format!(
+                        "exact counter {name} rose from {o} to {n} per op (allowed up to {allowed} by gate.yaml `allow_counters`)"
+                    ),
                 )),
                 _ => {
                     regressed = true;
-                    warnings.push(format!(
-                        "exact counter {name} rose from {o} to {n} per op: a deterministic regression, whatever the timing noise \
-                         (allow it with `allow_counters: {{{id}: {{{name}: {n}}}}}` in gate.yaml if intended)"
+                    warnings.push((
+                        WarningKind::CounterRegressed,
+                        format!(
+                            "exact counter {name} rose from {o} to {n} per op: a deterministic regression, whatever the timing noise \
+                             (allow it with `allow_counters: {{{id}: {{{name}: {n}}}}}` in gate.yaml if intended)"
+                        ),
                     ));
                 }
             }
         } else if n + eps < o {
-            warnings.push(format!("exact counter {name} fell from {o} to {n} per op"));
+            warnings.push((
+                WarningKind::CounterMoved,
+                format!("exact counter {name} fell from {o} to {n} per op"),
+            ));
         }
     }
     (regressed, warnings)

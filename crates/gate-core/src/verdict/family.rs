@@ -1,7 +1,7 @@
 //! The family of a check: every test of every row, Holm-corrected at once,
 //! then each row's verdict from its corrected p-values.
 
-use super::{Options, PairedRow, Row, RowKind, RowVerdict};
+use super::{Options, PairedRow, Row, RowKind, RowVerdict, WarningKind};
 use crate::stats;
 use crate::units::Better;
 
@@ -184,11 +184,14 @@ fn insufficient(row: &mut Row, best: f64, m: usize, alpha: f64) {
     let (n_old, n_new) = sizes(row);
     let k = stats::min_samples_needed(alpha / m as f64);
     row.verdict = RowVerdict::Insufficient;
-    row.warnings.push(format!(
-        "too few samples to ever reach significance with {m} benchmarks compared at once: \
+    row.warn(
+        WarningKind::TooFewSamples,
+        format!(
+            "too few samples to ever reach significance with {m} benchmarks compared at once: \
          with {n_old} old and {n_new} new samples the smallest p-value is {:.3e}, {best:.3} \
          after Holm's correction, above alpha {alpha}, so any regression would pass; take at \
          least {k} samples per side (Go: -count {k}; criterion: sample_size)",
-        stats::min_p_value(n_old, n_new),
-    ));
+            stats::min_p_value(n_old, n_new),
+        ),
+    );
 }

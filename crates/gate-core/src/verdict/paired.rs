@@ -15,7 +15,7 @@
 
 use anyhow::Result;
 
-use super::{ADJUSTED_WARNING, AdjustedTest, PAIRED_WARNING, RowVerdict};
+use super::{ADJUSTED_WARNING, AdjustedTest, PAIRED_WARNING, RowVerdict, WarningKind};
 use crate::model::Benchmark;
 use crate::stats;
 
@@ -228,7 +228,7 @@ impl PairedRow {
 
     /// The row's warnings: how it was measured and decided, and the
     /// adjusted test's figures.
-    pub fn notes(&self) -> Vec<String> {
+    pub fn notes(&self) -> Vec<(WarningKind, String)> {
         let (pairs, shift) = (self.raw.pairs, &self.raw.shift);
         let aside = match shift.set_aside {
             0 => String::new(),
@@ -242,15 +242,18 @@ impl PairedRow {
                     .join(", ")
             ),
         };
-        let mut notes = vec![format!(
-            "{PAIRED_WARNING}{pairs} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}{aside}",
-            self.samples / pairs.max(1),
-            shift.tau * 100.0,
-            if pairs == 1 {
-                " (one pair: not known)"
-            } else {
-                ""
-            },
+        let mut notes = vec![(
+            WarningKind::Paired,
+            format!(
+                "{PAIRED_WARNING}{pairs} lockstep pair(s) x {} samples, signed-rank test; spread between pairs {:.1}%{}{aside}",
+                self.samples / pairs.max(1),
+                shift.tau * 100.0,
+                if pairs == 1 {
+                    " (one pair: not known)"
+                } else {
+                    ""
+                },
+            ),
         )];
         if let Some(t) = &self.adjusted {
             let [lo, hi] = t.ratio_ci();
@@ -263,11 +266,14 @@ impl PairedRow {
             } else {
                 String::new()
             };
-            notes.push(format!(
-                "{ADJUSTED_WARNING}{:.3} [{lo:.3}, {hi:.3}], spread between pairs {:.1}%{over} \
+            notes.push((
+                WarningKind::Adjusted,
+                format!(
+                    "{ADJUSTED_WARNING}{:.3} [{lo:.3}, {hi:.3}], spread between pairs {:.1}%{over} \
                  (also decided; the row regresses when either test flags)",
-                t.ratio(),
-                t.shift.tau * 100.0,
+                    t.ratio(),
+                    t.shift.tau * 100.0,
+                ),
             ));
         }
         notes

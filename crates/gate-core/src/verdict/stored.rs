@@ -3,7 +3,7 @@
 //! the ratio of medians, widened by the spread between whole runs when a
 //! side records its run medians.
 
-use super::{Options, RowKind};
+use super::{Options, RowKind, WarningKind};
 use crate::model::Benchmark;
 use crate::stats;
 
@@ -79,7 +79,7 @@ pub(super) struct StoredTest {
     pub p_value: f64,
     /// Interval of the ratio of medians new/old, widened as said above.
     pub ratio_ci: [f64; 2],
-    pub warnings: Vec<String>,
+    pub warnings: Vec<(WarningKind, String)>,
 }
 
 /// Tests `old` against `new` as independent samples.
@@ -105,11 +105,14 @@ pub(super) fn test(
     if let Some((w, s, runs)) = between_run_widening(old, new, opts.alpha) {
         lo *= (-w).exp();
         hi *= w.exp();
-        warnings.push(format!(
-            "interval widened by ±{:.1}% for the variation between whole runs \
+        warnings.push((
+            WarningKind::IntervalWidened,
+            format!(
+                "interval widened by ±{:.1}% for the variation between whole runs \
              (sd {:.1}% of the medians of {runs} runs)",
-            (w.exp() - 1.0) * 100.0,
-            s * 100.0
+                (w.exp() - 1.0) * 100.0,
+                s * 100.0
+            ),
         ));
     }
     Ok(StoredTest {
