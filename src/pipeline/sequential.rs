@@ -56,8 +56,8 @@ pub fn measure(
 ) -> Result<Measured> {
     let estimate = pairs.pair_estimate().as_secs_f64();
     // Every bench gets the first look's pairs, whatever the budget.
-    let len = ((budget.as_secs_f64() / estimate).ceil() as u64)
-        .max((FIRST_LOOK * ids.len()) as u64);
+    let len =
+        ((budget.as_secs_f64() / estimate).ceil() as u64).max((FIRST_LOOK * ids.len()) as u64);
     let progress = Progress::new(pairs.head.plan().progress, len, pairs.pair_estimate());
     let t0 = Instant::now();
     let mut pooled = Pooled::default();

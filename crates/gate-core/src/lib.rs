@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod config;
+pub mod figures;
 pub mod formats;
 pub mod history;
 pub mod merge;

@@ -279,7 +279,11 @@ impl Report {
             .iter()
             .filter(|r| r.verdict == RowVerdict::Undecided)
             .map(|r| match r.min_detectable {
-                Some(m) => format!("{} (could detect >= {:.1}%)", r.id, m * 100.0),
+                Some(m) => format!(
+                    "{} (could detect >= {})",
+                    r.id,
+                    crate::figures::fmt_slowdown(m)
+                ),
                 None => r.id.clone(),
             })
             .collect();
@@ -575,10 +579,13 @@ fn exact_unit_verdict(old: &Benchmark, new: &Benchmark, row: &mut Row) -> RowVer
     let better = units::better_of(new).0;
     let eps = 1e-9 * o.abs().max(n.abs()).max(1.0);
     let unit = &new.unit;
-    row.warnings.push(format!(
-        "{unit}: the same on every run of each side (or declared exact): compared exactly, {}",
-        direction_words(better)
-    ));
+    row.warn(
+        WarningKind::UnitExact,
+        format!(
+            "{unit}: the same on every run of each side (or declared exact): compared exactly, {}",
+            direction_words(better)
+        ),
+    );
     if (n - o).abs() <= eps {
         return RowVerdict::Unchanged;
     }
@@ -586,12 +593,15 @@ fn exact_unit_verdict(old: &Benchmark, new: &Benchmark, row: &mut Row) -> RowVer
         units::Better::Lower => n > o,
         units::Better::Higher => n < o,
     };
-    row.warnings.push(format!(
-        "{unit} {} from {o} to {n} (old n={}, new n={})",
-        if n > o { "rose" } else { "fell" },
-        old.samples.len(),
-        new.samples.len()
-    ));
+    row.warn(
+        WarningKind::UnitExact,
+        format!(
+            "{unit} {} from {o} to {n} (old n={}, new n={})",
+            if n > o { "rose" } else { "fell" },
+            old.samples.len(),
+            new.samples.len()
+        ),
+    );
     if worse {
         RowVerdict::Regressed
     } else {

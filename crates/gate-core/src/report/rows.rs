@@ -245,7 +245,7 @@ fn bench_view(
             combined_verdict(vs_rust, vs_go),
             vs_rust
                 .and_then(|r| r.min_detectable)
-                .map(|m| format!(" (sees ≥ {:.1}%)", m * 100.0))
+                .map(|m| format!(" (sees ≥ {})", super::fmt_slowdown(m)))
                 .unwrap_or_default()
         )),
         regressed: rank == 0,

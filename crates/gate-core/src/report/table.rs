@@ -142,7 +142,7 @@ pub fn render(report: &Report) -> String {
                     (false, v) => format!("{} (not confirmed)", verdict_label(v)),
                 },
                 row.min_detectable
-                    .map(|m| format!(" (sees >= {:.1}%)", m * 100.0))
+                    .map(|m| format!(" (sees >= {})", super::fmt_slowdown(m)))
                     .unwrap_or_default()
             )),
         ]);

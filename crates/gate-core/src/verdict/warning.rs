@@ -51,6 +51,8 @@ pub enum WarningKind {
     ConfigDiffers,
     /// A unit neither declared nor known: its direction was assumed.
     UnitAssumed,
+    /// A unit the same on every run (or declared exact): compared exactly.
+    UnitExact,
     /// A warning of a report written before kinds were recorded.
     Other,
 }
@@ -106,6 +108,7 @@ impl WarningKind {
             CounterMissing => "an exact counter without a value on a side: not compared",
             ConfigDiffers => "configurations differ between the sides: compared anyway",
             UnitAssumed => "a unit's direction assumed (no `Unit ... better=` line)",
+            UnitExact => "a unit the same on every run: compared exactly",
             Other => "other",
         }
     }
