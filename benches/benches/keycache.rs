@@ -26,7 +26,7 @@
 //!   timed section, so that the figure does not depend on how many iterations criterion picks
 //!   (a cache that grew to `b.N` keys would make later ops pay for a larger table and more
 //!   memory): Go's cache instead grows to `b.N` keys; ours holds at most `CHUNK`. A new cache
-//!   starts with 512 buckets (8 per writer shard), so a chunk seldom grows a table: table growth
+//!   starts with 2,048 buckets (32 per writer shard), so a chunk never grows a table: table growth
 //!   is amortised O(1) per insert and per shard (it locks only that shard), but its share is
 //!   smaller here than in Go's figure, whose map grows to hundreds of thousands of keys.
 //! * `read_revoked_key` / `need_reload_key`: a fresh cache per criterion call with one entry

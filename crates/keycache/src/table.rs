@@ -37,8 +37,13 @@ use crate::entry::Entry;
 use crate::hazard::{self, Hazard, Protected};
 use crate::loads::Loads;
 
-/// Buckets of a new index's shard (one cache line).
-const INITIAL_BUCKETS: usize = LINE;
+/// Buckets of a new index's shard (four cache lines; 16 KiB of tables for the 64 shards of an
+/// unbounded cache). Inserts of different keys from two threads land in the same shard, so the
+/// more lines and buckets a shard starts with, the less often one insert writes a table line or
+/// copies a bucket (and increments the counts of its entries) that the other thread wrote
+/// last: with one line, a 512-key cache had two ids per bucket and every table line written by
+/// both threads.
+const INITIAL_BUCKETS: usize = 4 * LINE;
 /// A shard grows the table when it holds more than this many items per bucket on average
 /// (an id has two items, its key and its latest alias).
 const MAX_LOAD: usize = 4;
@@ -221,13 +226,27 @@ pub(crate) struct Index<S> {
 #[repr(align(128))]
 struct Shard<S> {
     /// The current table (from `Box::into_raw`; every table ever published is in
-    /// `ShardState::tables`, freed when the index is dropped).
-    table: AtomicPtr<Table>,
+    /// `ShardState::tables`, freed when the index is dropped). Read by every lookup, written
+    /// only by growth: it has lines of its own, apart from the lock and `len` that every
+    /// insert into the shard writes, so that a lookup does not miss on them after another
+    /// thread's insert.
+    table: Apart<AtomicPtr<Table>>,
     state: Mutex<ShardState<S>>,
     /// Wakes threads waiting for a load of this shard to finish.
     landed: Condvar,
     /// Keys in this shard (latest aliases not counted), for `len()` without the lock.
     len: AtomicUsize,
+}
+
+/// A value alone on its pair of cache lines (adjacent-line prefetch pulls lines in pairs).
+#[repr(align(128))]
+struct Apart<T>(T);
+
+impl<T> Deref for Apart<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl<S> Shard<S> {
@@ -305,7 +324,7 @@ impl<S> Index<S> {
                 .map(|_| {
                     let first = Box::into_raw(Box::new(Table::with_buckets(INITIAL_BUCKETS)));
                     Shard {
-                        table: AtomicPtr::new(first),
+                        table: Apart(AtomicPtr::new(first)),
                         state: Mutex::new(ShardState {
                             items: 0,
                             retired: Retired::EMPTY,

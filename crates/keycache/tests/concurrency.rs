@@ -258,8 +258,9 @@ fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
 
 #[test]
 fn hits_racing_table_growth_find_every_key() {
-    // Enough ids for every shard's table to grow while other threads read.
-    const IDS: usize = 2000;
+    // Enough ids for every shard's table to grow while other threads read (a shard of an
+    // unbounded cache grows past 64 keys; 64 shards).
+    const IDS: usize = 10_000;
     let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
     let loader = CountingLoader::new();
     let wrong = Arc::new(AtomicBool::new(false));
