@@ -55,13 +55,18 @@ pub struct Look {
 /// Looks at `raw` pairs (and `adjusted`, as [`PairedRow::of`] takes them)
 /// when their count is one of the design's looks, or when `last`; `None`
 /// otherwise. An error when the pairs cannot be compared.
+///
+/// A bench that counts an event has two tests, and its row stops on
+/// either: each gets half of the look's alpha (Bonferroni), so that the
+/// row's chance of a false verdict stays the look's alpha.
 pub fn look<R: AsRef<[f64]>>(
     design: &Design,
     raw: &[R],
     adjusted: Option<&[Option<&[f64]>]>,
     last: bool,
 ) -> Option<Result<Look>> {
-    let alpha = design.alpha_for(raw.len(), last)?;
+    let tests = if adjusted.is_some() { 2.0 } else { 1.0 };
+    let alpha = design.alpha_for(raw.len(), last)? / tests;
     Some(PairedRow::of(raw, adjusted, 1.0 - alpha).map(|row| Look {
         stop: stop_of(design, &row),
         min_detectable: min_detectable(design, row.raw.shift.lower, row.raw.shift.upper),
