@@ -67,9 +67,10 @@ pub fn measure(
     let mut outcomes = BTreeMap::new();
     let mut k = 0usize;
     while !open.is_empty() {
-        let out_of_budget = t0.elapsed().as_secs_f64() + sweep_seconds(&open, &done, estimate)
-            > budget.as_secs_f64()
-            && open.iter().all(|id| done[id].0 >= FIRST_LOOK);
+        let sweep = sweep_seconds(&open, &done, estimate);
+        let left = budget.as_secs_f64() - t0.elapsed().as_secs_f64();
+        let out_of_budget = sweep > left && open.iter().all(|id| done[id].0 >= FIRST_LOOK);
+        progress.set_len(expected_pairs(k, &open, &done, left, sweep));
         for id in &open {
             if out_of_budget {
                 break;
@@ -113,6 +114,29 @@ pub fn measure(
         seconds: t0.elapsed().as_secs_f64(),
         design: design.clone(),
     })
+}
+
+/// Pairs a check expects in all when `k` are done and `open` benches
+/// stay open: a sweep of each for what is `left` of the budget, and at
+/// least the first look's pairs of each.
+fn expected_pairs(
+    k: usize,
+    open: &[&str],
+    done: &BTreeMap<&str, (usize, f64)>,
+    left: f64,
+    sweep: f64,
+) -> u64 {
+    let sweeps = if sweep > 0.0 {
+        (left.max(0.0) / sweep).ceil() as usize
+    } else {
+        0
+    };
+    let first_look: usize = open
+        .iter()
+        .map(|id| FIRST_LOOK.saturating_sub(done[id].0))
+        .max()
+        .unwrap_or(0);
+    (k + open.len() * sweeps.max(first_look)) as u64
 }
 
 /// Seconds one more pair of each open bench should take: each bench's

@@ -2,6 +2,7 @@
 //! and the runner's and pipeline's status lines ([`say`]).
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,8 @@ pub enum ProgressMode {
 pub struct Progress {
     mode: ProgressMode,
     bar: Option<ProgressBar>,
-    len: u64,
+    /// Benches expected in all; a run that decides as it goes revises it.
+    len: AtomicU64,
     per_bench: Duration,
     t0: Instant,
     /// Time since `t0` when the last bench finished (shared with the bar's
@@ -114,7 +116,7 @@ impl Progress {
         Progress {
             mode,
             bar,
-            len,
+            len: AtomicU64::new(len),
             per_bench,
             t0,
             last_done,
@@ -135,6 +137,15 @@ impl Progress {
         }
     }
 
+    /// Revises the number of benches expected in all (a sequential check
+    /// learns it as benches decide and the budget runs down).
+    pub fn set_len(&self, len: u64) {
+        self.len.store(len, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_length(len);
+        }
+    }
+
     /// Bench `i` (from 0) starts.
     pub fn start(&self, i: usize, id: &str) {
         if let Some(bar) = &self.bar {
@@ -151,10 +162,10 @@ impl Progress {
         match (&self.bar, self.mode) {
             (Some(bar), _) => bar.set_position(done),
             (None, ProgressMode::Lines) => {
-                let eta = eta(self.len, done, elapsed, elapsed, self.per_bench);
+                let len = self.len.load(Ordering::Relaxed);
+                let eta = eta(len, done, elapsed, elapsed, self.per_bench);
                 eprintln!(
-                    "gate: [{done}/{}] {id} {} in {:.1}s (elapsed {}, ETA {})",
-                    self.len,
+                    "gate: [{done}/{len}] {id} {} in {:.1}s (elapsed {}, ETA {})",
                     if ok { "done" } else { "FAILED" },
                     took.as_secs_f64(),
                     clock(elapsed),
