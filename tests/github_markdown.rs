@@ -185,14 +185,6 @@ fn side(median_ns: f64) -> Side {
 fn paired_row(id: &str, i: usize, ratio: f64, ci: [f64; 2], verdict: RowVerdict) -> Row {
     let base = 100.0 + 37.0 * i as f64;
     let mut row = Row {
-        id: id.into(),
-        kind: RowKind::RustVsRust,
-        mode: if id.contains("/parallel/") {
-            Mode::Parallel
-        } else {
-            Mode::Sequential
-        },
-        threads: if id.ends_with("/t2") { 2 } else { 1 },
         old: Some(side(base)),
         new: Some(side(base * ratio)),
         ratio: Some(ratio),
@@ -202,17 +194,18 @@ fn paired_row(id: &str, i: usize, ratio: f64, ci: [f64; 2], verdict: RowVerdict)
         } else {
             0.001
         }),
-        verdict,
-        warnings: Vec::new(),
-        warning_kinds: Vec::new(),
-        go: None,
-        max_ratio: None,
-        earlier: Vec::new(),
-        runner: None,
-        adjusted: None,
         min_detectable: Some(0.021 + 0.001 * (i % 7) as f64),
-        unit: None,
-        better: None,
+        ..Row::new(
+            id,
+            RowKind::RustVsRust,
+            if id.contains("/parallel/") {
+                Mode::Parallel
+            } else {
+                Mode::Sequential
+            },
+            if id.ends_with("/t2") { 2 } else { 1 },
+            verdict,
+        )
     };
     row.warn(
         WarningKind::Paired,

@@ -36,11 +36,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 fn row(id: &str, median: f64) -> Row {
     Row {
-        id: id.into(),
-        kind: RowKind::RustVsRust,
-        mode: Mode::Sequential,
-        threads: 1,
-        old: None,
         new: Some(Side {
             median_ns: median,
             n: 20,
@@ -49,20 +44,13 @@ fn row(id: &str, median: f64) -> Row {
             exact_counters: Vec::new(),
             median_ci: Some([median * 0.99, median * 1.01]),
         }),
-        ratio: None,
-        ratio_ci: None,
-        p_value: None,
-        verdict: RowVerdict::New,
-        warnings: Vec::new(),
-        warning_kinds: Vec::new(),
-        go: None,
-        max_ratio: None,
-        earlier: Vec::new(),
-        runner: None,
-        adjusted: None,
-        min_detectable: None,
-        unit: None,
-        better: None,
+        ..Row::new(
+            id,
+            RowKind::RustVsRust,
+            Mode::Sequential,
+            1,
+            RowVerdict::New,
+        )
     }
 }
 

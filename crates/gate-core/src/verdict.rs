@@ -168,6 +168,40 @@ pub const PAIRED_WARNING: &str = "paired: ";
 pub const ADJUSTED_WARNING: &str = "at the same rate of the counted event: ";
 
 impl Row {
+    /// A row of `id` with no sides, figures or warnings yet, and `verdict`:
+    /// the start every row is built from (`Row { old, new, ..Row::new(..) }`),
+    /// so that a field added to rows has one default.
+    pub fn new(
+        id: impl Into<String>,
+        kind: RowKind,
+        mode: Mode,
+        threads: u32,
+        verdict: RowVerdict,
+    ) -> Row {
+        Row {
+            id: id.into(),
+            kind,
+            mode,
+            threads,
+            old: None,
+            new: None,
+            ratio: None,
+            ratio_ci: None,
+            p_value: None,
+            verdict,
+            warnings: Vec::new(),
+            warning_kinds: Vec::new(),
+            go: None,
+            max_ratio: None,
+            earlier: Vec::new(),
+            runner: None,
+            adjusted: None,
+            min_detectable: None,
+            unit: None,
+            better: None,
+        }
+    }
+
     /// Whether the row compares lockstep pairs (`gate check --base`, or a
     /// stored-baseline regression re-judged on this runner).
     pub fn is_paired(&self) -> bool {
@@ -442,26 +476,17 @@ pub fn decide(pairings: &[Pairing<'_>], opts: &Options) -> (Vec<Row>, Verdict) {
 fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
     let confidence = 1.0 - opts.alpha;
     let mut row = Row {
-        id: p.id.clone(),
-        kind: p.kind,
-        mode: p.mode,
-        threads: p.threads,
         old: p.old.map(|b| side(b, confidence)),
         new: p.new.map(|b| side(b, confidence)),
-        ratio: None,
-        ratio_ci: None,
-        p_value: None,
-        verdict: RowVerdict::Unchanged,
-        warnings: Vec::new(),
-        warning_kinds: Vec::new(),
         go: p.go.clone(),
         max_ratio: p.max_ratio,
-        earlier: Vec::new(),
-        runner: None,
-        adjusted: None,
-        min_detectable: None,
-        unit: None,
-        better: None,
+        ..Row::new(
+            p.id.clone(),
+            p.kind,
+            p.mode,
+            p.threads,
+            RowVerdict::Unchanged,
+        )
     };
     for (kind, text) in &p.warnings {
         row.warn(*kind, text.clone());

@@ -129,30 +129,24 @@ fn pairing<'a>(
 
 /// The row of a benchmark whose mode differs between the sets.
 fn mode_mismatch_row(o: &Benchmark, n: &Benchmark, opts: &Options) -> verdict::Row {
-    verdict::Row {
-        id: n.id.clone(),
-        kind: RowKind::Compare,
-        mode: n.mode,
-        threads: n.threads,
+    let mut row = verdict::Row {
         old: Some(verdict::side(o, 1.0 - opts.alpha)),
         new: Some(verdict::side(n, 1.0 - opts.alpha)),
-        ratio: None,
-        ratio_ci: None,
-        p_value: None,
-        verdict: verdict::RowVerdict::Incomparable,
-        warnings: vec![format!(
+        ..verdict::Row::new(
+            n.id.clone(),
+            RowKind::Compare,
+            n.mode,
+            n.threads,
+            verdict::RowVerdict::Incomparable,
+        )
+    };
+    row.warn(
+        WarningKind::NotCompared,
+        format!(
             "mode mismatch: old is {} and new is {} at {} thread(s); a sequential figure \
              (latency) and a parallel one (inverse throughput) are not comparable",
             o.mode, n.mode, n.threads
-        )],
-        warning_kinds: vec![WarningKind::NotCompared],
-        go: None,
-        max_ratio: None,
-        earlier: Vec::new(),
-        runner: None,
-        min_detectable: None,
-        adjusted: None,
-        unit: None,
-        better: None,
-    }
+        ),
+    );
+    row
 }

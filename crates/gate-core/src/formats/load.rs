@@ -263,30 +263,19 @@ mod tests {
 
     fn row(id: &str, kind: RowKind, threads: u32, new: Option<Side>) -> Row {
         Row {
-            id: id.into(),
-            kind,
-            mode: if threads == 1 {
-                Mode::Sequential
-            } else {
-                Mode::Parallel
-            },
-            threads,
             old: Some(side(vec![1.0, 2.0, 3.0])),
             new,
-            ratio: None,
-            ratio_ci: None,
-            p_value: None,
-            verdict: RowVerdict::Unchanged,
-            warnings: vec![],
-            warning_kinds: vec![],
-            go: None,
-            max_ratio: None,
-            earlier: Vec::new(),
-            runner: None,
-            adjusted: None,
-            min_detectable: None,
-            unit: None,
-            better: None,
+            ..Row::new(
+                id,
+                kind,
+                if threads == 1 {
+                    Mode::Sequential
+                } else {
+                    Mode::Parallel
+                },
+                threads,
+                RowVerdict::Unchanged,
+            )
         }
     }
 

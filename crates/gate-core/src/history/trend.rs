@@ -82,26 +82,14 @@ mod tests {
             median_ci: None,
         };
         let row = Row {
-            id: "keycache/load/sequential".into(),
-            kind: RowKind::RustVsRust,
-            mode: Mode::Sequential,
-            threads: 1,
-            old: None,
             new: Some(side),
-            ratio: None,
-            ratio_ci: None,
-            p_value: None,
-            verdict: RowVerdict::New,
-            warnings: Vec::new(),
-            warning_kinds: Vec::new(),
-            go: None,
-            max_ratio: None,
-            earlier: Vec::new(),
-            runner: None,
-            adjusted: None,
-            min_detectable: None,
-            unit: None,
-            better: None,
+            ..Row::new(
+                "keycache/load/sequential",
+                RowKind::RustVsRust,
+                Mode::Sequential,
+                1,
+                RowVerdict::New,
+            )
         };
         Record {
             schema: 1,
