@@ -33,6 +33,18 @@ fn gate(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> common::Ran {
     common::run(&mut cmd)
 }
 
+/// `gate check --quick --json JSON` in `repo`, which must exit `code`;
+/// returns the report.
+fn quick_check(repo: &Path, json: &Path, env: &[(&str, &str)], code: i32) -> serde_json::Value {
+    gate(
+        repo,
+        &["check", "--quick", "--json", json.to_str().unwrap()],
+        env,
+    )
+    .expect_code(code);
+    common::read_json(json)
+}
+
 /// The fixture repository with a Rust baseline measured (3 quick runs),
 /// not yet committed.
 ///
@@ -69,13 +81,7 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
     // baseline, confirmed, then not regressed against the same code in
     // lockstep. Not a failure.
     let json = dir.path().join("drift.json");
-    let ran = gate(
-        &repo,
-        &["check", "--quick", "--json", json.to_str().unwrap()],
-        &[("GATE_FIXTURE_SLOWDOWN", "2")],
-    );
-    ran.expect_code(0);
-    let report = common::read_json(&json);
+    let report = quick_check(&repo, &json, &[("GATE_FIXTURE_SLOWDOWN", "2")], 0);
     common::contract::report(&report);
     let spin = common::row(&report, SPIN, "rust-vs-rust");
     assert_ne!(spin["verdict"], "regressed", "{spin:#}");
@@ -134,13 +140,7 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
     common::double_spin_steps(&repo);
     common::git(&repo, &["commit", "-q", "-am", "slower spin"]);
     let json = dir.path().join("slower.json");
-    gate(
-        &repo,
-        &["check", "--quick", "--json", json.to_str().unwrap()],
-        &[],
-    )
-    .expect_code(1);
-    let report = common::read_json(&json);
+    let report = quick_check(&repo, &json, &[], 1);
     common::contract::report(&report);
     let spin = common::row(&report, SPIN, "rust-vs-rust");
     assert_eq!(spin["verdict"], "regressed", "{spin:#}");
@@ -162,13 +162,7 @@ fn an_uncommitted_baseline_keeps_the_stored_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let repo = repo_with_baseline(dir.path());
     let json = dir.path().join("dirty.json");
-    gate(
-        &repo,
-        &["check", "--quick", "--json", json.to_str().unwrap()],
-        &[("GATE_FIXTURE_SLOWDOWN", "2")],
-    )
-    .expect_code(1);
-    let report = common::read_json(&json);
+    let report = quick_check(&repo, &json, &[("GATE_FIXTURE_SLOWDOWN", "2")], 1);
     assert!(
         report["notes"]
             .to_string()
@@ -198,13 +192,7 @@ fn a_moved_floor_goes_straight_to_the_baselines_commit() {
     common::git(&repo, &["add", "baselines"]);
     common::git(&repo, &["commit", "-q", "-m", "baseline"]);
     let json = dir.path().join("moved.json");
-    gate(
-        &repo,
-        &["check", "--quick", "--json", json.to_str().unwrap()],
-        &[("GATE_FIXTURE_EXTRA_SYSCALLS", "200")],
-    )
-    .expect_code(0);
-    let report = common::read_json(&json);
+    let report = quick_check(&repo, &json, &[("GATE_FIXTURE_EXTRA_SYSCALLS", "200")], 0);
     common::contract::report(&report);
     let notes = report["notes"].to_string();
     assert!(notes.contains("measured first, moved"), "{report:#}");
