@@ -41,7 +41,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::{
-    DETECTION, Figures, MAX_STEPS, STEP, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, is_subject, pct,
+    DETECTION, Figures, MAX_STEPS, STEP, Subjects, TARGET_FALSE_ALARM, TARGET_SLOWDOWN, pct,
 };
 use gate_core::config::Config;
 use gate_core::stats;
@@ -467,8 +467,8 @@ pub struct Candidate {
     pub setting: Setting,
     pub worst_false_alarm_rate: f64,
     pub worst_false_alarm_upper: f64,
-    /// Worst `min_detectable` over the secret and key-cache ids (all ids
-    /// when the selection has none); `None` when one is not detected.
+    /// Worst `min_detectable` over the ids the slowdown figure is about (see
+    /// [`Subjects`]); `None` when one is not detected.
     pub worst_min_detectable: Option<f64>,
     /// Both figures of the issue met: every false-alarm upper bound at most
     /// 1%, every subject `min_detectable` at most 5%.
@@ -487,7 +487,7 @@ pub struct CandidateBench {
 }
 
 /// Whether a set of rows meets both figures.
-pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
+pub fn summarise(setting: Setting, rows: &[Row], subjects: &Subjects) -> Candidate {
     let fa = rows
         .iter()
         .map(|r| r.figures.false_alarm_rate)
@@ -496,14 +496,12 @@ pub fn summarise(setting: Setting, rows: &[Row]) -> Candidate {
         .iter()
         .map(|r| r.figures.false_alarm_upper)
         .fold(0.0, f64::max);
-    let subject: Vec<&Row> = if rows.iter().any(|r| is_subject(&r.id)) {
-        rows.iter().filter(|r| is_subject(&r.id)).collect()
-    } else {
-        rows.iter().collect()
-    };
-    let worst = subject.iter().try_fold(0.0f64, |acc, r| {
-        r.figures.min_detectable.map(|m| acc.max(m))
-    });
+    let worst = rows
+        .iter()
+        .filter(|r| subjects.counts(&r.id))
+        .try_fold(0.0f64, |acc, r| {
+            r.figures.min_detectable.map(|m| acc.max(m))
+        });
     let meets = !rows.is_empty()
         && fa_up <= TARGET_FALSE_ALARM + 1e-12
         && worst.is_some_and(|w| w <= TARGET_SLOWDOWN + 1e-9);
@@ -1008,10 +1006,11 @@ pub fn run(args: &super::PowerOptions) -> Result<String> {
 
 /// Whether the sequential check meets both figures on every bench.
 fn sequential_met(config: &Config, s: &super::sequential::SeqSuite) -> bool {
+    let subjects = Subjects::new(&config.floor, s.rows.iter().map(|r| r.id.as_str()));
     !s.rows.is_empty()
         && s.rows.iter().all(|r| {
             r.false_alarm_upper <= TARGET_FALSE_ALARM
-                && (config.floor.is_floor(&r.id)
+                && (!subjects.counts(&r.id)
                     || r.min_detectable
                         .is_some_and(|m| m <= TARGET_SLOWDOWN + 1e-9))
         })
@@ -1072,6 +1071,8 @@ struct Decided {
     /// Tests of a check: its rows, plus one per id decided on adjusted
     /// ratios too.
     family: usize,
+    /// The ids whose slowdown figure counts.
+    subjects: Subjects,
 }
 
 /// Decides the pairs of every id at every setting tried (on `threads`
@@ -1112,7 +1113,8 @@ fn decide_all(
         .map(|(_, row)| row.clone())
         .collect();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
-    let candidates = candidates(&combos, results);
+    let subjects = Subjects::new(&config.floor, pairs.iter().map(|p| p.id.as_str()));
+    let candidates = candidates(&combos, results, &subjects);
     // Without per-id rounds this is the candidate at the configured
     // setting; with them, the rows above (some ids at their own rounds).
     let configured = (rows.len() == pairs.len() && !rows.is_empty()).then(|| {
@@ -1121,7 +1123,7 @@ fn decide_all(
             rounds: config.rounds,
             confirm: config.confirm,
         };
-        summarise(setting, &rows)
+        summarise(setting, &rows, &subjects)
     });
     Decided {
         rows,
@@ -1129,12 +1131,17 @@ fn decide_all(
         configured,
         combos,
         family,
+        subjects,
     }
 }
 
 /// The settings table: the rows of every setting of `combos`, summarised,
 /// by rounds, confirm and tolerance.
-fn candidates(combos: &[(u32, u32)], results: Vec<(Setting, Row)>) -> Vec<Candidate> {
+fn candidates(
+    combos: &[(u32, u32)],
+    results: Vec<(Setting, Row)>,
+    subjects: &Subjects,
+) -> Vec<Candidate> {
     let mut by_setting: BTreeMap<(u64, u32, u32), Vec<Row>> = BTreeMap::new();
     for (s, row) in results {
         if !combos.contains(&(s.rounds, s.confirm)) {
@@ -1153,7 +1160,7 @@ fn candidates(combos: &[(u32, u32)], results: Vec<(Setting, Row)>) -> Vec<Candid
                 rounds: r,
                 confirm: c,
             };
-            summarise(setting, rows)
+            summarise(setting, rows, subjects)
         })
         .collect();
     candidates.sort_by(|a, b| {
@@ -1202,7 +1209,7 @@ fn notes(config: &Config, pairs: &[IdPairs], decided: &Decided, source: &str) ->
         .iter()
         .filter(|r| {
             r.figures.false_alarm_upper > TARGET_FALSE_ALARM
-                || (is_subject(&r.id)
+                || (decided.subjects.counts(&r.id)
                     && r.figures.min_detectable.is_none_or(|m| m > TARGET_SLOWDOWN))
         })
         .map(|r| r.id.as_str())
@@ -1375,6 +1382,49 @@ mod tests {
         }
     }
 
+    /// The slowdown figure is about every bench but the configured floor
+    /// benches, whatever the ids are named; a floor bench's false alarms
+    /// still count.
+    #[test]
+    fn the_slowdown_figure_skips_the_configured_floor_benches() {
+        let s = Setting {
+            tolerance: 0.01,
+            confirm: 1,
+            rounds: 3,
+        };
+        let row_of = |id: &str, noise: f64, seed: u64| {
+            let pairs = IdPairs {
+                id: id.into(),
+                pairs: noisy_pairs(8, noise, seed),
+                medians_ns: vec![1000.0; 8],
+                adjusted: Vec::new(),
+                adjusted_applied: Vec::new(),
+                seconds: Vec::new(),
+            };
+            analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
+                .remove(0)
+                .1
+        };
+        let floor = gate_core::config::FloorConfig {
+            mprotect_pair: None,
+            syscall: Some("machine/getppid".into()),
+            scales: Vec::new(),
+        };
+        let code = row_of("mylib/parse/sequential", 0.005, 1);
+        let machine = row_of("machine/getppid", 0.2, 2);
+        assert!(machine.figures.min_detectable.is_none_or(|m| m > 0.05));
+        let rows = [code.clone(), machine.clone()];
+        let subjects = Subjects::new(&floor, rows.iter().map(|r| r.id.as_str()));
+        assert!(subjects.counts("mylib/parse/sequential") && !subjects.counts("machine/getppid"));
+        let both = summarise(s, &rows, &subjects);
+        assert!(both.meets, "{both:?}");
+        assert_eq!(both.worst_min_detectable, code.figures.min_detectable);
+        // Only the floor measured: its figure is the one there is.
+        let alone = Subjects::new(&floor, ["machine/getppid"]);
+        assert!(alone.counts("machine/getppid"));
+        assert!(!summarise(s, &[machine], &alone).meets);
+    }
+
     #[test]
     fn quiet_pairs_detect_five_percent_and_noisy_ones_do_not() {
         let s = Setting {
@@ -1403,7 +1453,7 @@ mod tests {
             row.figures.min_detectable.is_none_or(|m| m > 0.05),
             "{row:?}"
         );
-        assert!(!summarise(s, &[row]).meets);
+        assert!(!summarise(s, &[row], &Subjects::default()).meets);
     }
 
     /// Which pairs the adjusted test sees: those flagged as adjusted, even

@@ -68,7 +68,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
-use gate_core::config::Config;
+use gate_core::config::{Config, FloorConfig};
 use gate_core::model::{BenchId, Benchmark, Lang, Mode};
 use gate_core::report::fmt_ns;
 use gate_core::stats;
@@ -136,6 +136,8 @@ pub struct Analysis {
     pub baseline_runs: Vec<u32>,
     /// Seed of the replicate draws (mixed with the id).
     pub seed: u64,
+    /// The benches whose slowdown figure counts.
+    pub subjects: Subjects,
 }
 
 impl Analysis {
@@ -149,6 +151,7 @@ impl Analysis {
             confirms: vec![confirm],
             baseline_runs: vec![1],
             seed: 0x9e37_79b9_7f4a_7c15,
+            subjects: Subjects::default(),
         }
     }
 }
@@ -702,7 +705,7 @@ pub struct Candidate {
     pub worst_false_alarm_rate: f64,
     pub worst_false_alarm_upper: f64,
     /// Largest `min_detectable` of the benches the slowdown figure is about
-    /// (the secret and key-cache benches; every bench when there are none);
+    /// (see [`Subjects`]);
     /// `None` when one of them is not detected within 50%.
     pub worst_min_detectable: Option<f64>,
     /// Both figures of the issue met: every false-alarm upper bound at most
@@ -710,15 +713,31 @@ pub struct Candidate {
     pub meets: bool,
 }
 
-/// Whether the slowdown figure is about this bench (the secret and key-cache
-/// groups).
-pub fn is_subject(id: &str) -> bool {
-    id.starts_with("secret/") || id.starts_with("keycache/")
+/// Which benches the slowdown figure is about: every bench but the machine's
+/// floor benches (`floor:` in `gate.yaml`: they measure the machine, not the
+/// code), or every bench when only floor benches were measured.
+#[derive(Debug, Clone, Default)]
+pub struct Subjects {
+    floor: Vec<String>,
+    only_floor: bool,
+}
+
+impl Subjects {
+    /// The subjects among `ids` under the configured floor benches.
+    pub fn new<'a>(floor: &FloorConfig, ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let floor: Vec<String> = floor.benches().map(str::to_owned).collect();
+        let only_floor = ids.into_iter().all(|id| floor.iter().any(|f| f == id));
+        Subjects { floor, only_floor }
+    }
+
+    /// Whether the slowdown figure counts for bench `id`.
+    pub fn counts(&self, id: &str) -> bool {
+        self.only_floor || !self.floor.iter().any(|f| f == id)
+    }
 }
 
 /// Suite-level figures for every setting tried.
 pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
-    let any_subject = powers.iter().any(|p| is_subject(&p.id));
     let mut out = Vec::new();
     for &set_runs in &a.baseline_runs {
         for &c in &a.confirms {
@@ -741,7 +760,7 @@ pub fn candidates(powers: &[BenchPower], a: &Analysis) -> Vec<Candidate> {
                     .fold(0.0, f64::max);
                 let mut worst_md = Some(0.0f64);
                 for (p, e) in &ests {
-                    if any_subject && !is_subject(&p.id) {
+                    if !a.subjects.counts(&p.id) {
                         continue;
                     }
                     worst_md = match (worst_md, e.figures.min_detectable) {
@@ -937,7 +956,7 @@ pub fn render(report: &PowerReport) -> String {
 }
 
 /// Sentences saying whether the issue's figures are met, and with what.
-fn conclusions(report: &PowerReport) -> Vec<String> {
+fn conclusions(report: &PowerReport, subjects: &Subjects) -> Vec<String> {
     let s = &report.settings;
     let mut notes = Vec::new();
     let target = format!(
@@ -945,8 +964,8 @@ fn conclusions(report: &PowerReport) -> Vec<String> {
         pct(TARGET_FALSE_ALARM),
         pct(TARGET_SLOWDOWN),
         pct(DETECTION),
-        if report.rows.iter().any(|r| is_subject(&r.id)) {
-            " (secret and key-cache benches)"
+        if report.rows.iter().any(|r| !subjects.counts(&r.id)) {
+            " (the floor benches aside)"
         } else {
             ""
         }
@@ -1162,6 +1181,7 @@ pub fn run(args: &PowerOptions) -> Result<String> {
         confirms: sweep_confirms(confirm, r),
         baseline_runs: sweep_baseline_runs(confirm, r),
         seed: 0x9e37_79b9_7f4a_7c15,
+        subjects: Subjects::new(&config.floor, ids.iter().map(String::as_str)),
     };
     say(format!(
         "{r} runs measured in {:.0}s; analysing {} bench(es)",
@@ -1372,7 +1392,7 @@ fn power_report(
         figures_met,
         notes: vec![],
     };
-    report.notes = conclusions(&report);
+    report.notes = conclusions(&report, &analysis.subjects);
     report
 }
 
