@@ -29,6 +29,11 @@
 //!   starts with 2,048 buckets (32 per writer shard), so a chunk never grows a table: table growth
 //!   is amortised O(1) per insert and per shard (it locks only that shard), but its share is
 //!   smaller here than in Go's figure, whose map grows to hundreds of thousands of keys.
+//!   Thread 0 builds and drops each chunk's cache, so in `parallel/t2` the other thread inserts
+//!   into lines thread 0 wrote and reuses memory thread 0 freed (its keys of the chunk before):
+//!   that, more than the sharing of the cache, keeps the figure above half the sequential one.
+//!   The example `write_split` times this loop per thread with the cache shared or one per
+//!   thread, built and freed by thread 0 or by its own thread.
 //! * `read_revoked_key` / `need_reload_key`: a fresh cache per criterion call with one entry
 //!   loaded 100 minutes ago (stale); the first op reloads (the loader creates a real secret,
 //!   revoked or not, timed as in Go), the rest hit. Staleness comes from a clock shifted back
