@@ -1387,24 +1387,8 @@ mod tests {
     /// still count.
     #[test]
     fn the_slowdown_figure_skips_the_configured_floor_benches() {
-        let s = Setting {
-            tolerance: 0.01,
-            confirm: 1,
-            rounds: 3,
-        };
-        let row_of = |id: &str, noise: f64, seed: u64| {
-            let pairs = IdPairs {
-                id: id.into(),
-                pairs: noisy_pairs(8, noise, seed),
-                medians_ns: vec![1000.0; 8],
-                adjusted: Vec::new(),
-                adjusted_applied: Vec::new(),
-                seconds: Vec::new(),
-            };
-            analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
-                .remove(0)
-                .1
-        };
+        let s = SMALL_SETTING;
+        let row_of = |id: &str, noise: f64, seed: u64| noisy_row(s, id, noise, seed);
         let floor = gate_core::config::FloorConfig {
             mprotect_pair: None,
             syscall: Some("machine/getppid".into()),
@@ -1425,26 +1409,33 @@ mod tests {
         assert!(!summarise(s, &[machine], &alone).meets);
     }
 
+    /// The setting of the two tests below: 3 pairs per check, 1% tolerance.
+    const SMALL_SETTING: Setting = Setting {
+        tolerance: 0.01,
+        confirm: 1,
+        rounds: 3,
+    };
+
+    /// The row of `id` from 8 A/A pairs with `noise`, at setting `s`.
+    fn noisy_row(s: Setting, id: &str, noise: f64, seed: u64) -> Row {
+        let pairs = IdPairs {
+            id: id.into(),
+            pairs: noisy_pairs(8, noise, seed),
+            medians_ns: vec![1000.0; 8],
+            adjusted: Vec::new(),
+            adjusted_applied: Vec::new(),
+            seconds: Vec::new(),
+        };
+        analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
+            .remove(0)
+            .1
+    }
+
     #[test]
     fn quiet_pairs_detect_five_percent_and_noisy_ones_do_not() {
-        let s = Setting {
-            tolerance: 0.01,
-            confirm: 1,
-            rounds: 3,
-        };
-        let row_of = |noise: f64, seed: u64| {
-            let pairs = IdPairs {
-                id: "secret/with_bytes/sequential".into(),
-                pairs: noisy_pairs(8, noise, seed),
-                medians_ns: vec![1000.0; 8],
-                adjusted: Vec::new(),
-                adjusted_applied: Vec::new(),
-                seconds: Vec::new(),
-            };
-            analyse(&pairs, s.rounds, s.confirm, &[s.tolerance], 0.05, 20, 30)
-                .remove(0)
-                .1
-        };
+        let s = SMALL_SETTING;
+        let row_of =
+            |noise: f64, seed: u64| noisy_row(s, "secret/with_bytes/sequential", noise, seed);
         let row = row_of(0.005, 1);
         assert!(row.figures.false_alarm_rate <= 0.01, "{row:?}");
         assert!(row.figures.min_detectable.unwrap() <= 0.05, "{row:?}");
