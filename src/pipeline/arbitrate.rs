@@ -332,7 +332,7 @@ fn replace_rows(report: &mut Report, ids: &[String], commit: &str, judged: &Judg
             warning_kinds: Vec::new(),
             ..latest.clone()
         };
-        rejudged.append_warnings(row);
+        rejudged.extend_warnings(row);
         if latest.verdict == RowVerdict::Regressed {
             code += 1;
             rejudged.warn(
@@ -352,7 +352,7 @@ fn replace_rows(report: &mut Report, ids: &[String], commit: &str, judged: &Judg
                 ),
             );
         }
-        rejudged.append_warnings(&mut latest.clone());
+        rejudged.extend_warnings(latest);
         *row = rejudged;
     }
     (code, runner)

@@ -39,15 +39,43 @@ impl Mode {
     pub fn is_declared(self) -> bool {
         self != Mode::Undeclared
     }
+
+    /// Whether figures of the two modes may be compared: the same mode, or
+    /// one side undeclared (it takes the declared side's mode, as a Go
+    /// figure takes its pair's).
+    pub fn agrees(self, other: Mode) -> bool {
+        self == other || !self.is_declared() || !other.is_declared()
+    }
+
+    /// The mode of a comparison of `self` with `other` that
+    /// [agree](Mode::agrees): the declared one, `self` when both are.
+    pub fn declared_or(self, other: Mode) -> Mode {
+        if self.is_declared() { self } else { other }
+    }
+
+    /// The mode's name, as reports and `gate-mode:` lines write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Sequential => "sequential",
+            Mode::Parallel => "parallel",
+            Mode::Undeclared => "undeclared",
+        }
+    }
+
+    /// A mode as a file the gate wrote records it: a declared mode, or
+    /// `undeclared`, which [`FromStr`] (a user's declaration) refuses.
+    pub fn from_stored(s: &str) -> Result<Mode, String> {
+        if s == Mode::Undeclared.name() {
+            Ok(Mode::Undeclared)
+        } else {
+            s.parse()
+        }
+    }
 }
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Sequential => "sequential",
-            Mode::Parallel => "parallel",
-            Mode::Undeclared => "undeclared",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -56,11 +84,13 @@ impl fmt::Display for Mode {
 impl FromStr for Mode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "sequential" => Ok(Mode::Sequential),
-            "parallel" => Ok(Mode::Parallel),
-            other => Err(format!(
-                "unknown mode `{other}` (expected `sequential` or `parallel`)"
+        match [Mode::Sequential, Mode::Parallel]
+            .into_iter()
+            .find(|m| m.name() == s)
+        {
+            Some(m) => Ok(m),
+            None => Err(format!(
+                "unknown mode `{s}` (expected `sequential` or `parallel`)"
             )),
         }
     }
@@ -349,6 +379,35 @@ mod tests {
             (p.group.as_str(), p.mode, p.threads),
             ("keycache", Mode::Parallel, 2)
         );
+    }
+
+    /// An undeclared mode agrees with any mode and gives way to the
+    /// declared one; two declared modes agree only when equal.
+    #[test]
+    fn an_undeclared_mode_agrees_with_any() {
+        use Mode::*;
+        for (a, b, agree) in [
+            (Sequential, Sequential, true),
+            (Sequential, Parallel, false),
+            (Undeclared, Parallel, true),
+            (Sequential, Undeclared, true),
+            (Undeclared, Undeclared, true),
+        ] {
+            assert_eq!((a.agrees(b), b.agrees(a)), (agree, agree), "{a} {b}");
+        }
+        assert_eq!(Undeclared.declared_or(Parallel), Parallel);
+        assert_eq!(Sequential.declared_or(Undeclared), Sequential);
+    }
+
+    /// A stored `undeclared` reads back; a user's declaration cannot be it.
+    #[test]
+    fn stored_modes_read_back_and_declarations_are_declared() {
+        for m in [Mode::Sequential, Mode::Parallel, Mode::Undeclared] {
+            assert_eq!(Mode::from_stored(&m.to_string()), Ok(m));
+        }
+        assert!("undeclared".parse::<Mode>().is_err());
+        assert_eq!("parallel".parse::<Mode>(), Ok(Mode::Parallel));
+        assert!(Mode::from_stored("fast").is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Environment, Mode};
+use crate::model::{Environment, Lang, Mode};
 
 /// The verdict of a whole check; decides the exit code (0, 1, 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,12 +210,19 @@ impl Row {
 
     /// Adds a warning of `kind`.
     pub fn warn(&mut self, kind: WarningKind, text: impl Into<String>) {
-        // Kinds of warnings pushed without one (older code paths, older
-        // reports) read as `other`, at their own positions.
+        // A report without kinds (`warning_kinds` absent) reads its
+        // warnings as `other`, at their own positions.
         self.warning_kinds
             .resize(self.warnings.len(), WarningKind::Other);
         self.warnings.push(text.into());
         self.warning_kinds.push(kind);
+    }
+
+    /// Adds each warning with its kind, in order.
+    pub fn warn_all(&mut self, warnings: impl IntoIterator<Item = (WarningKind, String)>) {
+        for (kind, text) in warnings {
+            self.warn(kind, text);
+        }
     }
 
     /// Each warning with its kind (`other` where none was recorded).
@@ -231,17 +238,13 @@ impl Row {
         })
     }
 
-    /// Moves every warning of `other` (with its kind) after this row's.
-    pub fn append_warnings(&mut self, other: &mut Row) {
-        let taken: Vec<(WarningKind, String)> = other
+    /// Adds every warning of `other` (with its kind) after this row's.
+    pub fn extend_warnings(&mut self, other: &Row) {
+        let copied: Vec<(WarningKind, String)> = other
             .kinded_warnings()
             .map(|(k, w)| (k, w.to_string()))
             .collect();
-        other.warnings.clear();
-        other.warning_kinds.clear();
-        for (kind, text) in taken {
-            self.warn(kind, text);
-        }
+        self.warn_all(copied);
     }
 
     /// The id as shown to people: with the runner in a merged report.
@@ -252,20 +255,17 @@ impl Row {
         }
     }
 
-    /// What a `gate compare` row of Go results ran at: GOMAXPROCS (the
-    /// name's `-N` suffix) and the mode, named only when something declared
-    /// it (`--mode`); `None` for other rows, whose id says both.
-    pub fn go_setting(&self) -> Option<String> {
-        if self.kind != RowKind::Compare
-            || !crate::formats::gobench::names::is_benchmark_name(&self.id)
-        {
-            return None;
+    /// The language of the row's new side: Rust for a check's rows (the
+    /// Rust side of a Rust/Go row); for a `gate compare` row, which does
+    /// not record it, Go when the id is a Go benchmark name.
+    pub fn lang(&self) -> Lang {
+        match self.kind {
+            RowKind::RustVsRust | RowKind::RustVsGo => Lang::Rust,
+            RowKind::Compare if crate::formats::gobench::names::is_benchmark_name(&self.id) => {
+                Lang::Go
+            }
+            RowKind::Compare => Lang::Rust,
         }
-        Some(if self.mode.is_declared() {
-            format!("{}, GOMAXPROCS {}", self.mode, self.threads)
-        } else {
-            format!("GOMAXPROCS {}", self.threads)
-        })
     }
 
     /// This row's figures as an earlier attempt.
@@ -488,9 +488,7 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
             RowVerdict::Unchanged,
         )
     };
-    for (kind, text) in &p.warnings {
-        row.warn(*kind, text.clone());
-    }
+    row.warn_all(p.warnings.iter().cloned());
     if let Some(b) = p.new.or(p.old).filter(|b| b.unit != units::TIME_UNIT) {
         let (better, why) = units::better_of(b);
         row.unit = Some(b.unit.clone());
@@ -503,7 +501,7 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
                      assumed {}",
                     b.unit,
                     b.unit,
-                    direction_words(better)
+                    better.words()
                 ),
             );
         }
@@ -523,16 +521,17 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
         return Pending::settled(row, RowVerdict::Incomparable);
     }
     if row.unit.is_some() && units::is_exact(old) && units::is_exact(new) {
-        let verdict = exact_unit_verdict(old, new, &mut row);
+        let medians = (row_median(&row.old), row_median(&row.new));
+        let (verdict, w) = counters::exact_unit(&p.id, old, new, medians, &opts.allow_counters);
+        row.warn_all(w);
         return Pending::settled(row, verdict);
     }
+    // Counters belong to the time row; a unit row's benchmarks hold none.
     let mut counters_regressed = false;
-    if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) {
+    if matches!(p.kind, RowKind::RustVsRust | RowKind::Compare) && row.unit.is_none() {
         let (reg, w) = counters::compare_counters(&p.id, old, new, &opts.allow_counters);
         counters_regressed = reg;
-        for (kind, text) in w {
-            row.warn(kind, text);
-        }
+        row.warn_all(w);
     }
     let reach = stats::significance_reachable(old.samples.len(), new.samples.len(), opts.alpha);
     let tested = if !reach.reachable {
@@ -542,18 +541,17 @@ fn test_row(p: &Pairing<'_>, opts: &Options) -> Pending {
     } else if p.kind == RowKind::RustVsRust
         && let Some(rounds) = paired_rounds(old, new)
     {
+        let adjusted = adjusted_rounds(old, new);
         let confidence = match &opts.sequential {
-            Some(design) => 1.0 - stopping::last_alpha(design, rounds.len()),
+            Some(design) => 1.0 - stopping::last_level(design, rounds.len(), adjusted.is_some()),
             None => confidence,
         };
-        test_paired(&mut row, &rounds, adjusted_rounds(old, new), confidence)
+        test_paired(&mut row, &rounds, adjusted, confidence)
     } else {
         match stored::test(&p.id, p.kind, old, new, opts) {
             Ok(t) => {
                 row.ratio_ci = Some(t.ratio_ci);
-                for (kind, text) in t.warnings {
-                    row.warn(kind, text);
-                }
+                row.warn_all(t.warnings);
                 Tested::Stored { p_value: t.p_value }
             }
             Err(e) => {
@@ -596,54 +594,8 @@ fn incomparable(old: &Benchmark, new: &Benchmark, row: &mut Row) -> Option<Strin
     None
 }
 
-/// The verdict of a unit row whose values are deterministic on both sides
-/// ([`units::is_exact`]): compared exactly, as exact counters are, so any
-/// move in the worse direction regresses and no test joins the family.
-fn exact_unit_verdict(old: &Benchmark, new: &Benchmark, row: &mut Row) -> RowVerdict {
-    let (o, n) = (row_median(&row.old), row_median(&row.new));
-    let better = units::better_of(new).0;
-    let eps = 1e-9 * o.abs().max(n.abs()).max(1.0);
-    let unit = &new.unit;
-    row.warn(
-        WarningKind::UnitExact,
-        format!(
-            "{unit}: the same on every run of each side (or declared exact): compared exactly, {}",
-            direction_words(better)
-        ),
-    );
-    if (n - o).abs() <= eps {
-        return RowVerdict::Unchanged;
-    }
-    let worse = match better {
-        units::Better::Lower => n > o,
-        units::Better::Higher => n < o,
-    };
-    row.warn(
-        WarningKind::UnitExact,
-        format!(
-            "{unit} {} from {o} to {n} (old n={}, new n={})",
-            if n > o { "rose" } else { "fell" },
-            old.samples.len(),
-            new.samples.len()
-        ),
-    );
-    if worse {
-        RowVerdict::Regressed
-    } else {
-        RowVerdict::Improved
-    }
-}
-
 fn row_median(side: &Option<Side>) -> f64 {
     side.as_ref().map_or(f64::NAN, |s| s.median_ns)
-}
-
-/// "lower is better" / "higher is better".
-pub fn direction_words(better: units::Better) -> &'static str {
-    match better {
-        units::Better::Lower => "lower is better",
-        units::Better::Higher => "higher is better",
-    }
 }
 
 /// Tests a row of lockstep pairs ([`PairedRow::of`]): its ratio and
@@ -662,9 +614,7 @@ fn test_paired(
         Ok(paired) => {
             row.ratio = Some(paired.raw.ratio());
             row.ratio_ci = Some(paired.raw.ratio_ci());
-            for (kind, text) in paired.notes() {
-                row.warn(kind, text);
-            }
+            row.warn_all(paired.notes());
             row.adjusted = paired.adjusted_test();
             Tested::Paired(Box::new(paired))
         }
@@ -1275,6 +1225,85 @@ mod tests {
                 (WarningKind::NotInBaseline, "said now")
             ]
         );
+    }
+
+    /// A sequential lockstep row with an adjusted test is decided at the
+    /// level its look spends on each of its two tests (half the look's
+    /// alpha), the interval `stopping::look` stopped it on.
+    #[test]
+    fn a_sequential_row_with_two_tests_takes_its_look_s_level() {
+        let design = crate::sequential::Design::new(0.05, 0.01, 16);
+        let raw = |p: usize, i: usize| 0.004 + 0.02 * wobble(p, 0) + 0.02 * wobble(p, i);
+        let adj = |p: usize, i: usize| Some(0.5 * raw(p, i));
+        let (old, new) = lockstep_sides(8, raw, Some(&adj));
+        let opts = Options {
+            paired_tolerance: Some(0.01),
+            sequential: Some(design.clone()),
+            ..Options::default()
+        };
+        let (rows, _) = decide(&[pairing(&old, &new, RowKind::RustVsRust)], &opts);
+        let rounds = paired_rounds(&old, &new).unwrap();
+        let adjusted = adjusted_rounds(&old, &new).unwrap();
+        let adjusted: Vec<Option<&[f64]>> = adjusted.iter().map(Option::as_deref).collect();
+        let look = stopping::look(&design, &rounds, Some(&adjusted), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows[0].ratio_ci, Some(look.row.raw.ratio_ci()));
+        assert_eq!(rows[0].verdict, stopping::verdict_of(look.stop));
+        let one_test = stopping::level(&design, 8, true, false).unwrap();
+        let two_tests = stopping::level(&design, 8, true, true).unwrap();
+        assert_eq!(one_test, 2.0 * two_tests);
+    }
+
+    /// An exact unit row follows `allow_counters` as the exact counters do.
+    #[test]
+    fn an_exact_unit_row_takes_its_allowance() {
+        let (o, n) = (
+            unit_bench("B/op", vec![96.0; 5]),
+            unit_bench("B/op", vec![128.0; 5]),
+        );
+        let (rows, _) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
+        assert_eq!(rows[0].verdict, RowVerdict::Regressed);
+        let mut opts = Options::default();
+        opts.allow_counters.insert(
+            "BenchmarkX".into(),
+            BTreeMap::from([("B/op".to_string(), 128.0)]),
+        );
+        let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &opts);
+        assert_eq!((rows[0].verdict, v), (RowVerdict::Unchanged, Verdict::Pass));
+        assert!(
+            rows[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("B/op rose from 96 to 128") && w.contains("allowed up to 128")),
+            "{:?}",
+            rows[0].warnings
+        );
+    }
+
+    /// Copying warnings leaves the other row's as they were.
+    #[test]
+    fn extending_warnings_copies_them_with_their_kinds() {
+        let mut a = Row::new(
+            "a",
+            RowKind::RustVsRust,
+            Mode::Sequential,
+            1,
+            RowVerdict::New,
+        );
+        let mut b = a.clone();
+        a.warn(WarningKind::NotInBaseline, "first");
+        b.warn_all([(WarningKind::CounterMoved, "second".to_string())]);
+        a.extend_warnings(&b);
+        let read: Vec<(WarningKind, &str)> = a.kinded_warnings().collect();
+        assert_eq!(
+            read,
+            [
+                (WarningKind::NotInBaseline, "first"),
+                (WarningKind::CounterMoved, "second")
+            ]
+        );
+        assert_eq!(b.warnings, ["second"]);
     }
 
     #[test]

@@ -17,8 +17,10 @@ use crate::verdict::{self, Options, Pairing, Report, RowKind, WarningKind};
 /// Pairs two sets by language, id and thread count (and, within those, the
 /// closest configuration) and decides.
 ///
-/// A benchmark whose mode differs between the sets is not compared: the
-/// row says why (like with like), instead of printing a meaningless ratio.
+/// A benchmark whose modes do not [agree](crate::model::Mode::agrees)
+/// between the sets is not compared: the row says why (like with like),
+/// instead of printing a meaningless ratio. Where one side's mode is
+/// undeclared (Go text read without `--mode`), the row takes the other's.
 pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report {
     let matched = config::match_sets(old, new);
     let mut one_sided: Vec<Vec<String>> = Vec::new();
@@ -27,7 +29,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
         .map(|pair| {
             let mut names = Vec::new();
             let sides = match pair {
-                (Some(o), Some(n)) if o.mode == n.mode => units::unit_sides(o, n, &mut names),
+                (Some(o), Some(n)) if o.mode.agrees(n.mode) => units::unit_sides(o, n, &mut names),
                 _ => Vec::new(),
             };
             one_sided.push(names);
@@ -40,7 +42,7 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
     for ((pair, sides), one) in matched.iter().zip(&unit_sides).zip(&one_sided) {
         let (o, n) = *pair;
         if let (Some(o), Some(n)) = (o, n)
-            && o.mode != n.mode
+            && !o.mode.agrees(n.mode)
         {
             mismatched.push((o, n));
             continue;
@@ -107,17 +109,22 @@ pub fn compare_sets(old: &ResultSet, new: &ResultSet, opts: &Options) -> Report 
     }
 }
 
-/// One `compare` row's pairing; `b` gives its id, mode and threads.
+/// One `compare` row's pairing; `b` gives its id and threads, and the
+/// sides their declared mode.
 fn pairing<'a>(
     b: &Benchmark,
     old: Option<&'a Benchmark>,
     new: Option<&'a Benchmark>,
     warnings: Vec<(WarningKind, String)>,
 ) -> Pairing<'a> {
+    let mode = match (old, new) {
+        (Some(o), Some(n)) => n.mode.declared_or(o.mode),
+        _ => b.mode,
+    };
     Pairing {
         id: b.id.clone(),
         kind: RowKind::Compare,
-        mode: b.mode,
+        mode,
         threads: b.threads,
         old,
         new,
@@ -149,4 +156,86 @@ fn mode_mismatch_row(o: &Benchmark, n: &Benchmark, opts: &Options) -> verdict::R
         ),
     );
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::EXACT_LABEL;
+    use crate::model::{Lang, Mode};
+    use crate::verdict::RowVerdict;
+
+    /// A Go benchmark reporting `B/op` (exact) and `allocs/op` (noisy) on
+    /// every line.
+    fn go_bench(mode: Mode, bytes: f64) -> Benchmark {
+        let mut b = Benchmark::new(
+            "BenchmarkX",
+            Lang::Go,
+            mode,
+            1,
+            vec![100.0, 101.0, 99.0, 100.5, 99.5],
+        );
+        b.counters.insert("B/op".into(), bytes);
+        b.counters.insert("allocs/op".into(), 3.0);
+        b.metrics.insert("B/op".into(), vec![bytes; 5]);
+        b.metrics
+            .insert("allocs/op".into(), vec![3.0, 4.0, 3.0, 2.0, 3.0]);
+        b.labels.insert(EXACT_LABEL.into(), "B/op".into());
+        b
+    }
+
+    fn set(b: Benchmark) -> ResultSet {
+        ResultSet {
+            benchmarks: vec![b],
+            ..ResultSet::default()
+        }
+    }
+
+    /// Old JSON with a declared mode against Go text without one: compared,
+    /// every row at the declared mode; two declared modes that differ are not.
+    #[test]
+    fn an_undeclared_side_takes_the_declared_side_s_mode() {
+        let old = set(go_bench(Mode::Parallel, 96.0));
+        let new = set(go_bench(Mode::Undeclared, 96.0));
+        let report = compare_sets(&old, &new, &Options::default());
+        assert_eq!(report.rows.len(), 3, "{:?}", report.rows);
+        for r in &report.rows {
+            assert_ne!(r.verdict, RowVerdict::Incomparable, "{r:?}");
+            assert_eq!(r.mode, Mode::Parallel, "{r:?}");
+        }
+        let new = set(go_bench(Mode::Sequential, 96.0));
+        let report = compare_sets(&old, &new, &Options::default());
+        assert_eq!(report.rows.len(), 1);
+        assert_eq!(report.rows[0].verdict, RowVerdict::Incomparable);
+    }
+
+    /// An exact `B/op` that rose regresses its own row only: the time row
+    /// leaves it to that row, and no unit row warns about counters it does
+    /// not hold.
+    #[test]
+    fn an_exact_unit_is_judged_once_on_its_own_row() {
+        let old = set(go_bench(Mode::Undeclared, 96.0));
+        let new = set(go_bench(Mode::Undeclared, 128.0));
+        let report = compare_sets(&old, &new, &Options::default());
+        let verdicts: Vec<(Option<&str>, RowVerdict)> = report
+            .rows
+            .iter()
+            .map(|r| (r.unit.as_deref(), r.verdict))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                (None, RowVerdict::Unchanged),
+                (Some("B/op"), RowVerdict::Regressed),
+                (Some("allocs/op"), RowVerdict::Unchanged),
+            ]
+        );
+        for r in &report.rows {
+            assert!(
+                !r.warnings.iter().any(|w| w.contains("exact counter")),
+                "{:?}",
+                r.warnings
+            );
+        }
+    }
 }

@@ -5,9 +5,11 @@
 //! ([`crate::units`]).
 
 use crate::model::{Benchmark, Lang};
+use crate::units;
 
-/// (old, new) per unit both Go benchmarks report on every line; units
-/// reported by one side only are named in `one_sided`.
+/// (old, new) per unit both Go benchmarks report on every line
+/// ([`units::has_unit_row`]); units reported by one side only are named in
+/// `one_sided`.
 pub fn unit_sides(
     old: &Benchmark,
     new: &Benchmark,
@@ -17,15 +19,11 @@ pub fn unit_sides(
         return Vec::new();
     }
     let mut sides = Vec::new();
-    for (unit, old_values) in &old.metrics {
-        match new.metrics.get(unit) {
-            Some(new_values) if !old_values.is_empty() && !new_values.is_empty() => {
-                sides.push((
-                    as_unit(old, unit, old_values),
-                    as_unit(new, unit, new_values),
-                ));
-            }
-            _ => one_sided.push(format!("{unit} (old only)")),
+    for unit in old.metrics.keys() {
+        if units::has_unit_row(old, new, unit) {
+            sides.push((as_unit(old, unit), as_unit(new, unit)));
+        } else {
+            one_sided.push(format!("{unit} (old only)"));
         }
     }
     for unit in new.metrics.keys() {
@@ -36,11 +34,12 @@ pub fn unit_sides(
     sides
 }
 
-/// `b` with the values of `unit` as its samples.
-fn as_unit(b: &Benchmark, unit: &str, values: &[f64]) -> Benchmark {
+/// `b` with the values of `unit` as its samples; its counters stay with
+/// the time row.
+fn as_unit(b: &Benchmark, unit: &str) -> Benchmark {
     Benchmark {
         unit: unit.to_string(),
-        samples: values.to_vec(),
+        samples: b.metrics[unit].clone(),
         counters: Default::default(),
         metrics: Default::default(),
         ..b.clone()

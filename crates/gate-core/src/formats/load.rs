@@ -25,8 +25,9 @@ use super::baseline::{Baseline, parse_baseline};
 use super::criterion::read_criterion;
 use super::gobench::parse_go;
 use super::results::parse_results;
-use crate::model::{Benchmark, Lang, Mode, ResultSet, SCHEMA_VERSION};
-use crate::verdict::{Report, RowKind};
+use crate::model::{Benchmark, Mode, ResultSet, SCHEMA_VERSION};
+use crate::units;
+use crate::verdict::Report;
 
 /// Loads a result set from any format the gate reads (see the module doc).
 pub fn load_any(path: &Path, mode_override: Option<Mode>) -> Result<Parsed> {
@@ -119,21 +120,20 @@ fn report_set(report: &Report, file: &str) -> Result<Parsed> {
     let mut benchmarks = Vec::new();
     for row in &report.rows {
         let Some(side) = &row.new else { continue };
-        let lang = match row.kind {
-            RowKind::RustVsRust | RowKind::RustVsGo => Lang::Rust,
-            // `gate compare` rows do not say which language they hold; a
-            // Go benchmark name tells.
-            RowKind::Compare if row.id.starts_with("Benchmark") => Lang::Go,
-            RowKind::Compare => Lang::Rust,
-        };
+        let lang = row.lang();
         // A row of a unit other than time (`gate compare` of Go results)
-        // gives that unit's values back to its benchmark's metrics.
+        // gives that unit's values back to its benchmark's metrics, and its
+        // direction back to its labels when a `Unit` line had declared it.
         if let Some(unit) = &row.unit {
             if let Some(b) = benchmarks
                 .iter_mut()
                 .find(|b: &&mut Benchmark| b.key() == (lang, row.id.as_str(), row.threads))
             {
                 b.metrics.insert(unit.clone(), side.samples.clone());
+                b.labels.extend(
+                    row.better
+                        .and_then(|better| units::better_label(unit, better)),
+                );
             }
             continue;
         }
@@ -154,7 +154,7 @@ fn report_set(report: &Report, file: &str) -> Result<Parsed> {
             lang,
             mode: row.mode,
             threads: row.threads,
-            unit: "ns/op".to_string(),
+            unit: units::TIME_UNIT.to_string(),
             samples,
             counters: side.counters.clone(),
             metrics: Default::default(),
@@ -241,8 +241,8 @@ mod tests {
 
     use super::*;
     use crate::formats::{BaselineKind, write_baseline, write_results};
-    use crate::model::Environment;
-    use crate::verdict::{Row, RowVerdict, Side, Verdict};
+    use crate::model::{Environment, Lang};
+    use crate::verdict::{Row, RowKind, RowVerdict, Side, Verdict};
 
     fn data(rel: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -358,6 +358,53 @@ mod tests {
         assert_eq!(p.warnings.len(), 1);
         assert!(p.warnings[0].contains("keycache/read/sequential"));
         assert_eq!(p.set.environment.cpu_model.as_deref(), Some("AMD EPYC"));
+    }
+
+    /// A unit row gives back its direction when a `Unit` line had declared
+    /// it against the unit's own rule, so the unit compares the same way
+    /// again; a direction the rule gives adds no label.
+    #[test]
+    fn a_unit_row_gives_back_its_declared_direction() {
+        let unit_row = |unit: &str, better: units::Better| Row {
+            unit: Some(unit.into()),
+            better: Some(better),
+            ..row(
+                "BenchmarkX",
+                RowKind::Compare,
+                2,
+                Some(side(vec![7.0, 8.0])),
+            )
+        };
+        let report = Report {
+            rows: vec![
+                row(
+                    "BenchmarkX",
+                    RowKind::Compare,
+                    2,
+                    Some(side(vec![5.0, 6.0])),
+                ),
+                unit_row("hits", units::Better::Higher),
+                unit_row("MB/s", units::Better::Higher),
+            ],
+            ..Report::error(&Environment::default(), String::new())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
+        let p = load_any(&path, None).unwrap();
+        let b = &p.set.benchmarks[0];
+        assert_eq!(b.metrics["hits"], vec![7.0, 8.0]);
+        assert_eq!(
+            b.labels.keys().collect::<Vec<_>>(),
+            ["unit:hits:better"],
+            "{:?}",
+            b.labels
+        );
+        let hits = Benchmark {
+            unit: "hits".into(),
+            ..b.clone()
+        };
+        assert_eq!(units::better_of(&hits).0, units::Better::Higher);
     }
 
     #[test]

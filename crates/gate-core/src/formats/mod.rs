@@ -56,10 +56,6 @@ pub(crate) fn median(values: &[f64]) -> Option<f64> {
 /// comma-separated and sorted: `exact=allocs_per_op,mprotect_per_op`.
 pub const EXACT_LABEL: &str = "exact";
 
-/// Prefix of labels that keep Go `Unit <unit> <key>=<value>` metadata:
-/// `unit:<unit>:<key>` = `<value>` (e.g. `unit:MB/s:better` = `higher`).
-pub const UNIT_LABEL_PREFIX: &str = "unit:";
-
 /// The exact counters of a benchmark, from its [`EXACT_LABEL`] label. The
 /// readers write the names without spaces; a label written by hand in a
 /// results or baseline file may have them (`allocs_per_op, mprotect_per_op`),

@@ -3,7 +3,22 @@
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::{fmt_change, fmt_count};
-use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict, direction_words};
+use crate::model::Lang;
+use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict};
+
+/// What a `gate compare` row of Go results ran at: GOMAXPROCS (the name's
+/// `-N` suffix) and the mode, named only when something declared it
+/// (`--mode`); `None` for other rows, whose id says both.
+fn go_setting(row: &Row) -> Option<String> {
+    if row.kind != RowKind::Compare || row.lang() != Lang::Go {
+        return None;
+    }
+    Some(if row.mode.is_declared() {
+        format!("{}, GOMAXPROCS {}", row.mode, row.threads)
+    } else {
+        format!("GOMAXPROCS {}", row.threads)
+    })
+}
 
 fn kind_label(row: &Row) -> String {
     match row.kind {
@@ -115,11 +130,11 @@ pub fn render(report: &Report) -> String {
             _ => String::new(),
         };
         let mut bench = row.display_id();
-        if let Some(setting) = row.go_setting() {
+        if let Some(setting) = go_setting(row) {
             bench.push_str(&format!(" ({setting})"));
         }
         if let (Some(unit), Some(better)) = (&row.unit, row.better) {
-            bench.push_str(&format!(" {unit}, {}", direction_words(better)));
+            bench.push_str(&format!(" {unit}, {}", better.words()));
         }
         t.add_row(vec![
             Cell::new(bench),

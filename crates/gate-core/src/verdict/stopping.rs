@@ -35,12 +35,19 @@ pub fn verdict_of(stop: Stop) -> RowVerdict {
     }
 }
 
-/// The error a row of `pairs` pairs spends at its last look (at least the
+/// The error one test of a row spends at a look of `pairs` pairs
+/// ([`Design::alpha_for`]; `None`: not a look). A row of `two_tests` (raw
+/// and adjusted) stops on either, so each gets half of the look's alpha
+/// (Bonferroni) and the row's chance of a false verdict stays the look's.
+pub fn level(design: &Design, pairs: usize, last: bool, two_tests: bool) -> Option<f64> {
+    let tests = if two_tests { 2.0 } else { 1.0 };
+    design.alpha_for(pairs, last).map(|alpha| alpha / tests)
+}
+
+/// [`level`] at a row's last look, which decided the row (at least the
 /// first look's pairs are assumed: fewer give no sequential verdict).
-pub fn last_alpha(design: &Design, pairs: usize) -> f64 {
-    design
-        .alpha_for(pairs.max(FIRST_LOOK), true)
-        .expect("a last look always has a level")
+pub fn last_level(design: &Design, pairs: usize, two_tests: bool) -> f64 {
+    level(design, pairs.max(FIRST_LOOK), true, two_tests).expect("a last look always has a level")
 }
 
 /// One look at a bench's pairs.
@@ -54,19 +61,15 @@ pub struct Look {
 
 /// Looks at `raw` pairs (and `adjusted`, as [`PairedRow::of`] takes them)
 /// when their count is one of the design's looks, or when `last`; `None`
-/// otherwise. An error when the pairs cannot be compared.
-///
-/// A bench that counts an event has two tests, and its row stops on
-/// either: each gets half of the look's alpha (Bonferroni), so that the
-/// row's chance of a false verdict stays the look's alpha.
+/// otherwise. An error when the pairs cannot be compared. Each test is at
+/// the look's [`level`].
 pub fn look<R: AsRef<[f64]>>(
     design: &Design,
     raw: &[R],
     adjusted: Option<&[Option<&[f64]>]>,
     last: bool,
 ) -> Option<Result<Look>> {
-    let tests = if adjusted.is_some() { 2.0 } else { 1.0 };
-    let alpha = design.alpha_for(raw.len(), last)? / tests;
+    let alpha = level(design, raw.len(), last, adjusted.is_some())?;
     Some(PairedRow::of(raw, adjusted, 1.0 - alpha).map(|row| Look {
         stop: stop_of(design, &row),
         min_detectable: min_detectable(design, row.raw.shift.lower, row.raw.shift.upper),

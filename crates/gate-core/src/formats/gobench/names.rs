@@ -14,8 +14,9 @@ use anyhow::{Context, Result, bail};
 
 use std::collections::BTreeMap;
 
-use crate::formats::{EXACT_LABEL, UNIT_LABEL_PREFIX};
+use crate::formats::EXACT_LABEL;
 use crate::model::{BenchId, Benchmark, Lang, Mode};
+use crate::units::UNIT_LABEL_PREFIX;
 
 /// Config key that marks the results after it as Rust figures.
 pub const LANG_KEY: &str = "gate-lang";

@@ -34,19 +34,17 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::names::{
     LANG_KEY, MODE_KEY, decode_rust_id, implied_mode, is_benchmark_name, split_procs, subname_parts,
 };
-use crate::formats::{EXACT_LABEL, Parsed, UNIT_LABEL_PREFIX, median};
+use crate::formats::{EXACT_LABEL, Parsed, median};
 use crate::model::{Benchmark, Environment, Lang, Mode, ResultSet};
+use crate::units::{EXACT_META, TIME_UNIT, unit_label};
 
-pub use crate::units::TIME_UNIT;
-/// Go's own per-op allocation units, reduced to counters.
-pub const GO_COUNTER_UNITS: [&str; 2] = ["B/op", "allocs/op"];
+/// Kept here for `gate-runner`, which reads Go output through this module;
+/// the constant is [`crate::units::GO_COUNTER_UNITS`].
+pub use crate::units::GO_COUNTER_UNITS;
 /// Unit metadata the writer puts on a unit that carries a counter (one
 /// value per benchmark, repeated on each line), so the reader puts it back
 /// into `counters` rather than `metrics`.
 pub const COUNTER_META: (&str, &str) = ("gate", "counter");
-/// Unit metadata `benchstat` itself understands for deterministic values;
-/// the writer puts it on exact counters.
-pub const EXACT_META: (&str, &str) = ("assume", "exact");
 
 /// Reads a `go test -bench` output file. `mode` declares the mode of every
 /// benchmark (default: undeclared, see the module doc).
@@ -326,10 +324,9 @@ impl Reader {
     ) -> Result<Benchmark> {
         let mode = match (mode_override, g.config.get(MODE_KEY)) {
             (Some(m), _) => m,
-            (None, Some(m)) if m == &Mode::Undeclared.to_string() => Mode::Undeclared,
-            (None, Some(m)) => m
-                .parse()
-                .map_err(|e| anyhow!("{at}: `{MODE_KEY}: {m}`: {e}"))?,
+            (None, Some(m)) => {
+                Mode::from_stored(m).map_err(|e| anyhow!("{at}: `{MODE_KEY}: {m}`: {e}"))?
+            }
             (None, None) => implied_mode(g.lang, &g.id),
         };
 
@@ -373,7 +370,7 @@ impl Reader {
             let consumed = (key.as_str(), value.as_str()) == COUNTER_META
                 || ((key.as_str(), value.as_str()) == EXACT_META && counters.contains_key(unit));
             if reports(unit) && !consumed {
-                labels.insert(format!("{UNIT_LABEL_PREFIX}{unit}:{key}"), value.clone());
+                labels.insert(unit_label(unit, key), value.clone());
             }
         }
 

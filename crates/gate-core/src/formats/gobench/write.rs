@@ -20,9 +20,10 @@ use super::names::{
     LANG_KEY, MODE_KEY, configuration, encode_rust_id, implied_mode, is_benchmark_name,
     is_config_key, needs_explicit_procs,
 };
-use super::read::{COUNTER_META, EXACT_META, GO_COUNTER_UNITS, TIME_UNIT};
-use crate::formats::{UNIT_LABEL_PREFIX, exact_counters};
+use super::read::COUNTER_META;
+use crate::formats::exact_counters;
 use crate::model::{Benchmark, Lang, ResultSet};
+use crate::units::{EXACT_META, GO_COUNTER_UNITS, TIME_UNIT, parse_unit_label};
 
 /// Writes a result set as Go benchmark text. Fails on what cannot be
 /// written faithfully: a Go id that is not a benchmark name, a thread count
@@ -149,9 +150,7 @@ fn unit_metadata(set: &ResultSet) -> Result<BTreeMap<(String, String), String>> 
             }
         }
         for (label, value) in &b.labels {
-            if let Some(rest) = label.strip_prefix(UNIT_LABEL_PREFIX)
-                && let Some((unit, key)) = rest.rsplit_once(':')
-            {
+            if let Some((unit, key)) = parse_unit_label(label) {
                 add(unit, key, value)?;
             }
         }
