@@ -29,7 +29,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use gate_core::model::Lang;
+use gate_core::formats::Baseline;
+use gate_core::model::{Lang, ResultSet};
 use gate_core::pairing::{self, Sources, floor};
 
 use super::collect::collect;
@@ -164,6 +165,18 @@ pub fn rejudge(config: &Config, plan: &RunPlan, report: &mut Report, quick: bool
     Ok(())
 }
 
+/// What the floor benches, measured first, say about this host.
+pub enum Host {
+    /// The floor was not measured first: no `arbitrate`, baseline, floor
+    /// bench in it, or commit that wrote it.
+    Unmeasured,
+    /// Not the host that measured the Rust baseline.
+    Moved(MovedHost),
+    /// The host that measured it, as far as the floor tells; the stored
+    /// check keeps this measurement rather than running the floor again.
+    Same(Box<FloorRun>),
+}
+
 /// A host that is not the one that measured the Rust baseline, told by the
 /// floor benches measured first.
 pub struct MovedHost {
@@ -173,21 +186,30 @@ pub struct MovedHost {
     pub moved: String,
 }
 
+/// The floor benches measured first, on a host that did not move.
+pub struct FloorRun {
+    /// Their results.
+    pub set: ResultSet,
+    /// Every id the bench targets list (what a check without `cargo.ids`
+    /// selects from).
+    pub listed: Vec<String>,
+}
+
 /// The floor benches, measured first (seconds), against the Rust
-/// baseline's: when they moved by more than `tolerance` (`floor::moved`),
-/// this is not the machine that measured the baseline, and every stored
-/// comparison and any fresh-process confirmation would meet the machine's
-/// difference; the check then measures the head in lockstep against the
-/// baseline's commit straight away (the question the re-judging answers),
-/// instead of measuring everything against `baselines/` first. `None`
-/// (measure against `baselines/`) without `arbitrate`, a baseline, its
-/// floor, or its commit.
-pub fn host_moved(config: &Config, plan: &RunPlan) -> Result<Option<MovedHost>> {
+/// baseline `bl`: when they moved by more than `tolerance`
+/// (`floor::moved`), this is not the machine that measured the baseline,
+/// and every stored comparison and any fresh-process confirmation would
+/// meet the machine's difference; the check then measures the head in
+/// lockstep against the baseline's commit straight away (the question the
+/// re-judging answers), instead of measuring everything against
+/// `baselines/` first. [`Host::Unmeasured`] without `arbitrate`, a
+/// baseline, its floor, or its commit (cheapest test first).
+pub fn host_moved(config: &Config, plan: &RunPlan, bl: Option<&Baseline>) -> Result<Host> {
     if !config.arbitrate {
-        return Ok(None);
+        return Ok(Host::Unmeasured);
     }
-    let Some(bl) = pairing::load_baseline(config, &config.baselines.rust, "Rust", false)? else {
-        return Ok(None);
+    let Some(bl) = bl else {
+        return Ok(Host::Unmeasured);
     };
     let floors: Vec<String> = config
         .floor
@@ -195,12 +217,12 @@ pub fn host_moved(config: &Config, plan: &RunPlan) -> Result<Option<MovedHost>> 
         .filter(|id| bl.find(Lang::Rust, id, 1).is_some())
         .map(String::from)
         .collect();
-    let Ok(commit) = baseline_commit(&config.resolve(&config.baselines.rust)) else {
-        return Ok(None);
-    };
     if floors.is_empty() {
-        return Ok(None);
+        return Ok(Host::Unmeasured);
     }
+    let Ok(commit) = baseline_commit(&config.resolve(&config.baselines.rust)) else {
+        return Ok(Host::Unmeasured);
+    };
     gate_runner::progress::say(format!(
         "measuring the floor first ({}): has the machine moved since the Rust baseline?",
         floors.join(", ")
@@ -208,17 +230,22 @@ pub fn host_moved(config: &Config, plan: &RunPlan) -> Result<Option<MovedHost>> 
     let mut floor_plan = plan.clone();
     floor_plan.filter = None;
     floor_plan.only = Some(floors.clone());
-    let (set, _) = collect(&floor_plan, false, Some(&pairing::ids_regex(&floors)))?;
-    let moved = floor::moved(&config.floor, &bl, &set, config.tolerance);
+    let (set, prepared) = collect(&floor_plan, false, Some(&pairing::ids_regex(&floors)))?;
+    let moved = floor::moved(&config.floor, bl, &set, config.tolerance);
     if moved.is_empty() {
-        return Ok(None);
+        let listed = prepared
+            .iter()
+            .flat_map(|p| p.targets())
+            .flat_map(|t| t.ids.iter().cloned())
+            .collect();
+        return Ok(Host::Same(Box::new(FloorRun { set, listed })));
     }
     let moved = moved
         .iter()
         .map(|m| format!("`{}` {:+.0}%", m.id, (m.ratio - 1.0) * 100.0))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(Some(MovedHost { commit, moved }))
+    Ok(Host::Moved(MovedHost { commit, moved }))
 }
 
 /// The config of a lockstep comparison with the baseline's commit: the

@@ -9,13 +9,15 @@ use anyhow::Result;
 use regex::Regex;
 
 use gate_core::config::{Config, Undecided};
-use gate_core::model::{Build, ResultSet};
+use gate_core::formats::Baseline;
+use gate_core::model::{Benchmark, Build, ResultSet};
 use gate_core::pairing::{self, Sources, floor};
 use gate_core::sequential::Design;
 use gate_core::verdict::{Report, Verdict};
 use gate_runner::ab::{self, LockstepPairs};
 use gate_runner::run::{Prepared, RunPlan};
 
+use super::arbitrate::{FloorRun, Host};
 use super::collect::{collect_with_live_go, remeasure_fresh, results_path};
 use super::confirm::{Fixed, confirm};
 use super::plan::{Selection, compile_filter, plan_for};
@@ -79,23 +81,7 @@ pub fn check(opts: &CheckOptions) -> Result<Checked> {
     let config = Config::load(&opts.config)?;
     let filter = compile_filter(opts.selection.filter.as_deref())?;
     let mut plan = plan_for(&config, &opts.selection)?;
-    let moved = match &opts.source {
-        Source::Stored { no_run: false } => super::arbitrate::host_moved(&config, &plan)?,
-        _ => None,
-    };
-    let config = match &moved {
-        Some(_) => super::arbitrate::stored_question(&config),
-        None => config,
-    };
-    let mut m = match (&opts.source, moved) {
-        (_, Some(host)) => measure_moved_host(&config, &plan, &host, opts)?,
-        (Source::Stored { no_run }, None) => {
-            measure_stored(&config, &mut plan, *no_run, filter.as_ref())?
-        }
-        (Source::Lockstep { reference }, None) => {
-            measure_lockstep(&config, &plan, reference, opts)?
-        }
-    };
+    let (config, mut m) = measure(config, &mut plan, opts, filter.as_ref())?;
     let mut report = pairing::build_report(&config, &m.new, filter.as_ref(), m.sources())?;
     report.builds = std::mem::take(&mut m.builds);
     report.notes.append(&mut m.notes);
@@ -132,6 +118,37 @@ pub fn check(opts: &CheckOptions) -> Result<Checked> {
     })
 }
 
+/// Measures a check from its source. A stored check that runs measures
+/// the floor first (`arbitrate::host_moved`): on a moved host it becomes
+/// the lockstep comparison with the baseline's commit, under the stored
+/// check's question (the returned config); otherwise that floor
+/// measurement is kept.
+fn measure(
+    config: Config,
+    plan: &mut RunPlan,
+    opts: &CheckOptions,
+    filter: Option<&Regex>,
+) -> Result<(Config, Measured)> {
+    let m = match &opts.source {
+        Source::Lockstep { reference } => measure_lockstep(&config, plan, reference, opts)?,
+        Source::Stored { no_run: true } => measure_stored(&config, plan, true, None, None, filter)?,
+        Source::Stored { no_run: false } => {
+            let bl = pairing::load_baseline(&config, &config.baselines.rust, "Rust", false)?;
+            let floor = match super::arbitrate::host_moved(&config, plan, bl.as_ref())? {
+                Host::Moved(host) => {
+                    let config = super::arbitrate::stored_question(&config);
+                    let m = measure_moved_host(&config, plan, &host, opts)?;
+                    return Ok((config, m));
+                }
+                Host::Same(floor) => Some(*floor),
+                Host::Unmeasured => None,
+            };
+            measure_stored(&config, plan, false, bl.as_ref(), floor, filter)?
+        }
+    };
+    Ok((config, m))
+}
+
 impl Measured {
     fn sources(&self) -> Sources<'_> {
         Sources {
@@ -143,26 +160,33 @@ impl Measured {
 }
 
 /// The head measured once (live Go interleaved when pairs ask for it), or
-/// read from disk; the floor added to a filter that normalisation needs.
+/// read from disk; the floor added to a filter that normalisation needs
+/// (against `baseline`, the Rust baseline). The floor benches already
+/// measured (`floor`) are kept rather than run again.
 fn measure_stored(
     config: &Config,
     plan: &mut RunPlan,
     no_run: bool,
+    baseline: Option<&Baseline>,
+    floor: Option<FloorRun>,
     filter: Option<&Regex>,
 ) -> Result<Measured> {
     let mut notes = Vec::new();
-    if !no_run
-        && let Some(f) = &plan.filter
-        && let Some(bl) = pairing::load_baseline(config, &config.baselines.rust, "Rust", false)
-            .ok()
-            .flatten()
+    if let Some(f) = &plan.filter
+        && let Some(bl) = baseline
         && let Some((widened, note)) =
-            floor::widen_filter(&config.floor, f, &bl, &gate_runner::env::detect())
+            floor::widen_filter(&config.floor, f, bl, &gate_runner::env::detect())
     {
         plan.filter = Some(widened);
         notes.push(note);
     }
-    let c = collect_with_live_go(config, plan, no_run, filter)?;
+    let mut run_plan = plan.clone();
+    let kept = floor.and_then(|f| without_floor(&mut run_plan, f));
+    let mut c = collect_with_live_go(config, &run_plan, no_run, filter)?;
+    if let Some(kept) = kept {
+        c.set.benchmarks.extend(kept);
+        c.set.benchmarks.sort_by(|a, b| a.id.cmp(&b.id));
+    }
     if let Some(reason) = c.live_skipped {
         notes.push(format!(
             "live Go not measured ({reason}): the stored Go baseline is used"
@@ -184,6 +208,40 @@ fn measure_stored(
         notes,
         builds,
     })
+}
+
+/// Leaves out of `plan`'s selection the floor benches `floor` measured
+/// and returns their results, to be merged into the run's: those the plan
+/// selects, when it selects something else too (otherwise `None`, the
+/// plan unchanged: the floor runs again, with the rest).
+fn without_floor(plan: &mut RunPlan, floor: FloorRun) -> Option<Vec<Benchmark>> {
+    // The ids the plan asks for, as `gate_runner::run` reads them; the
+    // filter then applies.
+    let asked = match (&plan.only, plan.ids.is_empty()) {
+        (Some(only), _) => only,
+        (None, false) => &plan.ids,
+        (None, true) => &floor.listed,
+    };
+    let runs = |id: &str| plan.filter.as_ref().is_none_or(|f| f.is_match(id));
+    let kept: Vec<Benchmark> = floor
+        .set
+        .benchmarks
+        .into_iter()
+        .filter(|b| asked.contains(&b.id) && runs(&b.id))
+        .collect();
+    let rest: Vec<String> = asked
+        .iter()
+        .filter(|id| !kept.iter().any(|b| &b.id == *id))
+        .cloned()
+        .collect();
+    if kept.is_empty() || !rest.iter().any(|id| runs(id)) {
+        return None;
+    }
+    match plan.only {
+        Some(_) => plan.only = Some(rest),
+        None => plan.ids = rest,
+    }
+    Some(kept)
 }
 
 /// Base and head built here and measured in lockstep pairs, each bench
@@ -313,5 +371,50 @@ pub fn write_error_report(err: &anyhow::Error, path: &Path) {
     let report = Report::error(&gate_runner::env::detect(), format!("error: {err:#}"));
     if let Err(e) = gate_core::report::write_json(&report, path) {
         gate_runner::progress::warn(format!("cannot write the error report: {e:#}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gate_core::model::{Lang, Mode};
+
+    use super::*;
+
+    fn floor_run(ids: &[&str]) -> FloorRun {
+        let bench = |id: &str| Benchmark::new(id, Lang::Rust, Mode::Sequential, 1, vec![1.0]);
+        FloorRun {
+            set: ResultSet {
+                benchmarks: ids.iter().map(|id| bench(id)).collect(),
+                ..ResultSet::default()
+            },
+            listed: ["a/x/sequential", "floor/s/sequential", "b/y/sequential"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_floor_measured_first_leaves_the_selection() {
+        let floor = "floor/s/sequential";
+        // Every listed id: the rest are the other listed ids.
+        let mut plan = RunPlan::new(".", "p");
+        let kept = without_floor(&mut plan, floor_run(&[floor])).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(plan.ids, ["a/x/sequential", "b/y/sequential"]);
+        // `cargo.ids` without the floor: nothing kept, the plan unchanged.
+        let mut plan = RunPlan::new(".", "p");
+        plan.ids = vec!["a/x/sequential".into()];
+        assert!(without_floor(&mut plan, floor_run(&[floor])).is_none());
+        assert_eq!(plan.ids, ["a/x/sequential"]);
+        // A filter that selects only the floor: it runs again, as one run.
+        let mut plan = RunPlan::new(".", "p");
+        plan.filter = Some(Regex::new("^floor/").unwrap());
+        assert!(without_floor(&mut plan, floor_run(&[floor])).is_none());
+        assert!(plan.ids.is_empty() && plan.only.is_none());
+        // A confirmation's `only`.
+        let mut plan = RunPlan::new(".", "p");
+        plan.only = Some(vec![floor.into(), "b/y/sequential".into()]);
+        assert!(without_floor(&mut plan, floor_run(&[floor])).is_some());
+        assert_eq!(plan.only.unwrap(), ["b/y/sequential"]);
     }
 }

@@ -55,15 +55,19 @@ pub fn measure(
     judge: &Judge<'_>,
 ) -> Result<Measured> {
     let estimate = pairs.pair_estimate().as_secs_f64();
-    // Every bench gets the first look's pairs, whatever the budget.
-    let len =
-        ((budget.as_secs_f64() / estimate).ceil() as u64).max((FIRST_LOOK * ids.len()) as u64);
-    let progress = Progress::new(pairs.head.plan().progress, len, pairs.pair_estimate());
-    let t0 = Instant::now();
-    let mut pooled = Pooled::default();
     let mut done: BTreeMap<&str, (usize, f64)> =
         ids.iter().map(|id| (id.as_str(), (0, 0.0))).collect();
     let mut open: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let len = expected_pairs(
+        0,
+        &open,
+        &done,
+        budget.as_secs_f64(),
+        sweep_seconds(&open, &done, estimate),
+    );
+    let progress = Progress::new(pairs.head.plan().progress, len, pairs.pair_estimate());
+    let t0 = Instant::now();
+    let mut pooled = Pooled::default();
     let mut outcomes = BTreeMap::new();
     let mut k = 0usize;
     while !open.is_empty() {

@@ -716,23 +716,39 @@ pub struct Candidate {
 /// Which benches the slowdown figure is about: every bench but the machine's
 /// floor benches (`floor:` in `gate.yaml`: they measure the machine, not the
 /// code), or every bench when only floor benches were measured.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Subjects {
-    floor: Vec<String>,
+    floor: FloorConfig,
     only_floor: bool,
 }
 
 impl Subjects {
     /// The subjects among `ids` under the configured floor benches.
     pub fn new<'a>(floor: &FloorConfig, ids: impl IntoIterator<Item = &'a str>) -> Self {
-        let floor: Vec<String> = floor.benches().map(str::to_owned).collect();
-        let only_floor = ids.into_iter().all(|id| floor.iter().any(|f| f == id));
-        Subjects { floor, only_floor }
+        let only_floor = ids.into_iter().all(|id| floor.is_floor(id));
+        Subjects {
+            floor: floor.clone(),
+            only_floor,
+        }
     }
 
     /// Whether the slowdown figure counts for bench `id`.
     pub fn counts(&self, id: &str) -> bool {
-        self.only_floor || !self.floor.iter().any(|f| f == id)
+        self.only_floor || !self.floor.is_floor(id)
+    }
+}
+
+/// Every bench counts: no floor bench is configured.
+impl Default for Subjects {
+    fn default() -> Self {
+        Subjects {
+            floor: FloorConfig {
+                mprotect_pair: None,
+                syscall: None,
+                scales: Vec::new(),
+            },
+            only_floor: false,
+        }
     }
 }
 
