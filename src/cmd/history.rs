@@ -7,9 +7,8 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
 use gate_core::config::Config;
+use gate_core::figures::{brief, fmt_change_ci, short};
 use gate_core::history::Settings;
-use gate_core::history::svg::{brief, short};
-use gate_core::report::fmt_change;
 
 use crate::pipeline::history::{self, Store};
 use crate::pipeline::plan::Selection;
@@ -177,13 +176,11 @@ fn changes(a: &ChangesArgs) -> Result<i32> {
     );
     for c in &analysed.changes {
         println!(
-            "{}  {}..{}  {} [{}, {}]  p={:.3}  {}",
+            "{}  {}..{}  {}  p={:.3}  {}",
             c.series,
             short(&c.before),
             short(&c.after),
-            fmt_change(c.ratio),
-            fmt_change(c.ratio_ci[0]),
-            fmt_change(c.ratio_ci[1]),
+            fmt_change_ci(c.ratio, c.ratio_ci),
             c.p_value,
             brief(c.subject.as_deref().unwrap_or(""))
         );
