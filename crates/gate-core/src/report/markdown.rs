@@ -32,6 +32,7 @@ use super::inert::{code, inert, markup};
 use super::rows::{self, BenchView, CompareView};
 use super::{links, warnings};
 
+use crate::figures::short;
 use crate::model::Environment as MeasureEnv;
 use crate::verdict::{Report, Row, RowVerdict, Verdict};
 
@@ -152,6 +153,9 @@ struct View {
     compares_folded: Value,
     /// Runs of the base branch behind each bench's `trend` (0: no history).
     trend_runs: usize,
+    /// The commit of the newest of those runs, as code; absent without a
+    /// history.
+    trend_end: Option<Value>,
     /// Change points of the base branch's last `trend_runs` runs, newest
     /// first, at most [`MAX_CHANGES`].
     changes: Vec<Value>,
@@ -228,6 +232,9 @@ impl View {
             compares_folded: markup(rows::folded_compares(&compares)),
             compares,
             trend_runs: trend.filter(|t| !t.series.is_empty()).map_or(0, |t| t.runs),
+            trend_end: trend
+                .and_then(|t| t.last_commit.as_deref())
+                .map(|c| markup(code(short(c)))),
             changes: links::change_lines(listed)
                 .into_iter()
                 .map(markup)
