@@ -86,19 +86,16 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     if args.json.is_some() {
         eprintln!("report written to {}", checked.report_path.display());
     }
-    let context = args.trend.context(
-        &checked.report,
-        &checked.config.history,
-        &checked.config.floor,
-        &args.config,
-    );
     gate_github::publish_check(
         &checked.report,
         &checked.report_path,
         &checked.config.comment,
         &checked.config.root,
         args.github,
-        &context,
+        |actions| {
+            args.trend
+                .context(&checked.report, &checked.config, actions.run_url())
+        },
     )?;
     Ok(exit_code(checked.report.verdict))
 }

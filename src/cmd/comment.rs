@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use gate_core::config::{CommentConfig, Config, FloorConfig, HistoryConfig};
+use gate_core::config::Config;
 use gate_core::verdict::Report;
 
 use super::exit_code;
@@ -33,24 +33,20 @@ pub fn run(args: &CommentArgs) -> Result<i32> {
             args.results.display()
         )
     })?;
-    let (comment_cfg, history_cfg, floor, root) = if args.config.exists() {
-        let config = Config::load(&args.config)?;
-        (config.comment, config.history, config.floor, config.root)
-    } else {
+    let config = Config::load_if_exists(&args.config)?.unwrap_or_else(|| {
         eprintln!(
             "gate: {} not found; using the default comment settings",
             args.config.display()
         );
-        (
-            CommentConfig::default(),
-            HistoryConfig::default(),
-            FloorConfig::default(),
-            PathBuf::from("."),
-        )
-    };
-    let context = args
-        .trend
-        .context(&report, &history_cfg, &floor, &args.config);
-    gate_github::publish_check(&report, &args.results, &comment_cfg, &root, true, &context)?;
+        Config::defaults(&args.config)
+    });
+    gate_github::publish_check(
+        &report,
+        &args.results,
+        &config.comment,
+        &config.root,
+        true,
+        |actions| args.trend.context(&report, &config, actions.run_url()),
+    )?;
     Ok(exit_code(report.verdict))
 }

@@ -36,12 +36,11 @@ struct EnvReport {
 /// config is reported as a note rather than hiding the machine facts.
 pub fn run(args: &EnvArgs) -> anyhow::Result<i32> {
     let mut notes = Vec::new();
-    let workspace = match Config::load(&args.config) {
-        Ok(c) => c.resolve(&c.cargo.workspace),
+    let workspace = match Config::load_if_exists(&args.config) {
+        Ok(Some(c)) => c.resolve(&c.cargo.workspace),
+        Ok(None) => PathBuf::from("."),
         Err(e) => {
-            if args.config.exists() {
-                notes.push(format!("config not used: {e:#}"));
-            }
+            notes.push(format!("config not used: {e:#}"));
             PathBuf::from(".")
         }
     };

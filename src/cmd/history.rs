@@ -1,15 +1,14 @@
 //! `gate history`: append a check's report to the history, list the change
 //! points, write the trend page, backfill past commits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
 use gate_core::config::Config;
+use gate_core::figures::{brief, fmt_change_ci, short};
 use gate_core::history::Settings;
-use gate_core::history::svg::{brief, short};
-use gate_core::report::fmt_change;
 
 use crate::pipeline::history::{self, Store};
 use crate::pipeline::plan::Selection;
@@ -47,15 +46,13 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     fn store(&self) -> Result<Store> {
-        match (&self.history, &self.branch) {
-            (Some(dir), None) => Ok(Store::Dir(dir.clone())),
-            (None, Some(branch)) => Ok(Store::Branch {
-                repo: self.repo()?,
-                remote: self.remote.clone(),
-                branch: branch.clone(),
-            }),
-            _ => bail!("say where the history is: --history DIR or --branch NAME"),
-        }
+        store_from(
+            self.history.as_deref(),
+            self.branch.as_deref(),
+            &self.remote,
+            &self.config,
+        )
+        .unwrap_or_else(|| bail!("say where the history is: --history DIR or --branch NAME"))
     }
 
     fn repo(&self) -> Result<PathBuf> {
@@ -67,10 +64,29 @@ impl StoreArgs {
     }
 }
 
+/// The history at the folder `dir`, else on the data `branch` of `remote`
+/// in the repository holding `config`; `None` when neither is given.
+pub fn store_from(
+    dir: Option<&Path>,
+    branch: Option<&str>,
+    remote: &str,
+    config: &Path,
+) -> Option<Result<Store>> {
+    if let Some(dir) = dir {
+        return Some(Ok(Store::Dir(dir.to_path_buf())));
+    }
+    let branch = branch?;
+    Some(repo_of(config).map(|repo| Store::Branch {
+        repo,
+        remote: remote.to_string(),
+        branch: branch.to_string(),
+    }))
+}
+
 /// The repository a data branch is read from: the one holding `config`.
-pub fn repo_of(config: &std::path::Path) -> Result<PathBuf> {
+pub fn repo_of(config: &Path) -> Result<PathBuf> {
     let dir = config.parent().filter(|p| !p.as_os_str().is_empty());
-    gate_runner::git::toplevel(dir.unwrap_or(std::path::Path::new(".")))
+    gate_runner::git::toplevel(dir.unwrap_or(Path::new(".")))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -177,13 +193,11 @@ fn changes(a: &ChangesArgs) -> Result<i32> {
     );
     for c in &analysed.changes {
         println!(
-            "{}  {}..{}  {} [{}, {}]  p={:.3}  {}",
+            "{}  {}..{}  {}  p={:.3}  {}",
             c.series,
             short(&c.before),
             short(&c.after),
-            fmt_change(c.ratio),
-            fmt_change(c.ratio_ci[0]),
-            fmt_change(c.ratio_ci[1]),
+            fmt_change_ci(c.ratio, c.ratio_ci),
             c.p_value,
             brief(c.subject.as_deref().unwrap_or(""))
         );

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use gate_core::config::{Config, FloorConfig, HistoryConfig};
+use gate_core::config::Config;
 use gate_core::formats;
+use gate_github::context::ActionsContext;
 
 use super::compare::load;
 use super::trend::TrendArgs;
@@ -21,7 +22,7 @@ pub struct ReportArgs {
     /// Template for `--format markdown` (default: the config's, else the built-in one).
     #[arg(long)]
     pub template: Option<PathBuf>,
-    /// The gate configuration, for `--format markdown`'s `history` settings (used when it exists).
+    /// The gate configuration, for `--format markdown`'s `history` and `comment.template` settings (used when it exists).
     #[arg(long, default_value = "gate.yaml")]
     pub config: PathBuf,
     #[command(flatten)]
@@ -64,18 +65,19 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         }
         ReportFormat::Markdown => {
             let report = gate_core::report::read_json(&args.results)?;
-            let (history, floor) = if args.config.exists() {
-                let config = Config::load(&args.config)?;
-                (config.history, config.floor)
-            } else {
-                (HistoryConfig::default(), FloorConfig::default())
-            };
-            let context = args.trend.context(&report, &history, &floor, &args.config);
+            let config = Config::load_if_exists(&args.config)?
+                .unwrap_or_else(|| Config::defaults(&args.config));
+            let run_url = ActionsContext::from_env().run_url();
+            let context = args.trend.context(&report, &config, run_url);
+            let template = args
+                .template
+                .clone()
+                .or_else(|| config.comment.template_path(&config.root));
             print!(
                 "{}",
                 gate_core::report::markdown::render_markdown(
                     &report,
-                    args.template.as_deref(),
+                    template.as_deref(),
                     &context
                 )?
             );

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use gate_core::config::{FloorConfig, HistoryConfig};
+use gate_core::config::Config;
 use gate_core::report::context::CommentContext;
 use gate_core::verdict::Report;
-use gate_github::context::ActionsContext;
 
+use super::history::store_from;
 use crate::pipeline::history::{self, Store};
 
 /// Where the default branch's history is (as `gate history` takes it), and
@@ -38,17 +38,19 @@ pub struct TrendArgs {
 }
 
 impl TrendArgs {
-    /// The comment's context for `report`. A history that cannot be read
-    /// leaves the trend out, saying why: the comment never fails for it.
+    /// The comment's context for `report` under `config` (its history
+    /// settings and floor; a data branch is read from the repository
+    /// holding it), linking the workflow run at `run_url`. A history that cannot be read leaves the trend out,
+    /// saying why: the comment never fails for it.
     pub fn context(
         &self,
         report: &Report,
-        settings: &HistoryConfig,
-        floor: &FloorConfig,
-        config_path: &Path,
+        config: &Config,
+        run_url: Option<String>,
     ) -> CommentContext {
-        let trend = self.store(config_path).map(|store| {
-            store.and_then(|store| history::trend(&store, floor, settings.runs, report))
+        let settings = &config.history;
+        let trend = self.store(&config.path).map(|store| {
+            store.and_then(|store| history::trend(&store, &config.floor, settings.runs, report))
         });
         let trend = match trend {
             Some(Ok(t)) => Some(t),
@@ -59,7 +61,7 @@ impl TrendArgs {
             None => None,
         };
         CommentContext {
-            run_url: ActionsContext::from_env().run_url(),
+            run_url,
             history_url: self.history_url.clone().or_else(|| settings.url.clone()),
             trend,
         }
@@ -67,16 +69,11 @@ impl TrendArgs {
 
     /// The store asked for, if any.
     fn store(&self, config_path: &Path) -> Option<anyhow::Result<Store>> {
-        if let Some(dir) = &self.history {
-            return Some(Ok(Store::Dir(dir.clone())));
-        }
-        let branch = self.history_branch.as_ref()?;
-        Some(
-            super::history::repo_of(config_path).map(|repo| Store::Branch {
-                repo,
-                remote: self.history_remote.clone(),
-                branch: branch.clone(),
-            }),
+        store_from(
+            self.history.as_deref(),
+            self.history_branch.as_deref(),
+            &self.history_remote,
+            config_path,
         )
     }
 }

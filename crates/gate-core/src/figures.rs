@@ -1,5 +1,6 @@
 //! How the gate writes its figures: times, changes, values in a unit,
-//! detectable slowdowns. One copy, for every renderer and message.
+//! detectable slowdowns, commit ids and subjects. One copy, for every
+//! renderer and message.
 
 /// Formats nanoseconds with a unit that keeps three significant digits.
 pub fn fmt_ns(ns: f64) -> String {
@@ -59,6 +60,30 @@ pub fn fmt_change(ratio: f64) -> String {
     format!("{:+.1}%", (ratio - 1.0) * 100.0)
 }
 
+/// A change with its interval: `+12.3% [+8.1%, +16.0%]`.
+pub fn fmt_change_ci(ratio: f64, ci: [f64; 2]) -> String {
+    format!("{} {}", fmt_change(ratio), fmt_ci(ci))
+}
+
+/// The interval of a change alone, for a column of its own: `[+8.1%, +16.0%]`.
+pub fn fmt_ci([lo, hi]: [f64; 2]) -> String {
+    format!("[{}, {}]", fmt_change(lo), fmt_change(hi))
+}
+
+/// The first 10 characters of a commit id.
+pub fn short(commit: &str) -> &str {
+    commit.get(..10).unwrap_or(commit)
+}
+
+/// A commit subject cut to 90 characters for tables and lists (tooltips
+/// keep it whole).
+pub fn brief(subject: &str) -> String {
+    match subject.char_indices().nth(90) {
+        Some((at, _)) => format!("{}…", subject[..at].trim_end()),
+        None => subject.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +97,9 @@ mod tests {
         assert_eq!(fmt_ns(312_000.0), "312 µs");
         assert_eq!(fmt_change(1.041), "+4.1%");
         assert_eq!(fmt_change(0.5), "-50.0%");
+        assert_eq!(
+            fmt_change_ci(1.123, [1.081, 1.16]),
+            "+12.3% [+8.1%, +16.0%]"
+        );
     }
 }

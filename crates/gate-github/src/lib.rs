@@ -59,18 +59,20 @@ impl PublishOutcome {
     }
 }
 
-/// Called by `gate check`: publishes when running in GitHub Actions
-/// (`GITHUB_ACTIONS=true`) or when `force` (`--github`); otherwise does
-/// nothing. `config_root` resolves a relative `comment.template`;
-/// `context` is what the comment shows beyond the report (the run, the
-/// history).
+/// Called by `gate check` and `gate comment`: publishes when running in
+/// GitHub Actions (`GITHUB_ACTIONS=true`) or when `force` (`--github`);
+/// otherwise does nothing. `config_root` resolves a relative
+/// `comment.template`. `context` builds what the comment shows beyond the
+/// report (the run, the history) from the Actions environment; it is
+/// called only when publishing, since gathering a history may fetch and
+/// analyse it.
 pub fn publish_check(
     report: &Report,
     report_path: &Path,
     comment: &CommentConfig,
     config_root: &Path,
     force: bool,
-    context: &CommentContext,
+    context: impl FnOnce(&ActionsContext) -> CommentContext,
 ) -> Result<PublishOutcome> {
     let ctx = ActionsContext::from_env();
     if !ctx.in_actions && !force {
@@ -80,13 +82,8 @@ pub fn publish_check(
     if let Some(mode) = mode_override(std::env::var("GATE_COMMENT_MODE").ok().as_deref())? {
         comment.mode = mode;
     }
-    let template = comment.template.as_ref().map(|t| {
-        if t.is_absolute() {
-            t.clone()
-        } else {
-            config_root.join(t)
-        }
-    });
+    let template = comment.template_path(config_root);
+    let context = context(&ctx);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -97,13 +94,13 @@ pub fn publish_check(
         report_path,
         &comment,
         template.as_deref(),
-        context,
+        &context,
         Backoff::from_env(),
     ))
 }
 
-/// Publishes `report` in the Actions environment `ctx`; the comment links
-/// `ctx`'s run unless `context` names one.
+/// Publishes `report` in the Actions environment `ctx`, the comment
+/// showing what `context` adds (its run link included).
 pub async fn publish(
     ctx: &ActionsContext,
     report: &Report,
@@ -113,11 +110,7 @@ pub async fn publish(
     context: &CommentContext,
     backoff: Backoff,
 ) -> Result<PublishOutcome> {
-    let context = CommentContext {
-        run_url: context.run_url.clone().or_else(|| ctx.run_url()),
-        ..context.clone()
-    };
-    let markdown = render_markdown(report, template, &context)?;
+    let markdown = render_markdown(report, template, context)?;
     let marker = comment::marker_line(&settings.marker)?;
 
     let mut summary_written = false;

@@ -310,6 +310,14 @@ fn default_marker() -> String {
     "gate".into()
 }
 
+impl CommentConfig {
+    /// The comment template's path, a relative `template` resolved
+    /// against the config's folder `root`; `None`: the built-in template.
+    pub fn template_path(&self, root: &Path) -> Option<PathBuf> {
+        self.template.as_deref().map(|t| root.join(t))
+    }
+}
+
 impl Default for CommentConfig {
     fn default() -> Self {
         CommentConfig {
@@ -374,6 +382,22 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
         Self::parse(&text, path)
+    }
+
+    /// Reads `path` when the file exists; `None` when it does not, for the
+    /// commands that work from a saved report without a gate.yaml.
+    pub fn load_if_exists(path: &Path) -> Result<Option<Config>> {
+        if path.exists() {
+            Self::load(path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Every setting at its default, paths relative to `path`'s folder:
+    /// what a missing gate.yaml means.
+    pub fn defaults(path: &Path) -> Config {
+        Self::parse("{}", path).expect("the default settings are valid")
     }
 
     /// Parses config text; `path` is used for messages and to resolve relative paths.
@@ -496,6 +520,21 @@ mod tests {
         assert_eq!(c.confirm, 1);
         assert_eq!(c.baselines.go, PathBuf::from("baselines/go.yaml"));
         assert_eq!(c.comment.mode, CommentMode::Always);
+    }
+
+    /// A missing gate.yaml is the defaults, a relative comment template
+    /// is found beside the config.
+    #[test]
+    fn missing_file_is_the_defaults_and_the_template_is_beside_it() {
+        let at = Path::new("ci/absent-gate.yaml");
+        assert!(Config::load_if_exists(at).unwrap().is_none());
+        let mut c = Config::defaults(at);
+        assert_eq!(c.comment.template_path(&c.root), None);
+        c.comment.template = Some("comment.md.j2".into());
+        assert_eq!(
+            c.comment.template_path(&c.root),
+            Some(PathBuf::from("ci/comment.md.j2"))
+        );
     }
 
     #[test]

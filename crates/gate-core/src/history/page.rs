@@ -7,7 +7,8 @@ use std::fmt::Write;
 use super::changes::Change;
 use super::record::Record;
 use super::series::{Kind, Series};
-use super::svg::{self, Extras, esc, short};
+use super::svg::{self, Extras, esc};
+use crate::figures::{brief, fmt_change, fmt_ci, short};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:820px}\
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}\
@@ -117,13 +118,12 @@ fn figure(
         for c in changes {
             let _ = write!(
                 out,
-                "<tr><td>{}..{}</td><td>{}</td><td>{}</td><td>[{}, {}]</td><td>{:.3}</td></tr>",
+                "<tr><td>{}..{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td></tr>",
                 short(&c.before),
                 short(&c.after),
-                esc(&svg::brief(c.subject.as_deref().unwrap_or(""))),
-                crate::report::fmt_change(c.ratio),
-                crate::report::fmt_change(c.ratio_ci[0]),
-                crate::report::fmt_change(c.ratio_ci[1]),
+                esc(&brief(c.subject.as_deref().unwrap_or(""))),
+                fmt_change(c.ratio),
+                fmt_ci(c.ratio_ci),
                 c.p_value
             );
         }

@@ -12,6 +12,10 @@ use crate::verdict::Report;
 /// Version of the record format; readers refuse newer ones.
 pub const RECORD_SCHEMA: u32 = 1;
 
+/// The fewest hexadecimal characters that name a commit: git abbreviates
+/// ids to at least 7, and a shorter prefix may match several commits.
+pub const MIN_COMMIT_CHARS: usize = 7;
+
 /// One run of the default branch, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -56,9 +60,9 @@ impl Record {
                 r.schema
             );
         }
-        if r.commit.len() < 7 || !r.commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        if r.commit.len() < MIN_COMMIT_CHARS || !r.commit.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!(
-                "{name}: field `commit` is `{}`, not a commit id (hexadecimal, 7 characters or more)",
+                "{name}: field `commit` is `{}`, not a commit id (hexadecimal, {MIN_COMMIT_CHARS} characters or more)",
                 r.commit
             );
         }

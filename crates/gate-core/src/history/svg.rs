@@ -8,6 +8,7 @@ use std::fmt::Write;
 use super::changes::Change;
 use super::record::Record;
 use super::series::{Kind, Series};
+use crate::figures::{fmt_change_ci, fmt_ns, short};
 
 const W: f64 = 760.0;
 const H: f64 = 230.0;
@@ -111,7 +112,7 @@ fn axes(out: &mut String, s: &Series, scale: &Scale, records: &[Record]) {
         let y = scale.y(v);
         let label = match s.kind {
             Kind::Ratio => format!("{v:.3}"),
-            _ => crate::report::fmt_ns(v),
+            _ => fmt_ns(v),
         };
         let _ = write!(
             out,
@@ -228,7 +229,7 @@ fn points(out: &mut String, s: &Series, scale: &Scale, records: &[Record]) {
         let r = &records[p.run];
         let value = match s.kind {
             Kind::Ratio => format!("{:.3}", p.value),
-            _ => crate::report::fmt_ns(p.value),
+            _ => fmt_ns(p.value),
         };
         let _ = write!(
             out,
@@ -254,7 +255,7 @@ fn marker(out: &mut String, c: &Change, scale: &Scale, kind: Kind) {
     };
     let _ = write!(
         out,
-        r#"<g class="change" data-commit="{}" data-series="{}"><line class="cp" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{:.1}"/><text class="cp-label" x="{:.1}" y="{:.1}">{}</text><title>change in {}..{} {}: {slower} {} [{}, {}], p = {:.3}</title></g>"#,
+        r#"<g class="change" data-commit="{}" data-series="{}"><line class="cp" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{:.1}"/><text class="cp-label" x="{:.1}" y="{:.1}">{}</text><title>change in {}..{} {}: {slower} {}, p = {:.3}</title></g>"#,
         c.after,
         esc(&c.series),
         H - BOTTOM,
@@ -264,25 +265,9 @@ fn marker(out: &mut String, c: &Change, scale: &Scale, kind: Kind) {
         short(&c.before),
         short(&c.after),
         esc(c.subject.as_deref().unwrap_or("")),
-        crate::report::fmt_change(c.ratio),
-        crate::report::fmt_change(c.ratio_ci[0]),
-        crate::report::fmt_change(c.ratio_ci[1]),
+        fmt_change_ci(c.ratio, c.ratio_ci),
         c.p_value
     );
-}
-
-/// A commit subject cut to 90 characters for tables and lists (tooltips
-/// keep it whole).
-pub fn brief(subject: &str) -> String {
-    match subject.char_indices().nth(90) {
-        Some((at, _)) => format!("{}…", subject[..at].trim_end()),
-        None => subject.to_string(),
-    }
-}
-
-/// The first 10 characters of a commit id.
-pub fn short(commit: &str) -> &str {
-    commit.get(..10).unwrap_or(commit)
 }
 
 /// Escapes text for HTML and SVG content and attributes.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::changes::{Change, changes};
 use super::edivisive::Settings;
-use super::record::Record;
+use super::record::{MIN_COMMIT_CHARS, Record};
 use super::series::{Kind, series};
 
 /// The recent history of the base branch.
@@ -15,7 +15,8 @@ pub struct Trend {
     /// How many runs the trend covers (at most the runs asked for).
     pub runs: usize,
     /// The newest run's commit: the pull request's base when the history
-    /// holds it.
+    /// holds it (the comment names it, so a reader sees where the trend
+    /// ends).
     pub last_commit: Option<String>,
     /// Each bench's run medians (ns/op) over those runs, oldest first, by
     /// bench id; a run that did not measure the bench has no value.
@@ -28,7 +29,9 @@ pub struct Trend {
 
 /// The trend of the last `runs` of `records` (in history order). When
 /// `base` names a stored commit (a full id or a prefix of one), the history
-/// ends there: runs after the pull request's base are not its past.
+/// ends there: runs after the pull request's base are not its past. A
+/// `base` shorter than [`MIN_COMMIT_CHARS`] names no commit surely and is
+/// ignored.
 pub fn trend(
     records: &[Record],
     is_floor: &dyn Fn(&str) -> bool,
@@ -37,7 +40,7 @@ pub fn trend(
     base: Option<&str>,
 ) -> Trend {
     let end = base
-        .filter(|b| b.len() >= 7)
+        .filter(|b| b.len() >= MIN_COMMIT_CHARS)
         .and_then(|b| records.iter().rposition(|r| r.commit.starts_with(b)))
         .map_or(records.len(), |i| i + 1);
     let records = &records[..end];

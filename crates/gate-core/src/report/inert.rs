@@ -27,6 +27,12 @@
 /// Joins without showing; placed where it breaks a mention or an autolink.
 const ZWJ: char = '\u{200d}';
 
+/// Markdown the gate built itself (report text inside it already made
+/// [`inert`]), marked safe so that a template prints it as it is.
+pub fn markup(s: impl Into<String>) -> minijinja::value::Value {
+    minijinja::value::Value::from_safe_string(s.into())
+}
+
 /// `s`, made inert for Markdown as the module documentation says.
 pub fn inert(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);

@@ -3,10 +3,9 @@
 //! base branch's history shows.
 
 use super::context::CommentContext;
-use super::fmt_change;
 use super::inert::{code, inert, link};
+use crate::figures::{brief, fmt_change_ci, short};
 use crate::history::Change;
-use crate::history::svg::{brief, short};
 use crate::verdict::Report;
 
 /// The commits a report compared, from its `builds`: `base → head` for a
@@ -36,24 +35,33 @@ pub fn commits(report: &Report) -> Option<String> {
     }
 }
 
-/// The commits, then the links to the run and to the history page, on
-/// one line joined by ` · `; `None` when there is none of them.
-pub fn lead(report: &Report, context: &CommentContext) -> Option<String> {
-    let parts: Vec<String> = [
-        commits(report),
-        context
-            .run_url
-            .as_deref()
-            .and_then(|u| link("workflow run", u)),
-        context
-            .history_url
-            .as_deref()
-            .and_then(|u| link("history", u)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    (!parts.is_empty()).then(|| parts.join(" · "))
+/// The parts of the comment's first line after the verdict, each built
+/// once: the commits compared, the workflow run and the history page.
+pub struct Lead {
+    pub commits: Option<String>,
+    pub run_link: Option<String>,
+    pub history_link: Option<String>,
+}
+
+impl Lead {
+    pub fn new(report: &Report, context: &CommentContext) -> Lead {
+        let link_to = |text: &str, url: &Option<String>| url.as_deref().and_then(|u| link(text, u));
+        Lead {
+            commits: commits(report),
+            run_link: link_to("workflow run", &context.run_url),
+            history_link: link_to("history", &context.history_url),
+        }
+    }
+
+    /// The parts on one line joined by ` · `; `None` when there is none.
+    pub fn line(&self) -> Option<String> {
+        let parts: Vec<&str> = [&self.commits, &self.run_link, &self.history_link]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
 }
 
 /// One line per change point: the series, the commit range, the size with
@@ -68,12 +76,10 @@ pub fn change_lines(changes: &[Change]) -> Vec<String> {
                 .map(|s| format!(" ({})", inert(&brief(s))))
                 .unwrap_or_default();
             format!(
-                "{} {}: {} [{}, {}]{subject}",
+                "{} {}: {}{subject}",
                 code(&c.series),
                 code(&format!("{}..{}", short(&c.before), short(&c.after))),
-                fmt_change(c.ratio),
-                fmt_change(c.ratio_ci[0]),
-                fmt_change(c.ratio_ci[1]),
+                fmt_change_ci(c.ratio, c.ratio_ci),
             )
         })
         .collect()

@@ -28,10 +28,11 @@ use minijinja::{AutoEscape, Environment, Error, Output, State, UndefinedBehavior
 use serde::Serialize;
 
 use super::context::CommentContext;
-use super::inert::{code, inert, link};
-use super::rows::{self, BenchView, CompareView, markup};
+use super::inert::{code, inert, markup};
+use super::rows::{self, BenchView, CompareView};
 use super::{links, warnings};
 
+use crate::figures::short;
 use crate::model::Environment as MeasureEnv;
 use crate::verdict::{Report, Row, RowVerdict, Verdict};
 
@@ -134,7 +135,7 @@ struct View {
     /// One sentence with the verdict first.
     headline: Value,
     /// The commits compared, the workflow run and the history page, on one
-    /// line (`links::lead`); absent when there is none of them.
+    /// line ([`links::Lead::line`]); absent when there is none of them.
     lead: Option<Value>,
     /// The commits compared alone (`base … → head …`).
     commits: Option<Value>,
@@ -152,6 +153,9 @@ struct View {
     compares_folded: Value,
     /// Runs of the base branch behind each bench's `trend` (0: no history).
     trend_runs: usize,
+    /// The commit of the newest of those runs, as code; absent without a
+    /// history.
+    trend_end: Option<Value>,
     /// Change points of the base branch's last `trend_runs` runs, newest
     /// first, at most [`MAX_CHANGES`].
     changes: Vec<Value>,
@@ -202,48 +206,42 @@ impl View {
             .count();
         let trend = context.trend.as_ref();
         let benches = rows::bench_views(&report.rows, trend);
-        let changes = trend
-            .map(|t| links::change_lines(&t.changes))
-            .unwrap_or_default();
+        let compares = rows::compare_views(&report.rows);
+        let changes = trend.map_or(&[][..], |t| &t.changes);
+        let listed = &changes[..changes.len().min(MAX_CHANGES)];
         let groups = warnings::groups(&report.rows);
-        let total = warnings::bench_count(&report.rows);
+        let total = report.bench_count();
         let (shown, folded): (Vec<_>, Vec<_>) = groups.iter().partition(|g| g.shown());
         let lines = |gs: &[&warnings::Group]| -> Vec<Value> {
             warnings::lines(gs, total).into_iter().map(markup).collect()
         };
+        let lead = links::Lead::new(report, context);
         View {
             verdict: match report.verdict {
                 Verdict::Pass => "pass",
                 Verdict::Regression => "regression",
                 Verdict::Error => "error",
             },
-            headline: markup(headline(report)),
-            lead: links::lead(report, context).map(markup),
-            commits: links::commits(report).map(markup),
-            run_link: context
-                .run_url
-                .as_deref()
-                .and_then(|u| link("workflow run", u))
-                .map(markup),
-            history_link: context
-                .history_url
-                .as_deref()
-                .and_then(|u| link("history", u))
-                .map(markup),
+            headline: markup(headline(report, total)),
+            lead: lead.line().map(markup),
+            commits: lead.commits.map(markup),
+            run_link: lead.run_link.map(markup),
+            history_link: lead.history_link.map(markup),
             benches_folded: markup(rows::folded_benches(&benches)),
             benches,
-            compares: rows::compare_views(&report.rows),
-            compares_folded: markup(rows::folded_compares(&report.rows)),
+            compares_folded: markup(rows::folded_compares(&compares)),
+            compares,
             trend_runs: trend.filter(|t| !t.series.is_empty()).map_or(0, |t| t.runs),
-            changes_more: changes.len().saturating_sub(MAX_CHANGES),
-            changes: changes.into_iter().take(MAX_CHANGES).map(markup).collect(),
+            trend_end: trend
+                .and_then(|t| t.last_commit.as_deref())
+                .map(|c| markup(code(short(c)))),
+            changes: links::change_lines(listed)
+                .into_iter()
+                .map(markup)
+                .collect(),
+            changes_more: changes.len() - listed.len(),
             warnings_shown: lines(&shown),
-            warnings_folded_count: report
-                .rows
-                .iter()
-                .flat_map(|r| r.kinded_warnings())
-                .filter(|(k, _)| !k.changes_reading())
-                .count(),
+            warnings_folded_count: folded.iter().map(|g| g.count).sum(),
             warnings_folded: lines(&folded),
             environments: environments(report),
             method: markup(METHOD),
@@ -255,24 +253,20 @@ impl View {
     }
 }
 
-/// The verdict first, with the count compared and the first regressed ids.
-fn headline(report: &Report) -> String {
-    let mut ids: Vec<&str> = Vec::new();
+/// The verdict first, with the count compared (`compared`,
+/// [`Report::bench_count`]) and the first regressed benches.
+fn headline(report: &Report, compared: usize) -> String {
+    let mut ids: Vec<String> = Vec::new();
     for r in report
         .rows
         .iter()
         .filter(|r| r.verdict == RowVerdict::Regressed)
     {
-        if !ids.contains(&r.id.as_str()) {
-            ids.push(&r.id);
+        let id = r.display_id();
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
-    let compared = {
-        let mut all: Vec<&str> = report.rows.iter().map(|r| r.id.as_str()).collect();
-        all.sort();
-        all.dedup();
-        all.len()
-    };
     let undecided = report
         .undecided_line()
         .map(|l| format!(" :hourglass: {}", inert(&l)))

@@ -20,6 +20,22 @@ use anyhow::{Context, Result};
 pub use crate::figures::{fmt_change, fmt_count, fmt_median, fmt_ns, fmt_slowdown};
 use crate::verdict::Report;
 
+impl Report {
+    /// How many benches the report compared: its distinct display ids, so
+    /// that a bench measured on two runners of a merged report counts twice,
+    /// as the tables list it.
+    pub fn bench_count(&self) -> usize {
+        let mut ids: Vec<String> = self
+            .rows
+            .iter()
+            .map(crate::verdict::Row::display_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    }
+}
+
 /// Writes the report as pretty JSON (the documented contract), atomically.
 pub fn write_json(report: &Report, path: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(report).context("serialising the report")?;

@@ -9,15 +9,11 @@ use std::collections::BTreeMap;
 use minijinja::value::Value;
 use serde::Serialize;
 
-use super::inert::{code, inert};
+use super::inert::{code, inert, markup};
 use super::sparkline::sparkline;
+use crate::figures::{fmt_change, fmt_change_ci, fmt_median, fmt_ns, fmt_slowdown};
 use crate::history::Trend;
 use crate::verdict::{Row, RowKind, RowVerdict, Side};
-
-/// Markdown the gate built itself, printed as it is.
-pub fn markup(s: impl Into<String>) -> Value {
-    Value::from_safe_string(s.into())
-}
 
 /// One line of the benches table.
 #[derive(Debug, Serialize)]
@@ -58,6 +54,9 @@ pub struct CompareView {
     pub regressed: bool,
     /// Regressed, undecided or improved: shown before the fold.
     pub changed: bool,
+    /// The verdict in plain words, for the fold's summary.
+    #[serde(skip)]
+    word: &'static str,
     #[serde(skip)]
     rank: u8,
 }
@@ -77,12 +76,6 @@ fn rank(vs_rust: Option<&Row>, vs_go: Option<&Row>) -> u8 {
     } else {
         3
     }
-}
-
-/// The line for `rank`'s fold: what changed first, in a stable order.
-fn changed_first<T>(mut views: Vec<T>, rank: impl Fn(&T) -> u8) -> Vec<T> {
-    views.sort_by_key(|v| rank(v));
-    views
 }
 
 /// A summary of the folded lines by verdict: `22 unchanged rows`, or
@@ -112,8 +105,10 @@ pub fn folded_summary<'a>(verdicts: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
+/// The lines of the `gate compare` rows, what changed first (a stable
+/// sort: report order within a rank).
 pub fn compare_views(rows: &[Row]) -> Vec<CompareView> {
-    let views = rows
+    let mut views: Vec<CompareView> = rows
         .iter()
         .filter(|r| r.kind == RowKind::Compare)
         .map(|r| {
@@ -126,26 +121,24 @@ pub fn compare_views(rows: &[Row]) -> Vec<CompareView> {
                 verdict: markup(verdict_label(r.verdict)),
                 regressed: r.verdict == RowVerdict::Regressed,
                 changed: rank < 3,
+                word: verdict_word(r.verdict),
                 rank,
             }
         })
         .collect();
-    changed_first(views, |v: &CompareView| v.rank)
+    views.sort_by_key(|v| v.rank);
+    views
 }
 
 /// The folded verdict words of the compare lines that are not changed.
-pub fn folded_compares(rows: &[Row]) -> String {
-    folded_summary(
-        rows.iter()
-            .filter(|r| r.kind == RowKind::Compare && rank(Some(r), None) == 3)
-            .map(|r| verdict_word(r.verdict)),
-    )
+pub fn folded_compares(views: &[CompareView]) -> String {
+    folded_summary(views.iter().filter(|v| !v.changed).map(|v| v.word))
 }
 
 /// Groups the Rust rows by id, in the order the report lists them: one
 /// table line per Go comparison of a bench (a bench may be paired with
 /// several Go benchmarks), or one line when it has none; what changed
-/// first.
+/// first (a stable sort: report order within a rank).
 pub fn bench_views(rows: &[Row], trend: Option<&Trend>) -> Vec<BenchView> {
     let mut order: Vec<String> = Vec::new();
     let mut by_id: BTreeMap<String, (Option<&Row>, Vec<&Row>)> = BTreeMap::new();
@@ -164,7 +157,7 @@ pub fn bench_views(rows: &[Row], trend: Option<&Trend>) -> Vec<BenchView> {
             _ => slot.1.push(row),
         }
     }
-    let views = order
+    let mut views: Vec<BenchView> = order
         .into_iter()
         .flat_map(|id| {
             let (vs_rust, go_rows) = &by_id[&id];
@@ -179,7 +172,8 @@ pub fn bench_views(rows: &[Row], trend: Option<&Trend>) -> Vec<BenchView> {
         })
         .map(|(id, vs_rust, vs_go)| bench_view(&id, vs_rust, vs_go, trend))
         .collect();
-    changed_first(views, |v: &BenchView| v.rank)
+    views.sort_by_key(|v| v.rank);
+    views
 }
 
 /// The folded verdict words of the bench lines that are not changed.
@@ -214,18 +208,13 @@ fn bench_view(
         }
         None => "—".into(),
     };
+    let baseline = vs_rust.map_or_else(|| "—".into(), |r| side_time(r.old.as_ref()));
     // A paired row's old side is the base measured in lockstep on this
     // runner, not the stored baseline: say so.
-    let rust_baseline = vs_rust
-        .map(|r| {
-            let t = side_time(r.old.as_ref());
-            if r.is_paired() {
-                format!("{t} (base, lockstep)")
-            } else {
-                t
-            }
-        })
-        .unwrap_or_else(|| "—".into());
+    let rust_baseline = match vs_rust {
+        Some(r) if r.is_paired() => format!("{baseline} (base, lockstep)"),
+        _ => baseline.clone(),
+    };
     let rank = rank(vs_rust, vs_go);
     let trend = trend
         .and_then(|t| t.series.get(&any.id))
@@ -245,22 +234,13 @@ fn bench_view(
             combined_verdict(vs_rust, vs_go),
             vs_rust
                 .and_then(|r| r.min_detectable)
-                .map(|m| format!(" (sees ≥ {})", super::fmt_slowdown(m)))
+                .map(|m| format!(" (sees ≥ {})", fmt_slowdown(m)))
                 .unwrap_or_default()
         )),
         regressed: rank == 0,
         changed: rank < 3,
-        rust_baseline_brief: markup(
-            vs_rust
-                .map(|r| side_time(r.old.as_ref()))
-                .unwrap_or_else(|| "—".into()),
-        ),
-        ratio_brief: markup(
-            vs_go
-                .and_then(|r| r.ratio.filter(|x| x.is_finite()))
-                .map(|x| format!("{}×", ratio_num(x)))
-                .unwrap_or_else(|| "—".into()),
-        ),
+        rust_baseline_brief: markup(baseline),
+        ratio_brief: markup(vs_go.and_then(ratio_figure).unwrap_or_else(|| "—".into())),
         verdict_brief: markup(verdict_word(any.verdict)),
         trend: markup(trend),
         rank,
@@ -297,19 +277,19 @@ fn combined_verdict(vs_rust: Option<&Row>, vs_go: Option<&Row>) -> String {
     }
 }
 
+/// The verdict in words after its emoji (`:x: regressed`); an unchanged
+/// row has no emoji.
 fn verdict_label(v: RowVerdict) -> String {
     let mark = match v {
         RowVerdict::Regressed => ":x:",
         RowVerdict::Improved => ":rocket:",
-        RowVerdict::Unchanged => "",
+        RowVerdict::Unchanged => return verdict_word(v).into(),
         RowVerdict::Insufficient | RowVerdict::Incomparable => ":warning:",
         RowVerdict::New => ":new:",
         RowVerdict::Missing => ":grey_question:",
         RowVerdict::Undecided => ":hourglass:",
     };
     format!("{mark} {}", verdict_word(v))
-        .trim_start()
-        .to_string()
 }
 
 /// The change of the median, `+12.3% [+8.1%, +16.0%]`, or `~` when it is
@@ -323,21 +303,24 @@ fn change(row: &Row) -> String {
     let Some(ratio) = row.ratio.filter(|r| r.is_finite()) else {
         return "—".into();
     };
-    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
     match row.ratio_ci {
-        Some([lo, hi]) if lo.is_finite() && hi.is_finite() => {
-            format!("{} [{}, {}]", pct(ratio), pct(lo), pct(hi))
-        }
-        _ => pct(ratio),
+        Some(ci) if ci.iter().all(|x| x.is_finite()) => fmt_change_ci(ratio, ci),
+        _ => fmt_change(ratio),
     }
+}
+
+/// The Rust/Go ratio alone (`0.38×`), when it is a number.
+fn ratio_figure(row: &Row) -> Option<String> {
+    row.ratio
+        .filter(|r| r.is_finite())
+        .map(|r| format!("{}×", ratio_num(r)))
 }
 
 /// The Rust/Go ratio with its interval and allowed maximum.
 fn go_ratio(row: &Row) -> String {
-    let Some(ratio) = row.ratio.filter(|r| r.is_finite()) else {
+    let Some(mut s) = ratio_figure(row) else {
         return "—".into();
     };
-    let mut s = format!("{}×", ratio_num(ratio));
     if let Some([lo, hi]) = row.ratio_ci.filter(|c| c.iter().all(|x| x.is_finite())) {
         s.push_str(&format!(" [{}, {}]", ratio_num(lo), ratio_num(hi)));
     }
@@ -360,16 +343,22 @@ fn ratio_num(r: f64) -> String {
     }
 }
 
-/// The median of a side as a time, or `—` when the side is absent.
-fn side_time(side: Option<&Side>) -> String {
-    side.map(|s| super::fmt_ns(s.median_ns))
-        .unwrap_or_else(|| "—".into())
+/// The median of a side through `fmt`, or the comment's empty cell `—`
+/// when the side is absent or its median is not a number.
+fn side_cell(side: Option<&Side>, fmt: impl Fn(f64) -> String) -> String {
+    side.map(|s| s.median_ns)
+        .filter(|m| m.is_finite())
+        .map_or_else(|| "—".into(), fmt)
 }
 
-/// The median of a side in its row's unit, or `—` when the side is absent.
+/// The median of a side as a time.
+fn side_time(side: Option<&Side>) -> String {
+    side_cell(side, fmt_ns)
+}
+
+/// The median of a side in its row's unit.
 fn side_value(row: &Row, side: Option<&Side>) -> String {
-    side.map(|s| super::fmt_median(row.unit.as_deref(), s.median_ns))
-        .unwrap_or_else(|| "—".into())
+    side_cell(side, |m| fmt_median(row.unit.as_deref(), m))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
-use super::{fmt_change, fmt_count};
+use crate::figures::{fmt_change, fmt_change_ci, fmt_count, fmt_median, fmt_slowdown};
 use crate::model::Lang;
 use crate::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict};
 
@@ -38,9 +38,7 @@ fn change_cell(row: &Row) -> String {
     match (row.kind, row.ratio_ci) {
         (RowKind::RustVsGo, Some([lo, hi])) => format!("{r:.2}x [{lo:.2}, {hi:.2}]"),
         (RowKind::RustVsGo, None) => format!("{r:.2}x"),
-        (_, Some([lo, hi])) => {
-            format!("{} [{}, {}]", fmt_change(r), fmt_change(lo), fmt_change(hi))
-        }
+        (_, Some(ci)) => fmt_change_ci(r, ci),
         (_, None) => fmt_change(r),
     }
 }
@@ -88,11 +86,7 @@ fn counters_cell(row: &Row) -> String {
 /// One side's median and sample count: a time, or a value in the row's unit.
 fn side_cell(row: &Row, side: Option<&Side>) -> String {
     match side {
-        Some(s) => format!(
-            "{} n={}",
-            super::fmt_median(row.unit.as_deref(), s.median_ns),
-            s.n
-        ),
+        Some(s) => format!("{} n={}", fmt_median(row.unit.as_deref(), s.median_ns), s.n),
         None => "-".into(),
     }
 }
@@ -157,7 +151,7 @@ pub fn render(report: &Report) -> String {
                     (false, v) => format!("{} (not confirmed)", verdict_label(v)),
                 },
                 row.min_detectable
-                    .map(|m| format!(" (sees >= {})", super::fmt_slowdown(m)))
+                    .map(|m| format!(" (sees >= {})", fmt_slowdown(m)))
                     .unwrap_or_default()
             )),
         ]);

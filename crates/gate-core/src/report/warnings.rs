@@ -17,6 +17,8 @@ pub struct Group {
     pub text: String,
     /// The benches concerned (display ids), in report order, once each.
     pub benches: Vec<String>,
+    /// How many warnings the group holds (a bench may have several).
+    pub count: usize,
 }
 
 impl Group {
@@ -59,8 +61,8 @@ pub fn lines(groups: &[&Group], total: usize) -> Vec<String> {
 /// The groups of every row's warnings, in the order of [`WarningKind`]
 /// (warnings without a kind by text, in report order).
 pub fn groups(rows: &[Row]) -> Vec<Group> {
-    // (kind, text slot) -> (the distinct texts, the benches).
-    type Texts<'a> = (Vec<&'a str>, Vec<String>);
+    // (kind, text slot) -> (the distinct texts, the benches, the warnings).
+    type Texts<'a> = (Vec<&'a str>, Vec<String>, usize);
     let mut by_key: BTreeMap<(WarningKind, usize), Texts<'_>> = BTreeMap::new();
     let mut other_texts: Vec<&str> = Vec::new();
     for row in rows {
@@ -78,7 +80,8 @@ pub fn groups(rows: &[Row]) -> Vec<Group> {
             } else {
                 0
             };
-            let (texts, benches) = by_key.entry((kind, slot)).or_default();
+            let (texts, benches, count) = by_key.entry((kind, slot)).or_default();
+            *count += 1;
             if !texts.contains(&text) {
                 texts.push(text);
             }
@@ -89,28 +92,22 @@ pub fn groups(rows: &[Row]) -> Vec<Group> {
     }
     by_key
         .into_iter()
-        .map(|((kind, _), (texts, benches))| Group {
+        .map(|((kind, _), (texts, benches, count))| Group {
             kind,
             text: match texts.as_slice() {
                 [one] => one.to_string(),
                 _ => kind.summary().to_string(),
             },
             benches,
+            count,
         })
         .collect()
-}
-
-/// The number of distinct benches (display ids) of `rows`.
-pub fn bench_count(rows: &[Row]) -> usize {
-    let mut ids: Vec<String> = rows.iter().map(Row::display_id).collect();
-    ids.sort();
-    ids.dedup();
-    ids.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Report;
 
     fn row(id: &str, warnings: &[(WarningKind, &str)]) -> Row {
         let mut row: Row = serde_json::from_value(serde_json::json!({
@@ -152,6 +149,10 @@ mod tests {
                 ],
             ),
         ];
+        let report = Report {
+            rows: rows.to_vec(),
+            ..Report::error(&Default::default(), String::new())
+        };
         let groups = groups(&rows);
         let summary: Vec<(WarningKind, &str, usize)> = groups
             .iter()
@@ -172,7 +173,7 @@ mod tests {
         );
         let folded: Vec<&Group> = groups.iter().filter(|g| !g.shown()).collect();
         assert_eq!(
-            lines(&folded, bench_count(&rows)),
+            lines(&folded, report.bench_count()),
             vec![
                 "interval widened by the spread between whole baseline runs: 2 benches (`a`, `b`)",
                 "paired: 4: the same 2 benches",
