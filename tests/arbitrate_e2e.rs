@@ -45,6 +45,22 @@ fn quick_check(repo: &Path, json: &Path, env: &[(&str, &str)], code: i32) -> ser
     common::read_json(json)
 }
 
+/// The report's `builds`, after asserting that its `baseline-commit` build
+/// is the commit that last wrote `baselines/` in `repo`.
+fn builds_of_baseline_commit<'a>(
+    repo: &Path,
+    report: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    let builds = &report["builds"];
+    let wrote = common::git_output(repo, &["log", "-1", "--format=%H", "--", "baselines"]);
+    assert_eq!(
+        builds["baseline-commit"]["commit"],
+        wrote.as_str(),
+        "{builds:#}"
+    );
+    builds
+}
+
 /// The fixture repository with a Rust baseline measured (3 quick runs),
 /// not yet committed.
 ///
@@ -109,13 +125,7 @@ fn the_runners_drift_passes_and_a_slower_commit_fails() {
     );
     // The re-judging measured the commit that wrote the baseline, and the
     // same code as the head (the drift is the runner's, not the code's).
-    let builds = &report["builds"];
-    let wrote = common::git_output(&repo, &["log", "-1", "--format=%H", "--", "baselines"]);
-    assert_eq!(
-        builds["baseline-commit"]["commit"],
-        wrote.as_str(),
-        "{builds:#}"
-    );
+    let builds = builds_of_baseline_commit(&repo, &report);
     assert_eq!(
         builds["baseline-commit"]["executables"], builds["head"]["executables"],
         "{builds:#}"
@@ -210,12 +220,6 @@ fn a_moved_floor_goes_straight_to_the_baselines_commit() {
         "{spin:#}"
     );
     assert!(spin["old"]["n"].as_u64().unwrap() >= 32, "{spin:#}");
-    let builds = &report["builds"];
-    let wrote = common::git_output(&repo, &["log", "-1", "--format=%H", "--", "baselines"]);
-    assert_eq!(
-        builds["baseline-commit"]["commit"],
-        wrote.as_str(),
-        "{builds:#}"
-    );
+    let builds = builds_of_baseline_commit(&repo, &report);
     assert!(builds.get("base").is_none(), "{builds:#}");
 }

@@ -23,30 +23,9 @@ const MEMGUARD_NAMES: [&str; 5] = [
 ];
 
 /// A copy of Go benchmark text with every `ns/op` value multiplied by
-/// `factor` (other units and all formatting kept).
+/// `factor` (see [`with_unit`]).
 fn scaled(text: &str, factor: f64) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // Result lines only (a `Benchmark...` line may also start a crash).
-        let ns = fields.iter().position(|f| *f == "ns/op");
-        if let (true, Some(at)) = (line.starts_with("Benchmark"), ns) {
-            let value: f64 = fields[at - 1].parse().unwrap();
-            let new = format!("{}", value * factor);
-            // Replace the value in place (it is followed by whitespace and ns/op).
-            let pos = line
-                .find(&format!("{}\tns/op", fields[at - 1]))
-                .or_else(|| line.find(&format!("{} ns/op", fields[at - 1])))
-                .unwrap_or_else(|| panic!("cannot find the value on `{line}`"));
-            out.push_str(&line[..pos]);
-            out.push_str(&new);
-            out.push_str(&line[pos + fields[at - 1].len()..]);
-        } else {
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    out
+    with_unit(text, "ns/op", |v| v * factor)
 }
 
 struct Compared {
@@ -78,6 +57,20 @@ fn time_rows(report: &Value) -> Vec<&Value> {
         .iter()
         .filter(|r| r.get("unit").is_none())
         .collect()
+}
+
+/// The rows in a unit other than ns/op.
+fn unit_rows(report: &Value) -> Vec<&Value> {
+    the_rows(report)
+        .iter()
+        .filter(|r| r.get("unit").is_some())
+        .collect()
+}
+
+/// Asserts that every row of `rows` has `verdict`; prints `report` if not.
+fn assert_all<'a>(rows: impl IntoIterator<Item = &'a Value>, verdict: &str, report: &Value) {
+    let all = rows.into_iter().all(|row| row["verdict"] == verdict);
+    assert!(all, "not every row is {verdict}:\n{report:#}");
 }
 
 /// The one time row of `id`.
@@ -175,25 +168,13 @@ fn a_file_against_a_copy_twice_as_slow_regresses() {
     // The reverse is an improvement, and passes.
     let c = compare(&doubled, &old);
     c.ran.expect_code(0);
-    assert!(
-        time_rows(&c.report)
-            .iter()
-            .all(|row| row["verdict"] == "improved"),
-        "{:#}",
-        c.report
-    );
+    assert_all(time_rows(&c.report), "improved", &c.report);
 
     // Every value 3% slower: inside the 5% tolerance, not a regression.
     let slower = temp_copy(dir.path(), "slower.txt", &scaled(&text, 1.03));
     let c = compare(&old, &slower);
     c.ran.expect_code(0);
-    assert!(
-        the_rows(&c.report)
-            .iter()
-            .all(|row| row["verdict"] == "unchanged"),
-        "{:#}",
-        c.report
-    );
+    assert_all(the_rows(&c.report), "unchanged", &c.report);
 }
 
 /// Two implementations measured the same way (GOMAXPROCS 1): the stored
@@ -324,25 +305,42 @@ const CRC_OLD: &str = "benchstat/crc-old.txt";
 const CRC_NEW: &str = "benchstat/crc-new.txt";
 
 /// A copy of Go benchmark text with every value of `unit` passed through
-/// `f` (result lines rebuilt with tabs; other lines kept).
+/// `f`. Result lines that carry `unit` are rebuilt with tabs (their other
+/// values kept as written); every other line is kept, including a
+/// `Benchmark...` line that starts a crash.
 fn with_unit(text: &str, unit: &str, f: impl Fn(f64) -> f64) -> String {
     let mut out = String::new();
     for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if line.starts_with("Benchmark") && fields.len() > 3 {
-            let mut rebuilt: Vec<String> = fields[..2].iter().map(|s| s.to_string()).collect();
-            for pair in fields[2..].chunks(2) {
-                let value: f64 = pair[0].parse().unwrap();
-                let value = if pair[1] == unit { f(value) } else { value };
-                rebuilt.push(format!("{value} {}", pair[1]));
-            }
-            out.push_str(&rebuilt.join("\t"));
-        } else {
-            out.push_str(line);
+        match with_unit_on_line(line, unit, &f) {
+            Some(rebuilt) => out.push_str(&rebuilt),
+            None => out.push_str(line),
         }
         out.push('\n');
     }
     out
+}
+
+/// `line` with its value of `unit` passed through `f`, or `None` unless it
+/// is a result line (`BenchmarkName iterations` then value-unit pairs) with
+/// a value in `unit`.
+fn with_unit_on_line(line: &str, unit: &str, f: &impl Fn(f64) -> f64) -> Option<String> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    if !line.starts_with("Benchmark") || fields.len() < 4 || !fields.len().is_multiple_of(2) {
+        return None;
+    }
+    fields[1].parse::<u64>().ok()?;
+    let pairs: Vec<(&str, &str)> = fields[2..].chunks(2).map(|p| (p[0], p[1])).collect();
+    let at = pairs.iter().position(|&(_, u)| u == unit)?;
+    let value: f64 = pairs[at].0.parse().ok()?;
+    let mut rebuilt = vec![fields[0].to_string(), fields[1].to_string()];
+    for (i, (v, u)) in pairs.into_iter().enumerate() {
+        rebuilt.push(if i == at {
+            format!("{} {u}", f(value))
+        } else {
+            format!("{v} {u}")
+        });
+    }
+    Some(rebuilt.join("\t"))
 }
 
 fn change(row: &Value) -> f64 {
@@ -506,14 +504,7 @@ fn b_per_op_and_allocs_per_op_rows_regress_when_they_grow() {
 
     let c = compare(&more, &old);
     c.ran.expect_code(0);
-    assert!(
-        the_rows(&c.report)
-            .iter()
-            .filter(|row| row.get("unit").is_some())
-            .all(|row| row["verdict"] == "improved"),
-        "{:#}",
-        c.report
-    );
+    assert_all(unit_rows(&c.report), "improved", &c.report);
 }
 
 /// A throughput row regresses when it shrinks and improves when it grows.
@@ -539,11 +530,10 @@ fn a_throughput_row_regresses_when_it_shrinks() {
     }
     let c = compare(&halved, &old);
     c.ran.expect_code(0);
-    let improved = the_rows(&c.report)
-        .iter()
-        .filter(|row| row["unit"] == "MB/s")
-        .all(|row| row["verdict"] == "improved");
-    assert!(improved, "{:#}", c.report);
+    let throughput = unit_rows(&c.report)
+        .into_iter()
+        .filter(|row| row["unit"] == "MB/s");
+    assert_all(throughput, "improved", &c.report);
 }
 
 /// `--mode` declares the mode of the Go benchmarks: the rows then say it.

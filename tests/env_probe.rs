@@ -2,9 +2,11 @@
 //! the command end to end (JSON shape, floor figures read from a criterion
 //! folder).
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{gate, run};
 use gate_runner::env::{CpuInfo, format_bytes, memlock_advice, parse_cpuinfo, virtualization};
 
 const X86_VM: &str = "processor\t: 0
@@ -161,19 +163,12 @@ fn gate_env_json_reports_the_floor_found_in_the_criterion_folder() {
         &[10.0, 20.0],
         &[1900.0, 4200.0],
     );
-    let out = Command::cargo_bin("gate")
-        .unwrap()
+    let ran = run(gate()
         .args(["env", "--json"])
         .current_dir(cwd.path())
-        .env("CARGO_TARGET_DIR", target.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .env("CARGO_TARGET_DIR", target.path()));
+    ran.expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     assert_eq!(v["floor"]["mprotect_pair_ns"], 2100.0);
     assert_eq!(v["floor"]["syscall_ns"], 200.0);
     assert_eq!(v["environment"]["os"], std::env::consts::OS);
@@ -184,14 +179,12 @@ fn gate_env_json_reports_the_floor_found_in_the_criterion_folder() {
             .contains(std::env::consts::ARCH)
     );
 
-    let text = Command::cargo_bin("gate")
-        .unwrap()
+    let ran = run(gate()
         .arg("env")
         .current_dir(cwd.path())
-        .env("CARGO_TARGET_DIR", target.path())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+        .env("CARGO_TARGET_DIR", target.path()));
+    ran.expect_code(0);
+    let text = &ran.stdout;
     assert!(text.contains("floor mprotect pair  2100 ns"), "{text}");
     assert!(text.contains("floor syscall        200 ns"), "{text}");
 }

@@ -17,47 +17,37 @@ fn report(name: &str) -> Report {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// The markdown of the report `name` with the built-in template, outside a run.
+fn render(name: &str) -> String {
+    render_markdown(&report(name), None, &CommentContext::default()).unwrap()
+}
+
+/// The markdown of the report `name` with the template at `template`, outside a run.
+fn render_with(name: &str, template: &Path) -> anyhow::Result<String> {
+    render_markdown(&report(name), Some(template), &CommentContext::default())
+}
+
 #[test]
 fn regression_report_renders_to_the_reviewed_markdown() {
-    let md = render_markdown(
-        &report("report-regression.json"),
-        None,
-        &CommentContext::default(),
-    )
-    .unwrap();
+    let md = render("report-regression.json");
     insta::assert_snapshot!("comment_regression", md);
 }
 
 #[test]
 fn pass_report_renders_to_the_reviewed_markdown() {
-    let md = render_markdown(
-        &report("report-pass.json"),
-        None,
-        &CommentContext::default(),
-    )
-    .unwrap();
+    let md = render("report-pass.json");
     insta::assert_snapshot!("comment_pass", md);
 }
 
 #[test]
 fn compare_report_renders_to_the_reviewed_markdown() {
-    let md = render_markdown(
-        &report("report-compare.json"),
-        None,
-        &CommentContext::default(),
-    )
-    .unwrap();
+    let md = render("report-compare.json");
     insta::assert_snapshot!("comment_compare", md);
 }
 
 #[test]
 fn verdict_comes_first_then_table_chart_environment_method() {
-    let md = render_markdown(
-        &report("report-regression.json"),
-        None,
-        &CommentContext::default(),
-    )
-    .unwrap();
+    let md = render("report-regression.json");
     let at = |needle: &str| {
         md.find(needle)
             .unwrap_or_else(|| panic!("`{needle}` missing from:\n{md}"))
@@ -83,12 +73,7 @@ fn a_template_from_the_config_overrides_the_built_in_one() {
         "Verdict {{ verdict }}{% for b in benches %} [{{ b.id }} {{ b.ratio }}]{% endfor %} n={{ report.rows | length }}\n",
     )
     .unwrap();
-    let md = render_markdown(
-        &report("report-pass.json"),
-        Some(&path),
-        &CommentContext::default(),
-    )
-    .unwrap();
+    let md = render_with("report-pass.json", &path).unwrap();
     assert_eq!(
         md,
         "Verdict pass [`secret/with_bytes/parallel/t2` —] [`keycache/read_existing_key/sequential` —] n=2\n"
@@ -100,22 +85,14 @@ fn a_broken_template_names_the_file_and_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.md.j2");
     std::fs::write(&path, "{{ verdcit }}\n").unwrap();
-    let err = render_markdown(
-        &report("report-pass.json"),
-        Some(&path),
-        &CommentContext::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = render_with("report-pass.json", &path)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("broken.md.j2"), "{err}");
     assert!(err.contains("undefined"), "{err}");
-    let missing = render_markdown(
-        &report("report-pass.json"),
-        Some(&dir.path().join("nope.j2")),
-        &CommentContext::default(),
-    )
-    .unwrap_err()
-    .to_string();
+    let missing = render_with("report-pass.json", &dir.path().join("nope.j2"))
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("nope.j2"), "{missing}");
 }
 

@@ -15,24 +15,10 @@ use gate_core::history::evaluate::synthetic;
 use gate_core::model::{Environment, Mode};
 use gate_core::verdict::{Report, Row, RowKind, RowVerdict, Side, Verdict};
 
-use common::gate;
+use common::{gate, git, git_output, run};
 
 const COMMITS: usize = 30;
 const STEP_AT: usize = 15;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn row(id: &str, median: f64) -> Row {
     Row {
@@ -67,21 +53,12 @@ fn build_history(tmp: &Path) -> (PathBuf, PathBuf, Vec<String>) {
     let history = tmp.join("history");
     let mut commits = Vec::new();
     for i in 0..COMMITS {
+        let message = format!("change {i}");
         git(
             &repo,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "--quiet",
-                "--allow-empty",
-                "-m",
-                &format!("change {i}"),
-            ],
+            &["commit", "--quiet", "--allow-empty", "-m", &message],
         );
-        let commit = git(&repo, &["rev-parse", "HEAD"]);
+        let commit = git_output(&repo, &["rev-parse", "HEAD"]);
         let report = Report {
             schema: 1,
             verdict: Verdict::Pass,
@@ -117,20 +94,14 @@ fn append_changes_html_and_the_page_in_a_browser() {
     assert_eq!(std::fs::read_dir(&history).unwrap().count(), COMMITS);
 
     let json = tmp.path().join("changes.json");
-    let out = gate()
+    let ran = run(gate()
         .current_dir(&repo)
         .args(["history", "changes", "--history"])
         .arg(&history)
         .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&json));
+    ran.expect_code(0);
+    let text = &ran.stdout;
     let changes: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let step: Vec<_> = changes
@@ -284,19 +255,13 @@ fn the_comment_shows_the_trend_and_names_the_change_point() {
     let path = tmp.path().join("pr.json");
     std::fs::write(&path, serde_json::to_string(&report).unwrap()).unwrap();
     let render = |extra: &[&std::ffi::OsStr]| {
-        let out = gate()
+        let ran = run(gate()
             .current_dir(&repo)
             .args(["report", "--format", "markdown"])
             .arg(&path)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+            .args(extra));
+        ran.expect_code(0);
+        ran.stdout
     };
     let md = render(&[
         "--history".as_ref(),
@@ -392,21 +357,15 @@ fn a_data_branch_store() {
             .assert()
             .success();
     }
-    let out = gate()
+    let ran = run(gate()
         .current_dir(&repo)
         .args(["history", "changes", "--branch", "gate-history", "--remote"])
-        .arg(&bare)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&bare));
+    ran.expect_code(0);
+    let text = &ran.stdout;
     assert!(text.starts_with("6 runs, 3 series"), "{text}");
-    let root = git(&bare, &["rev-list", "--max-parents=0", "gate-history"]);
+    let root = git_output(&bare, &["rev-list", "--max-parents=0", "gate-history"]);
     assert_eq!(root.lines().count(), 1, "one orphan root");
-    let files = git(&bare, &["ls-tree", "--name-only", "gate-history"]);
+    let files = git_output(&bare, &["ls-tree", "--name-only", "gate-history"]);
     assert_eq!(files.lines().count(), 6, "{files}");
 }

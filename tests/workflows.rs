@@ -2,7 +2,8 @@
 //! `action.yml` that the linters do not check: every action pinned by a
 //! full commit SHA with its version as a comment, one pin per action across
 //! files, write permissions granted per job (never at the top), checkouts
-//! that keep no credentials, and for `history.yml` which job may write what.
+//! that keep no credentials, no expression pasted into a `run:` script, and
+//! for `history.yml` which job may write what.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -126,14 +127,38 @@ fn permissions_are_granted_per_job_and_checkouts_keep_no_credentials() {
                          set persist-credentials: false and hand the token to the one step that needs it"
                     );
                 }
-                if let Some(script) = step["run"].as_str() {
-                    assert!(
-                        !script.contains("${{"),
-                        "{name}: job `{id}`, step `{}` pastes an expression into its script; pass it through env:",
-                        step["name"].as_str().unwrap_or("?")
-                    );
-                }
             }
+        }
+    }
+}
+
+/// The `run:` scripts of the workflows' jobs and of the composite action
+/// read expressions (inputs, event fields) only through `env:`.
+#[test]
+fn scripts_take_no_expression() {
+    for file in workflows() {
+        let name = file.display();
+        for (id, job) in jobs(&load(&file)) {
+            assert_scripts_take_no_expression(&format!("{name}: job `{id}`"), &job["steps"]);
+        }
+    }
+    let action = load(&root().join("action.yml"));
+    let steps = &action["runs"]["steps"];
+    assert!(steps.is_sequence(), "action.yml has runs.steps");
+    assert_scripts_take_no_expression("action.yml", steps);
+}
+
+/// No `${{ }}` inside a `run:` script of `steps`: GitHub pastes the value
+/// into the script before the shell reads it (script injection); a value
+/// passed through `env:` stays data.
+fn assert_scripts_take_no_expression(place: &str, steps: &Yaml) {
+    for step in steps.as_sequence().into_iter().flatten() {
+        if let Some(script) = step["run"].as_str() {
+            assert!(
+                !script.contains("${{"),
+                "{place}, step `{}` pastes an expression into its script; pass it through env:",
+                step["name"].as_str().unwrap_or("?")
+            );
         }
     }
 }

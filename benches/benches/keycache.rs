@@ -52,15 +52,15 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use keycache::{CachePolicy, Clock, CryptoKey, KeyCache, KeyMeta, SystemClock};
 use securememory::SecretFactory;
 use subject_benches::{
-    AllocCounts, CountersFile, CountingAllocator, Mode, Pool, bench_id, count_allocs,
-    mlock_setting, threads,
+    AllocCounts, CountersFile, CountingAllocator, Mode, Pool, TEST_KEY, bench_id, count_allocs,
+    mlock_setting, threads, write_unique,
 };
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
 
 /// Go's `testKey`.
-const ID: &str = "test_key";
+const ID: &str = TEST_KEY;
 /// Entries of `read_unique_keys` (Go's `DefaultKeyCacheMaxSize`).
 const UNIQUE_KEYS: u64 = 1000;
 /// Ops per fresh cache in `write_unique_keys` (see the module docs).
@@ -257,7 +257,8 @@ impl Scenario for WriteSameKey {
     }
 }
 
-/// `write_unique_keys`: every op a new id (miss + insert), then its latest (a hit).
+/// `write_unique_keys`: every op a new id (miss + insert), then its latest (a hit); the loop is
+/// [`write_unique`], shared with the `write_split` example.
 struct WriteUniqueKeys {
     next_id: AtomicU64,
 }
@@ -289,18 +290,8 @@ impl Scenario for WriteUniqueKeys {
             let stride = chunk / threads + 1;
             elapsed += meter.section(chunk, || {
                 pool.run(chunk, &|thread, n| {
-                    for j in 0..n {
-                        let id = format!("{ID}-{}", base + thread as u64 * stride + j);
-                        let key = cache
-                            .get_or_load(KeyMeta::new(&id, created), |_| {
-                                count_load();
-                                Ok::<_, Infallible>(CryptoKey::for_test(created, false))
-                            })
-                            .unwrap();
-                        black_box(&key);
-                        let latest = cache.get_or_load_latest(&id, must_not_load).unwrap();
-                        assert_eq!(latest.created(), created);
-                    }
+                    let start = base + thread as u64 * stride;
+                    write_unique(&cache, start..start + n, created, count_load);
                 })
             });
             assert_eq!(cache.len() as u64, chunk);

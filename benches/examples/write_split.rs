@@ -1,7 +1,7 @@
 //! Where `keycache/write_unique_keys/parallel/t2` spends its time beyond half the sequential
-//! figure: the bench's own loop (chunks of 512 new ids, a fresh cache per chunk, the pool of the
-//! benches), timed per thread as well as in wall time, with the sharing and the ownership of the
-//! memory varied one at a time.
+//! figure: the bench's own loop ([`write_unique`] on chunks of 512 new ids, a fresh cache per
+//! chunk, the pool of the benches), timed per thread as well as in wall time, with the sharing
+//! and the ownership of the memory varied one at a time.
 //!
 //! ```text
 //! cargo run --release -p subject-benches --example write_split -- [threads] [chunks]
@@ -17,13 +17,11 @@
 //! freed, pays for lines that thread wrote last: `apart` against `apart-own` is that cost alone,
 //! `shared` against `apart` is the cost of sharing the cache.
 
-use std::convert::Infallible;
-use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use keycache::{CachePolicy, Clock, CryptoKey, KeyCache, KeyMeta, SystemClock};
-use subject_benches::Pool;
+use keycache::{CachePolicy, Clock, KeyCache, SystemClock};
+use subject_benches::{Pool, write_unique};
 
 /// Ops per fresh cache, as in the bench.
 const CHUNK: u64 = 512;
@@ -82,20 +80,9 @@ fn measure(pool: &Pool, layout: Layout, chunks: usize) -> (f64, Vec<f64>) {
         let stride = CHUNK / threads as u64 + 1;
         let wall = pool.run(CHUNK, &|thread, n| {
             let cache = &caches[if layout == Layout::Shared { 0 } else { thread }];
+            let first = base + thread as u64 * stride;
             let start = Instant::now();
-            for j in 0..n {
-                let id = format!("test_key-{}", base + thread as u64 * stride + j);
-                let key = cache
-                    .get_or_load(KeyMeta::new(&id, created), |_| {
-                        Ok::<_, Infallible>(CryptoKey::for_test(created, false))
-                    })
-                    .expect("the loader cannot fail");
-                black_box(&key);
-                let latest = cache
-                    .get_or_load_latest(&id, |_| Err("the latest key is cached"))
-                    .expect("a hit");
-                assert_eq!(latest.created(), created);
-            }
+            write_unique(cache, first..first + n, created, || ());
             let ns = start.elapsed().as_nanos() as f64 / n as f64;
             own[thread].lock().expect("not poisoned").push(ns);
         });

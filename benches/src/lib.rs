@@ -14,15 +14,18 @@
 //! * [`Mode`] and [`bench_id`]: the `<group>/<operation>/<mode>[/t<N>]` ids.
 //! * [`mlock_setting`]: whether secrets are locked (cargo feature `no-mlock`,
 //!   env `GATE_NO_MLOCK=1`), and the matching `securememory::Options`.
+//! * [`write_unique`]: one thread's loop of `keycache/write_unique_keys`.
 
 mod alloc;
 mod counters_file;
 mod ids;
 mod mlock;
 mod pool;
+mod write_unique;
 
 pub use alloc::{AllocCounts, CountingAllocator, count_allocs};
 pub use counters_file::{CountersFile, counters_dir, counters_path, criterion_home};
 pub use ids::{Mode, bench_id, threads};
 pub use mlock::{MlockSetting, mlock_setting};
 pub use pool::Pool;
+pub use write_unique::{TEST_KEY, write_unique};

@@ -135,14 +135,18 @@ pub fn git(repo: &Path, args: &[&str]) {
     assert!(st.success(), "git {args:?} failed");
 }
 
-/// `git ARGS` in `repo`: its trimmed stdout.
+/// `git ARGS` in `repo`: its trimmed stdout (its stderr if it fails).
 pub fn git_output(repo: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")
         .args(args)
         .current_dir(repo)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?} failed");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 

@@ -41,8 +41,9 @@ use crate::loads::Loads;
 /// unbounded cache). Inserts of different keys from two threads land in the same shard, so the
 /// more lines and buckets a shard starts with, the less often one insert writes a table line or
 /// copies a bucket (and increments the counts of its entries) that the other thread wrote
-/// last: with one line, a 512-key cache had two ids per bucket and every table line written by
-/// both threads.
+/// last. A 512-key cache (a chunk of the `write_unique_keys` bench) holds about 8 ids per
+/// shard, spread over these 32 buckets in four lines, and never grows: a shard grows past
+/// 64 ids (`MAX_LOAD` items per bucket, two items per id).
 const INITIAL_BUCKETS: usize = 4 * LINE;
 /// A shard grows the table when it holds more than this many items per bucket on average
 /// (an id has two items, its key and its latest alias).

@@ -258,8 +258,12 @@ fn evictions_racing_hits_close_every_key_once_and_never_while_held() {
 
 #[test]
 fn hits_racing_table_growth_find_every_key() {
-    // Enough ids for every shard's table to grow while other threads read (a shard of an
-    // unbounded cache grows past 64 keys; 64 shards).
+    // Enough ids for every shard's table to grow while other threads read, given the index's
+    // constants (src/table.rs): an unbounded cache has 64 shards, each starting with
+    // INITIAL_BUCKETS = 32 buckets and growing past MAX_LOAD = 4 items per bucket, two items
+    // per id, so past 64 ids. 10,000 ids are about 156 per shard (a standard deviation of
+    // about 12): every shard grows once, to 128 buckets. With INITIAL_BUCKETS at 128 these ids
+    // would grow no table (IDS must grow with it); no public API tells whether a table grew.
     const IDS: usize = 10_000;
     let cache = Arc::new(KeyCache::new(&CachePolicy::default()));
     let loader = CountingLoader::new();
