@@ -215,14 +215,8 @@ fn measure_stored(
 /// selects, when it selects something else too (otherwise `None`, the
 /// plan unchanged: the floor runs again, with the rest).
 fn without_floor(plan: &mut RunPlan, floor: FloorRun) -> Option<Vec<Benchmark>> {
-    // The ids the plan asks for, as `gate_runner::run` reads them; the
-    // filter then applies.
-    let asked = match (&plan.only, plan.ids.is_empty()) {
-        (Some(only), _) => only,
-        (None, false) => &plan.ids,
-        (None, true) => &floor.listed,
-    };
-    let runs = |id: &str| plan.filter.as_ref().is_none_or(|f| f.is_match(id));
+    let (asked, _) = plan.asked(&floor.listed);
+    let runs = |id: &str| plan.lets_run(id);
     let kept: Vec<Benchmark> = floor
         .set
         .benchmarks

@@ -876,7 +876,7 @@ pub fn render(r: &Report) -> String {
     for row in &r.rows {
         t.add_row(vec![
             comfy_table::Cell::new(&row.id),
-            right(gate_core::report::fmt_ns(row.median_ns)),
+            right(gate_core::figures::fmt_ns(row.median_ns)),
             // Per id: `lockstep.overrides` may set other counts.
             right(format!(
                 "{} x {}",

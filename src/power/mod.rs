@@ -69,8 +69,8 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
 
 use gate_core::config::{Config, FloorConfig};
+use gate_core::figures::fmt_ns;
 use gate_core::model::{BenchId, Benchmark, Lang, Mode};
-use gate_core::report::fmt_ns;
 use gate_core::stats;
 use gate_core::verdict::{self, Options, Pairing, RowKind};
 use gate_runner::run::{self, ProgressMode, Settings};

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::figures::{fmt_change, fmt_ns};
 use crate::formats::{Baseline, BaselineKind};
 use crate::model::{Lang, ResultSet};
-use crate::report::{fmt_change, fmt_ns};
 
 type Key = (Lang, String, u32);
 

@@ -152,6 +152,22 @@ pub fn default_criterion_home(workspace: &Path, target_dir: Option<&Path>) -> Pa
 }
 
 impl RunPlan {
+    /// The ids this plan asks for, and where they come from: `only`
+    /// (requested), else `cargo.ids` (configured), else every id the bench
+    /// targets `listed`. The filter then applies ([`RunPlan::lets_run`]).
+    pub fn asked<'a>(&'a self, listed: &'a [String]) -> (&'a [String], &'static str) {
+        match (&self.only, self.ids.is_empty()) {
+            (Some(only), _) => (only, "requested"),
+            (None, false) => (&self.ids, "configured in `cargo.ids`"),
+            (None, true) => (listed, "listed"),
+        }
+    }
+
+    /// Whether the filter lets `id` run.
+    pub fn lets_run(&self, id: &str) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.is_match(id))
+    }
+
     /// A plan for every bench of `package` in `workspace`, normal settings,
     /// criterion home at the default place (see [`default_criterion_home`],
     /// honouring `CARGO_TARGET_DIR`).
@@ -714,14 +730,8 @@ fn select(plan: &RunPlan, targets: &[BenchTarget]) -> Result<Vec<(String, usize)
         }
     }
     let offer = || describe_offer(&plan.package, targets);
-    let (wanted, source): (Vec<String>, &str) = match (&plan.only, plan.ids.is_empty()) {
-        (Some(only), _) => (only.clone(), "requested"),
-        (None, false) => (plan.ids.clone(), "configured in `cargo.ids`"),
-        (None, true) => (
-            targets.iter().flat_map(|t| t.ids.iter().cloned()).collect(),
-            "listed",
-        ),
-    };
+    let listed: Vec<String> = targets.iter().flat_map(|t| t.ids.iter().cloned()).collect();
+    let (wanted, source) = plan.asked(&listed);
     if wanted.is_empty() {
         return Err(RunError::Selection(format!("no bench ids to run: {}", offer())).into());
     }
@@ -734,10 +744,8 @@ fn select(plan: &RunPlan, targets: &[BenchTarget]) -> Result<Vec<(String, usize)
             ))
             .into());
         };
-        if plan.filter.as_ref().is_none_or(|f| f.is_match(&id))
-            && !chosen.iter().any(|(c, _)| c == &id)
-        {
-            chosen.push((id, ti));
+        if plan.lets_run(id) && !chosen.iter().any(|(c, _)| c == id) {
+            chosen.push((id.clone(), ti));
         }
     }
     if chosen.is_empty() {

@@ -88,8 +88,8 @@ pub fn normalise(
         notes.push(format!(
             "the Rust baseline comes from another machine kind: sequential secret benches were normalised by the \
              mprotect floor ({} here, {} there, factor {factor:.3}); other benches are compared directly",
-            crate::report::fmt_ns(here),
-            crate::report::fmt_ns(there)
+            crate::figures::fmt_ns(here),
+            crate::figures::fmt_ns(there)
         ));
         out.extend(used.into_iter().map(|b| {
             let mut n = b.clone();
@@ -98,8 +98,8 @@ pub fn normalise(
                 NORMALISED_LABEL.into(),
                 format!(
                     "factor {factor:.3} = floor {} here / {} there",
-                    crate::report::fmt_ns(here),
-                    crate::report::fmt_ns(there)
+                    crate::figures::fmt_ns(here),
+                    crate::figures::fmt_ns(there)
                 ),
             );
             n

@@ -316,7 +316,7 @@ fn go_pairing<'a>(
 /// is the declaration.
 fn check_go_figure(at: &str, pair: &Pair, found: &formats::baseline::Found<'_>) -> Result<()> {
     let g = found.benchmark;
-    if g.mode.is_declared() && g.mode != pair.mode {
+    if !g.mode.agrees(pair.mode) {
         bail!(
             "{at}: mode mismatch: the Go baseline records `{}` at GOMAXPROCS {} as {} ({}), \
              the pair says {}. Go's RunParallel figure is inverse throughput, a sequential \

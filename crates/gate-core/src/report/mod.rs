@@ -17,7 +17,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-pub use crate::figures::{fmt_change, fmt_count, fmt_median, fmt_ns, fmt_slowdown};
 use crate::verdict::Report;
 
 impl Report {
