@@ -120,8 +120,8 @@ pub fn better_label(unit: &str, better_is: Better) -> Option<(String, String)> {
         .then(|| (unit_label(unit, BETTER_KEY), better_is.name().to_string()))
 }
 
-/// Whether a Go benchmark's `unit` gets a row of its own in `gate compare`
-/// (`crate::compare`): both sides are Go and report values of it. Such a
+/// Whether a Go benchmark's `unit` gets a row of its own in `gate compare`:
+/// both sides are Go and report values of it. Such a
 /// unit (`B/op`, an exact counter) is decided on its row, not again with
 /// the time row's counters.
 pub fn has_unit_row(old: &Benchmark, new: &Benchmark, unit: &str) -> bool {
