@@ -20,8 +20,8 @@ const SHARDS: usize = 64;
 /// A cache of keys loaded from a metastore, shared by all threads of a process.
 ///
 /// * A hit (the key is present and fresh) takes no lock, makes no heap allocation, writes no
-///   shared memory under the simple policy, and costs one locked instruction (releasing the
-///   handle); see [`crate::table`].
+///   shared memory under the simple policy, and runs no locked instruction (where Linux's
+///   `membarrier` is available); see [`crate::table`].
 /// * A miss or a stale entry runs the loader once, however many threads ask at the same time;
 ///   see [`crate::single_flight`]. A load of one key never blocks hits on other keys, nor
 ///   loads of other keys.

@@ -17,10 +17,15 @@
 //! other systems, `KEYCACHE_NO_MEMBARRIER=1`) both barriers are `fence(SeqCst)`.
 //!
 //! Instead of deferring the free of a protected bucket, the writer *transfers* one reference
-//! of it to the slot: it increments the bucket's `Arc` count and tags the slot (`ptr | 1`) with
-//! a compare-and-swap; the reader's release is a `swap(0)`, and a tagged value tells it to drop
-//! that reference. So a bucket (and the keys only it still references) is freed exactly when the
-//! last reader lets go, and a hit costs one locked instruction (the release swap).
+//! of it to the slot: it increments the bucket's `Arc` count and offers that reference in the
+//! slot's `owed` word. The reader's release is a plain store of 0 into the slot, the light
+//! barrier, and a load of `owed`; the writer, after offering, runs the heavy barrier and loads
+//! the slot. The barrier pair orders each side's store before its load, so at least one of
+//! them sees the other's store: a reader that sees its pointer offered takes the reference and
+//! drops it, and a writer that sees the slot released takes its offer back. Both take with a
+//! compare-and-swap of `owed`, so the reference is dropped exactly once. So a bucket (and the
+//! keys only it still references) is freed exactly when the last reader lets go, and a hit
+//! costs no locked instruction.
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
@@ -31,14 +36,20 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, compiler_f
 /// Slots per thread: handles from hits that one thread can hold at once before further hits
 /// fall back to the locked path.
 pub(crate) const SLOTS: usize = 8;
-/// Tag of a slot whose reader now owns one reference of the protected `Arc`.
-const TRANSFERRED: usize = 1;
 
 #[repr(align(128))]
 struct Record {
-    slots: [AtomicUsize; SLOTS],
+    slots: [Slot; SLOTS],
     next: AtomicPtr<Record>,
     owned: AtomicBool,
+}
+
+/// One protection: the protected pointer (0 when free), written only by its reader, and a
+/// reference a writer offers to that reader (0 when none, see [`transfer`]).
+#[derive(Default)]
+struct Slot {
+    ptr: AtomicUsize,
+    owed: AtomicUsize,
 }
 
 /// All records ever made (a push-only list).
@@ -126,7 +137,7 @@ pub(crate) fn heavy_barrier(membarrier: bool) {
 }
 
 /// A slot protecting one `Arc` pointer; give it back with [`Hazard::release`].
-pub(crate) struct Hazard(&'static AtomicUsize);
+pub(crate) struct Hazard(&'static Slot);
 
 /// The outcome of [`protect`].
 pub(crate) enum Protected<T> {
@@ -141,7 +152,6 @@ pub(crate) enum Protected<T> {
 /// Protects the `Arc` pointer currently stored in `src` (from `Arc::into_raw`).
 #[inline]
 pub(crate) fn protect<T>(src: &AtomicPtr<T>, membarrier: bool) -> Protected<T> {
-    const { assert!(align_of::<T>() > TRANSFERRED) };
     let mut current = src.load(Ordering::Acquire);
     if current.is_null() {
         return Protected::Null;
@@ -155,18 +165,22 @@ pub(crate) fn protect<T>(src: &AtomicPtr<T>, membarrier: bool) -> Protected<T> {
     }
     // SAFETY: records are leaked, never freed.
     let record = unsafe { &*record };
-    let Some(slot) = record.slots.iter().find(|s| s.load(Ordering::Relaxed) == 0) else {
+    let Some(slot) = record
+        .slots
+        .iter()
+        .find(|s| s.ptr.load(Ordering::Relaxed) == 0)
+    else {
         return Protected::Busy;
     };
     loop {
-        slot.store(current as usize, Ordering::Relaxed);
+        slot.ptr.store(current as usize, Ordering::Relaxed);
         light_barrier(membarrier);
         let again = src.load(Ordering::Acquire);
         if again == current {
             // SAFETY: `current` is non-null (checked before the loop and below).
             return Protected::Ptr(Hazard(slot), unsafe { NonNull::new_unchecked(current) });
         }
-        // Changed under us: the slot may even have been handed a reference already.
+        // Changed under us: the slot may even have been offered a reference already.
         // SAFETY: the slot protects `current`, an `Arc<T>` pointer.
         unsafe { Hazard(slot).release(current) };
         current = again;
@@ -183,7 +197,26 @@ impl Hazard {
     /// `ptr` is the `Arc<T>` pointer this hazard protects.
     #[inline]
     pub(crate) unsafe fn release<T>(self, ptr: *const T) {
-        if self.0.swap(0, Ordering::AcqRel) & TRANSFERRED != 0 {
+        self.0.ptr.store(0, Ordering::Release);
+        light_barrier(membarrier_ready());
+        if self.0.owed.load(Ordering::Relaxed) == ptr as usize {
+            // SAFETY: as this function's.
+            unsafe { self.take_owed(ptr) };
+        }
+    }
+
+    /// Takes the reference offered for `ptr`, unless its writer took it back first.
+    ///
+    /// # Safety
+    /// `ptr` is the `Arc<T>` pointer this hazard protected.
+    #[cold]
+    unsafe fn take_owed<T>(&self, ptr: *const T) {
+        let offered = ptr as usize;
+        let taken = self
+            .0
+            .owed
+            .compare_exchange(offered, 0, Ordering::AcqRel, Ordering::Relaxed);
+        if taken.is_ok() {
             // SAFETY: the writer incremented the count on our behalf (see `transfer`).
             unsafe { Arc::decrement_strong_count(ptr) };
         }
@@ -236,34 +269,81 @@ fn acquire_record() -> *const Record {
 /// # Safety
 /// Every pointer in `retired` is an `Arc<T>` pointer the caller holds a reference of, already
 /// unlinked from wherever readers could load it.
-pub(crate) unsafe fn transfer<T>(retired: &[*mut T]) {
+pub(crate) unsafe fn transfer<T>(retired: &[*mut T], membarrier: bool) {
+    // SAFETY: as this function's.
+    let offers = unsafe { offer_all(retired) };
+    if offers.is_empty() {
+        return;
+    }
+    // Orders the offers before the loads of `settle`, as the release's light barrier orders
+    // the reader's store before its load of `owed`.
+    heavy_barrier(membarrier);
+    // SAFETY: the offers were just made, for `Arc<T>` pointers.
+    unsafe { settle::<T>(&offers) };
+}
+
+/// An offer of one reference of the pointer `.1` to the reader of slot `.0`.
+type Offer = (&'static Slot, usize);
+
+/// Offers one reference of each retired pointer to every slot protecting it.
+///
+/// # Safety
+/// As [`transfer`]'s.
+unsafe fn offer_all<T>(retired: &[*mut T]) -> Vec<Offer> {
+    let mut offers = Vec::new();
     let mut record = RECORDS.load(Ordering::Acquire);
     while !record.is_null() {
         // SAFETY: records are leaked, never freed.
-        let r = unsafe { &*record };
+        let r: &'static Record = unsafe { &*record };
         for slot in &r.slots {
-            let held = slot.load(Ordering::Acquire);
-            if held == 0 || held & TRANSFERRED != 0 || !retired.contains(&(held as *mut T)) {
-                continue;
-            }
-            let ptr = held as *const T;
-            // SAFETY: we hold a reference, so the count is at least one.
-            unsafe { Arc::increment_strong_count(ptr) };
-            if slot
-                .compare_exchange(
-                    held,
-                    held | TRANSFERRED,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-            {
-                // Released meanwhile: take the reference back (ours keeps the count above 0).
-                // SAFETY: incremented just above.
-                unsafe { Arc::decrement_strong_count(ptr) };
+            let held = slot.ptr.load(Ordering::Acquire);
+            if held != 0 && retired.contains(&(held as *mut T)) {
+                // SAFETY: as this function's.
+                unsafe { offer(slot, held as *const T) };
+                offers.push((slot, held));
             }
         }
         record = r.next.load(Ordering::Acquire);
+    }
+    offers
+}
+
+/// Takes back each offer whose reader let go of the slot without seeing it (after the heavy
+/// barrier, a reader that has not let go yet will see it).
+///
+/// # Safety
+/// Every offer was made by [`offer`] for an `Arc<T>` pointer and is settled once.
+unsafe fn settle<T>(offers: &[Offer]) {
+    for &(slot, held) in offers {
+        let released = slot.ptr.load(Ordering::Acquire) != held;
+        if released
+            && slot
+                .owed
+                .compare_exchange(held, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            // SAFETY: incremented by `offer`; the caller's reference keeps the count above 0.
+            unsafe { Arc::decrement_strong_count(held as *const T) };
+        }
+    }
+}
+
+/// Offers the reader of `slot`, which protects `ptr`, one reference of it.
+///
+/// # Safety
+/// As [`transfer`]'s, for `ptr`.
+unsafe fn offer<T>(slot: &Slot, ptr: *const T) {
+    // SAFETY: we hold a reference, so the count is at least one.
+    unsafe { Arc::increment_strong_count(ptr) };
+    // An earlier offer on this slot is only ever pending while its writer is about to take it
+    // back (the slot then protects another pointer, which the reader released and protected
+    // after that offer): wait for it.
+    while slot
+        .owed
+        .compare_exchange_weak(0, ptr as usize, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        std::thread::yield_now();
     }
 }
 
@@ -283,7 +363,7 @@ mod tests {
         // Retire: unlink, barrier, transfer, drop the writer's reference.
         let retired = src.swap(ptr::null_mut(), Ordering::AcqRel);
         heavy_barrier(membarrier);
-        unsafe { transfer(&[retired]) };
+        unsafe { transfer(&[retired], membarrier) };
         drop(unsafe { Arc::from_raw(retired) });
         assert_eq!(unsafe { *ptr.as_ref() }, 42);
         assert!(weak.upgrade().is_some());
@@ -311,5 +391,106 @@ mod tests {
         };
         unsafe { h.release(p.as_ptr()) };
         drop(unsafe { Arc::from_raw(src.load(Ordering::Relaxed)) });
+    }
+
+    #[test]
+    fn an_offer_the_reader_did_not_see_is_taken_back() {
+        let membarrier = membarrier_ready();
+        let value = Arc::new(5_u64);
+        let src = AtomicPtr::new(Arc::into_raw(Arc::clone(&value)).cast_mut());
+        let Protected::Ptr(hazard, ptr) = protect(&src, membarrier) else {
+            panic!("not protected")
+        };
+        let retired = src.swap(ptr::null_mut(), Ordering::AcqRel);
+        heavy_barrier(membarrier);
+        let offers = unsafe { offer_all(&[retired]) };
+        assert_eq!(offers.len(), 1);
+        assert_eq!(Arc::strong_count(&value), 3, "ours, the index's, the offer");
+        // The reader lets go between the offer and the barrier, and misses the offer.
+        hazard.0.ptr.store(0, Ordering::Release);
+        heavy_barrier(membarrier);
+        unsafe { settle::<u64>(&offers) };
+        assert_eq!(Arc::strong_count(&value), 2, "the offer is taken back");
+        assert_eq!(hazard.0.owed.load(Ordering::Relaxed), 0);
+        // Releasing the slot again (as the reader would) must not take anything.
+        unsafe { hazard.release(ptr.as_ptr()) };
+        assert_eq!(Arc::strong_count(&value), 2);
+        drop(unsafe { Arc::from_raw(retired) });
+        assert_eq!(Arc::strong_count(&value), 1);
+    }
+
+    #[test]
+    fn a_reader_takes_only_the_offer_made_for_its_own_pointer() {
+        let membarrier = membarrier_ready();
+        let first = Arc::new(1_u64);
+        let second = Arc::new(2_u64);
+        let src = AtomicPtr::new(Arc::into_raw(Arc::clone(&first)).cast_mut());
+        let Protected::Ptr(hazard, _) = protect(&src, membarrier) else {
+            panic!("not protected")
+        };
+        let slot = hazard.0;
+        // An offer of `first` pending on the slot while the slot protects `second`.
+        let offers = unsafe { offer_all(&[src.load(Ordering::Relaxed)]) };
+        slot.ptr
+            .store(Arc::as_ptr(&second) as usize, Ordering::Release);
+        unsafe { Hazard(slot).release(Arc::as_ptr(&second)) };
+        assert_eq!(Arc::strong_count(&second), 1, "nothing taken for `second`");
+        assert_eq!(
+            Arc::strong_count(&first),
+            3,
+            "the offer of `first` is still pending"
+        );
+        unsafe { settle::<u64>(&offers) };
+        assert_eq!(Arc::strong_count(&first), 2, "taken back by its writer");
+        drop(unsafe { Arc::from_raw(src.load(Ordering::Relaxed)) });
+    }
+
+    #[test]
+    fn readers_racing_retirement_drop_every_pointer_once() {
+        // Readers protect and release the current pointer while a writer replaces and retires
+        // it; every value must be dropped exactly once, whichever side takes each offer.
+        use std::sync::atomic::AtomicU64;
+        static DROPS: AtomicU64 = AtomicU64::new(0);
+        struct Counted;
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let membarrier = membarrier_ready();
+        let src = Arc::new(AtomicPtr::new(Arc::into_raw(Arc::new(Counted)).cast_mut()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (src, stop) = (Arc::clone(&src), Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Protected::Ptr(hazard, ptr) = protect(&src, membarrier) {
+                            std::hint::black_box(unsafe { ptr.as_ref() });
+                            unsafe { hazard.release(ptr.as_ptr()) };
+                        }
+                    }
+                })
+            })
+            .collect();
+        const REPLACED: u64 = 2000;
+        for _ in 0..REPLACED {
+            let new = Arc::into_raw(Arc::new(Counted)).cast_mut();
+            let old = src.swap(new, Ordering::AcqRel);
+            heavy_barrier(membarrier);
+            unsafe { transfer(&[old], membarrier) };
+            drop(unsafe { Arc::from_raw(old) });
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().unwrap();
+        }
+        assert_eq!(
+            DROPS.load(Ordering::Relaxed),
+            REPLACED,
+            "each replaced value once"
+        );
+        drop(unsafe { Arc::from_raw(src.load(Ordering::Relaxed)) });
+        assert_eq!(DROPS.load(Ordering::Relaxed), REPLACED + 1);
     }
 }

@@ -8,7 +8,8 @@
 //! hazard slot of the reading thread ([`crate::hazard`]): a plain store and a compiler fence,
 //! no shared reference count, so hits from many threads on the same key do not bounce a cache
 //! line between cores. The returned [`Pinned`] keeps that bucket snapshot, and so its entries
-//! and their secrets, alive; releasing it is the hit's one locked instruction.
+//! and their secrets, alive; releasing it is another plain store, a compiler fence and a load
+//! of the slot's own line, so a hit runs no locked instruction.
 //!
 //! Writes: the index is split into shards by the low bits of the hash; each shard has its own
 //! table of buckets (indexed by the next bits) and its own lock. A writer locks only its shard,
@@ -420,7 +421,7 @@ impl<S> Index<S> {
         }
         hazard::heavy_barrier(self.membarrier);
         // SAFETY: retired buckets are unlinked and we hold one reference of each.
-        unsafe { hazard::transfer(&retired) };
+        unsafe { hazard::transfer(&retired, self.membarrier) };
         for bucket in retired {
             // SAFETY: the reference the index held, given up once, here.
             drop(unsafe { Arc::from_raw(bucket) });
