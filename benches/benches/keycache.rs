@@ -16,13 +16,7 @@
 //!   then `get_or_load_latest` of that id (a hit on the new latest alias). As in Go, whose
 //!   loader returns `NewCryptoKeyForTest` (a `CryptoKey` with *no* secret), the loader builds a
 //!   key without a secret ([`CryptoKey::for_test`], feature `test-util`), inside the timed
-//!   section as Go's is: the figure is the cache's miss and insert, not secret creation. Until
-//!   2026-12-06 the keys held real secrets (mmap + mlock) created before the timed section and
-//!   closed after it, about 17 us of untimed work per op, which made a lockstep pair of this id
-//!   cost 2-2.3 s against 0.3-0.5 s now. Measured in lockstep against that version on the same
-//!   runner (`gate check --base`), the timed figure moved by -8.7% sequential (326 -> 298 ns)
-//!   and +5.4% parallel (380 -> 400 ns): what the untimed mappings left in the caches, either way.
-//!   The work is cut into chunks of [`CHUNK`] ops, each with a fresh cache dropped outside the
+//!   section as Go's is: the figure is the cache's miss and insert, not secret creation. The work is cut into chunks of [`CHUNK`] ops, each with a fresh cache dropped outside the
 //!   timed section, so that the figure does not depend on how many iterations criterion picks
 //!   (a cache that grew to `b.N` keys would make later ops pay for a larger table and more
 //!   memory): Go's cache instead grows to `b.N` keys; ours holds at most `CHUNK`. A new cache
