@@ -362,3 +362,37 @@ fn close_racing_loads_and_hits_leaves_nothing_cached_and_closes_every_key_once()
         assert!(all.iter().all(|c| c.2), "a close failed (closed twice?)");
     }
 }
+
+/// Whether this process runs with full fences instead of `membarrier` (the child below).
+const FENCES: &str = "KEYCACHE_NO_MEMBARRIER";
+
+#[test]
+fn every_test_here_also_passes_with_full_fences() {
+    // The hazard protocol has two forms, chosen once per process: `membarrier` where Linux has
+    // it, full fences elsewhere (and with KEYCACHE_NO_MEMBARRIER=1). This process uses the
+    // first; a child runs this file's other tests with the second.
+    if std::env::var_os(FENCES).is_some() {
+        return;
+    }
+    let name = "every_test_here_also_passes_with_full_fences";
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(FENCES, "1")
+        .args(["--skip", name, "--test-threads", "4"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "with full fences:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("test result: ok. "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert!(
+        passed.is_some_and(|n| n >= 8),
+        "the child ran this file's tests: {stdout}"
+    );
+}
