@@ -335,9 +335,9 @@ unsafe fn settle<T>(offers: &[Offer]) {
 unsafe fn offer<T>(slot: &Slot, ptr: *const T) {
     // SAFETY: we hold a reference, so the count is at least one.
     unsafe { Arc::increment_strong_count(ptr) };
-    // An earlier offer on this slot is only ever pending while its writer is about to take it
-    // back (the slot then protects another pointer, which the reader released and protected
-    // after that offer): wait for it.
+    // The slot protects `ptr`, so an earlier offer on it was for a pointer the reader has
+    // released since: that offer is pending only while its reader (in `take_owed`) or its
+    // writer (in `settle`) is about to take it. Wait for that.
     while slot
         .owed
         .compare_exchange_weak(0, ptr as usize, Ordering::AcqRel, Ordering::Relaxed)
