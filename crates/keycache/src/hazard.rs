@@ -448,7 +448,8 @@ mod tests {
     #[test]
     fn readers_racing_retirement_drop_every_pointer_once() {
         // Readers protect and release the current pointer while a writer replaces and retires
-        // it; every value must be dropped exactly once, whichever side takes each offer.
+        // it; every value must be dropped exactly once, whichever side takes each offer. (On a
+        // 2-vCPU VM a run makes hundreds of offers in either form of the protocol.)
         use std::sync::atomic::AtomicU64;
         static DROPS: AtomicU64 = AtomicU64::new(0);
         struct Counted;
@@ -460,13 +461,23 @@ mod tests {
         let membarrier = membarrier_ready();
         let src = Arc::new(AtomicPtr::new(Arc::into_raw(Arc::new(Counted)).cast_mut()));
         let stop = Arc::new(AtomicBool::new(false));
+        let reads = Arc::new(AtomicU64::new(0));
         let readers: Vec<_> = (0..2)
             .map(|_| {
-                let (src, stop) = (Arc::clone(&src), Arc::clone(&stop));
+                let (src, stop, reads) = (Arc::clone(&src), Arc::clone(&stop), Arc::clone(&reads));
                 std::thread::spawn(move || {
+                    // Holds from one to 4,096 spins, so that on any machine some are as long
+                    // as a writer's scan: writers then find slots held, and see some of them
+                    // released between their offer and their check.
+                    let mut holds = 0u32;
                     while !stop.load(Ordering::Relaxed) {
                         if let Protected::Ptr(hazard, ptr) = protect(&src, membarrier) {
                             std::hint::black_box(unsafe { ptr.as_ref() });
+                            reads.fetch_add(1, Ordering::Relaxed);
+                            holds += 1;
+                            for _ in 0..1u32 << (holds % 13) {
+                                std::hint::spin_loop();
+                            }
                             unsafe { hazard.release(ptr.as_ptr()) };
                         }
                     }
@@ -475,6 +486,11 @@ mod tests {
             .collect();
         const REPLACED: u64 = 2000;
         for _ in 0..REPLACED {
+            // Each replacement waits for a read, so that the writer does not outrun the readers.
+            let seen = reads.load(Ordering::Relaxed);
+            while reads.load(Ordering::Relaxed) == seen {
+                std::thread::yield_now();
+            }
             let new = Arc::into_raw(Arc::new(Counted)).cast_mut();
             let old = src.swap(new, Ordering::AcqRel);
             heavy_barrier(membarrier);
