@@ -25,7 +25,7 @@
 //! drops it, and a writer that sees the slot released takes its offer back. Both take with a
 //! compare-and-swap of `owed`, so the reference is dropped exactly once. So a bucket (and the
 //! keys only it still references) is freed exactly when the last reader lets go, and a hit
-//! costs no locked instruction.
+//! costs no locked instruction where `membarrier` is available (two full fences otherwise).
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
@@ -44,8 +44,9 @@ struct Record {
     owned: AtomicBool,
 }
 
-/// One protection: the protected pointer (0 when free), written only by its reader, and a
-/// reference a writer offers to that reader (0 when none, see [`transfer`]).
+/// One protection: the protected pointer (0 when free), written by the thread that protects
+/// through the slot and by the one that releases the handle (which may have moved to another
+/// thread), and a reference a writer offers to that reader (0 when none, see [`transfer`]).
 #[derive(Default)]
 struct Slot {
     ptr: AtomicUsize,
@@ -297,9 +298,11 @@ unsafe fn offer_all<T>(retired: &[*mut T]) -> Vec<Offer> {
         let r: &'static Record = unsafe { &*record };
         for slot in &r.slots {
             let held = slot.ptr.load(Ordering::Acquire);
-            if held != 0 && retired.contains(&(held as *mut T)) {
-                // SAFETY: as this function's.
-                unsafe { offer(slot, held as *const T) };
+            // SAFETY: as this function's.
+            if held != 0
+                && retired.contains(&(held as *mut T))
+                && unsafe { offer(slot, held as *const T) }
+            {
                 offers.push((slot, held));
             }
         }
@@ -328,21 +331,34 @@ unsafe fn settle<T>(offers: &[Offer]) {
     }
 }
 
-/// Offers the reader of `slot`, which protects `ptr`, one reference of it.
+/// Offers the reader of `slot`, which protected `ptr` when the caller scanned it, one
+/// reference of it; `false` if the reader let go of `ptr` first (nothing is offered then).
 ///
 /// # Safety
 /// As [`transfer`]'s, for `ptr`.
-unsafe fn offer<T>(slot: &Slot, ptr: *const T) {
+unsafe fn offer<T>(slot: &Slot, ptr: *const T) -> bool {
+    // Counted before it is offered: a reader may take and drop it as soon as it is visible.
     // SAFETY: we hold a reference, so the count is at least one.
     unsafe { Arc::increment_strong_count(ptr) };
-    // The slot protects `ptr`, so an earlier offer on it was for a pointer the reader has
-    // released since: that offer is pending only while its reader (in `take_owed`) or its
-    // writer (in `settle`) is about to take it. Wait for that.
-    while slot
-        .owed
-        .compare_exchange_weak(0, ptr as usize, Ordering::AcqRel, Ordering::Relaxed)
-        .is_err()
-    {
+    loop {
+        let free = slot
+            .owed
+            .compare_exchange_weak(0, ptr as usize, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if free {
+            return true;
+        }
+        // Another offer is pending. If the slot no longer holds `ptr`, its reader is done
+        // with it: do not wait (that offer may be for a pointer the reader still holds).
+        if slot.ptr.load(Ordering::Acquire) != ptr as usize {
+            // SAFETY: incremented above; our own reference keeps the count above 0.
+            unsafe { Arc::decrement_strong_count(ptr) };
+            return false;
+        }
+        // The slot still holds `ptr`, so the pending offer is for a pointer released before
+        // the slot protected `ptr`: it is taken by that release, finishing, or by its
+        // writer's `settle`, and neither waits on a reader. Writers walk the slots in one
+        // order and wait only at the slot they reached, so these waits form no cycle.
         std::thread::yield_now();
     }
 }
@@ -508,5 +524,37 @@ mod tests {
         );
         drop(unsafe { Arc::from_raw(src.load(Ordering::Relaxed)) });
         assert_eq!(DROPS.load(Ordering::Relaxed), REPLACED + 1);
+    }
+
+    #[test]
+    fn an_offer_does_not_wait_for_a_reader_that_let_go() {
+        // A writer scanned the slot while it held `p`; since then the reader let go of `p`,
+        // protected `q`, and another writer left an offer of `q` for it. The first writer's
+        // offer of `p` must give up at once, not wait until the reader drops `q`.
+        let membarrier = membarrier_ready();
+        let p = Arc::new(1_u64);
+        let q = Arc::new(2_u64);
+        let src = AtomicPtr::new(Arc::as_ptr(&q).cast_mut());
+        let Protected::Ptr(hazard, _) = protect(&src, membarrier) else {
+            panic!("not protected")
+        };
+        let slot = hazard.0;
+        let q_offer = unsafe { offer_all(&[Arc::as_ptr(&q).cast_mut()]) };
+        assert_eq!(q_offer.len(), 1);
+        let (done, waited) = std::sync::mpsc::channel();
+        let p_addr = Arc::as_ptr(&p) as usize;
+        std::thread::spawn(move || {
+            let offered = unsafe { offer(slot, p_addr as *const u64) };
+            done.send(offered).unwrap();
+        });
+        let offered = waited
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the offer of a pointer the slot no longer holds waits for nothing");
+        assert!(!offered);
+        assert_eq!(Arc::strong_count(&p), 1, "nothing offered, nothing kept");
+        // The reader lets go of `q` and takes its offer.
+        unsafe { hazard.release(Arc::as_ptr(&q)) };
+        assert_eq!(Arc::strong_count(&q), 1);
+        assert_eq!(slot.owed.load(Ordering::Relaxed), 0);
     }
 }

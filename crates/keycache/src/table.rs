@@ -5,7 +5,8 @@
 //! costs O(items in that bucket), about two, not O(cache size).
 //!
 //! Reads: load the shard's current table pointer (a plain atomic load), then protect the bucket with a
-//! hazard slot of the reading thread ([`crate::hazard`]): a plain store and a compiler fence,
+//! hazard slot of the reading thread ([`crate::hazard`]): a plain store and a compiler fence
+//! (a full fence where Linux's `membarrier` is not available),
 //! no shared reference count, so hits from many threads on the same key do not bounce a cache
 //! line between cores. The returned [`Pinned`] keeps that bucket snapshot, and so its entries
 //! and their secrets, alive; releasing it is another plain store, a compiler fence and a load
@@ -209,7 +210,7 @@ impl Drop for Pinned {
     }
 }
 
-// SAFETY: `Pinned` is a hazard slot (released with an atomic swap, from any thread) plus shared
+// SAFETY: `Pinned` is a hazard slot (released with atomic operations, from any thread) plus shared
 // pointers into the data it protects; `Entry` and `Bucket` are `Send + Sync`.
 unsafe impl Send for Pinned {}
 // SAFETY: see `Send`; only `&Entry` is handed out.
