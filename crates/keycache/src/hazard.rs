@@ -169,12 +169,15 @@ pub(crate) fn protect<T>(src: &AtomicPtr<T>, membarrier: bool) -> Protected<T> {
     let Some(slot) = record
         .slots
         .iter()
-        .find(|s| s.ptr.load(Ordering::Relaxed) == 0)
+        // Acquire, and Release below: a handle released on another thread (a release store
+        // of 0) then happens before a writer that reads this slot's next pointer, so that a
+        // writer seeing the slot moved on may free what the released handle read.
+        .find(|s| s.ptr.load(Ordering::Acquire) == 0)
     else {
         return Protected::Busy;
     };
     loop {
-        slot.ptr.store(current as usize, Ordering::Relaxed);
+        slot.ptr.store(current as usize, Ordering::Release);
         light_barrier(membarrier);
         let again = src.load(Ordering::Acquire);
         if again == current {
