@@ -18,14 +18,17 @@
 //!
 //! Instead of deferring the free of a protected bucket, the writer *transfers* one reference
 //! of it to the slot: it increments the bucket's `Arc` count and offers that reference in the
-//! slot's `owed` word. The reader's release is a plain store of 0 into the slot, the light
-//! barrier, and a load of `owed`; the writer, after offering, runs the heavy barrier and loads
+//! slot's `owed` word. The reader's release is a store that marks the slot released (not yet
+//! free), the light barrier, a load of `owed` and a store that frees the slot (without
+//! `membarrier`, the first store and the load are a sequentially consistent exchange and load,
+//! which the writer's fence orders as well); the writer, after offering, runs the heavy barrier and loads
 //! the slot. The barrier pair orders each side's store before its load, so at least one of
 //! them sees the other's store: a reader that sees its pointer offered takes the reference and
 //! drops it, and a writer that sees the slot released takes its offer back. Both take with a
 //! compare-and-swap of `owed`, so the reference is dropped exactly once. So a bucket (and the
 //! keys only it still references) is freed exactly when the last reader lets go, and a hit
-//! costs no locked instruction where `membarrier` is available (two full fences otherwise).
+//! costs no locked instruction where `membarrier` is available (otherwise a full fence to
+//! protect and a sequentially consistent exchange to release).
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
@@ -36,6 +39,8 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, compiler_f
 /// Slots per thread: handles from hits that one thread can hold at once before further hits
 /// fall back to the locked path.
 pub(crate) const SLOTS: usize = 8;
+/// Tag of a slot whose handle is being released (see [`Hazard::mark_released`]).
+const RELEASING: usize = 1;
 
 #[repr(align(128))]
 struct Record {
@@ -153,6 +158,7 @@ pub(crate) enum Protected<T> {
 /// Protects the `Arc` pointer currently stored in `src` (from `Arc::into_raw`).
 #[inline]
 pub(crate) fn protect<T>(src: &AtomicPtr<T>, membarrier: bool) -> Protected<T> {
+    const { assert!(align_of::<T>() > RELEASING) };
     let mut current = src.load(Ordering::Acquire);
     if current.is_null() {
         return Protected::Null;
@@ -201,12 +207,43 @@ impl Hazard {
     /// `ptr` is the `Arc<T>` pointer this hazard protects.
     #[inline]
     pub(crate) unsafe fn release<T>(self, ptr: *const T) {
-        self.0.ptr.store(0, Ordering::Release);
-        light_barrier(membarrier_ready());
-        if self.0.owed.load(Ordering::Relaxed) == ptr as usize {
+        let owed = self.mark_released(ptr);
+        // SAFETY: as this function's.
+        unsafe { self.finish_release(ptr, owed) };
+    }
+
+    /// The first half of [`release`](Self::release): marks the slot released but not free
+    /// (`ptr | RELEASING`, which no writer offers to), then reads the offer word. The slot
+    /// stays busy until [`finish_release`](Self::finish_release), so that its owner cannot
+    /// protect through it again meanwhile: an offer made for that protection would look like
+    /// one for this, when the release runs on another thread (a handle is `Send`).
+    #[inline(always)]
+    fn mark_released<T>(&self, ptr: *const T) -> usize {
+        let releasing = ptr as usize | RELEASING;
+        if membarrier_ready() {
+            self.0.ptr.store(releasing, Ordering::Release);
+            light_barrier(true);
+            self.0.owed.load(Ordering::Relaxed)
+        } else {
+            // A sequentially consistent exchange and load: ordered as a store, a full fence
+            // and a load would be, against the writer's fence, for one locked instruction.
+            self.0.ptr.swap(releasing, Ordering::SeqCst);
+            self.0.owed.load(Ordering::SeqCst)
+        }
+    }
+
+    /// The second half of [`release`](Self::release): takes the offer of `ptr` if
+    /// [`mark_released`](Self::mark_released) read one, then frees the slot.
+    ///
+    /// # Safety
+    /// As [`release`](Self::release)'s; `owed` is what `mark_released` returned.
+    #[inline(always)]
+    unsafe fn finish_release<T>(&self, ptr: *const T, owed: usize) {
+        if owed == ptr as usize {
             // SAFETY: as this function's.
             unsafe { self.take_owed(ptr) };
         }
+        self.0.ptr.store(0, Ordering::Release);
     }
 
     /// Takes the reference offered for `ptr`, unless its writer took it back first.
@@ -471,14 +508,17 @@ mod tests {
         // 2-vCPU VM a run makes hundreds of offers in either form of the protocol.)
         use std::sync::atomic::AtomicU64;
         static DROPS: AtomicU64 = AtomicU64::new(0);
-        struct Counted;
+        /// Aligned like the buckets, whose low pointer bit the protocol uses.
+        struct Counted(#[expect(dead_code, reason = "only its alignment matters")] u64);
         impl Drop for Counted {
             fn drop(&mut self) {
                 DROPS.fetch_add(1, Ordering::Relaxed);
             }
         }
         let membarrier = membarrier_ready();
-        let src = Arc::new(AtomicPtr::new(Arc::into_raw(Arc::new(Counted)).cast_mut()));
+        let src = Arc::new(AtomicPtr::new(
+            Arc::into_raw(Arc::new(Counted(0))).cast_mut(),
+        ));
         let stop = Arc::new(AtomicBool::new(false));
         let reads = Arc::new(AtomicU64::new(0));
         let readers: Vec<_> = (0..2)
@@ -510,7 +550,7 @@ mod tests {
             while reads.load(Ordering::Relaxed) == seen {
                 std::thread::yield_now();
             }
-            let new = Arc::into_raw(Arc::new(Counted)).cast_mut();
+            let new = Arc::into_raw(Arc::new(Counted(0))).cast_mut();
             let old = src.swap(new, Ordering::AcqRel);
             heavy_barrier(membarrier);
             unsafe { transfer(&[old], membarrier) };
@@ -559,5 +599,43 @@ mod tests {
         unsafe { hazard.release(Arc::as_ptr(&q)) };
         assert_eq!(Arc::strong_count(&q), 1);
         assert_eq!(slot.owed.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_release_on_another_thread_keeps_its_slot_until_it_checked_for_an_offer() {
+        // Thread A protects `value` and hands the handle to thread B, whose release pauses
+        // between marking the slot and checking for an offer. A protects `value` again, and a
+        // writer retires it and offers a reference for A's new protection. B must not take
+        // that offer: `value` has to outlive A's second handle.
+        let membarrier = membarrier_ready();
+        let value = Arc::new(9_u64);
+        let weak = Arc::downgrade(&value);
+        let src = AtomicPtr::new(Arc::into_raw(value).cast_mut());
+        let Protected::Ptr(first, ptr) = protect(&src, membarrier) else {
+            panic!("not protected")
+        };
+        // B's release, first half.
+        let owed = first.mark_released(ptr.as_ptr());
+        let Protected::Ptr(second, again) = protect(&src, membarrier) else {
+            panic!("not protected")
+        };
+        assert!(
+            !ptr::eq(first.0, second.0),
+            "a slot being released is not free"
+        );
+        // The writer retires it; the offer goes to the second protection.
+        let retired = src.swap(ptr::null_mut(), Ordering::AcqRel);
+        heavy_barrier(membarrier);
+        unsafe { transfer(&[retired], membarrier) };
+        drop(unsafe { Arc::from_raw(retired) });
+        // B's release, second half.
+        unsafe { first.finish_release(ptr.as_ptr(), owed) };
+        assert!(
+            weak.upgrade().is_some(),
+            "freed while the second handle protects it"
+        );
+        assert_eq!(unsafe { *again.as_ref() }, 9);
+        unsafe { second.release(again.as_ptr()) };
+        assert!(weak.upgrade().is_none(), "not freed on the last release");
     }
 }
