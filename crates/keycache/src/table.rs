@@ -9,8 +9,9 @@
 //! (a full fence where Linux's `membarrier` is not available),
 //! no shared reference count, so hits from many threads on the same key do not bounce a cache
 //! line between cores. The returned [`Pinned`] keeps that bucket snapshot, and so its entries
-//! and their secrets, alive; releasing it is another plain store, a compiler fence and a load
-//! of the slot's own line, so a hit runs no locked instruction.
+//! and their secrets, alive; releasing it is two stores to the slot, a compiler fence and a
+//! load of the slot's own line, so a hit runs no locked instruction (without `membarrier`,
+//! protecting takes a full fence and releasing an exchange).
 //!
 //! Writes: the index is split into shards by the low bits of the hash; each shard has its own
 //! table of buckets (indexed by the next bits) and its own lock. A writer locks only its shard,
