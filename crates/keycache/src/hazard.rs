@@ -406,16 +406,24 @@ unsafe fn offer<T>(slot: &Slot, ptr: *const T) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Weak;
+
+    /// A source holding a new `Arc` of `value` (its only reference), a weak reference to
+    /// watch it, and a protection of it.
+    fn protected(value: u64) -> (AtomicPtr<u64>, Weak<u64>, Hazard, NonNull<u64>) {
+        let value = Arc::new(value);
+        let weak = Arc::downgrade(&value);
+        let src = AtomicPtr::new(Arc::into_raw(value).cast_mut());
+        let Protected::Ptr(hazard, ptr) = protect(&src, membarrier_ready()) else {
+            panic!("not protected")
+        };
+        (src, weak, hazard, ptr)
+    }
 
     #[test]
     fn a_protected_pointer_outlives_its_retirement_and_is_freed_on_release() {
         let membarrier = membarrier_ready();
-        let value = Arc::new(42_u64);
-        let weak = Arc::downgrade(&value);
-        let src = AtomicPtr::new(Arc::into_raw(value).cast_mut());
-        let Protected::Ptr(hazard, ptr) = protect(&src, membarrier) else {
-            panic!("not protected")
-        };
+        let (src, weak, hazard, ptr) = protected(42);
         // Retire: unlink, barrier, transfer, drop the writer's reference.
         let retired = src.swap(ptr::null_mut(), Ordering::AcqRel);
         heavy_barrier(membarrier);
@@ -608,12 +616,7 @@ mod tests {
         // writer retires it and offers a reference for A's new protection. B must not take
         // that offer: `value` has to outlive A's second handle.
         let membarrier = membarrier_ready();
-        let value = Arc::new(9_u64);
-        let weak = Arc::downgrade(&value);
-        let src = AtomicPtr::new(Arc::into_raw(value).cast_mut());
-        let Protected::Ptr(first, ptr) = protect(&src, membarrier) else {
-            panic!("not protected")
-        };
+        let (src, weak, first, ptr) = protected(9);
         // B's release, first half.
         let owed = first.mark_released(ptr.as_ptr());
         let Protected::Ptr(second, again) = protect(&src, membarrier) else {
