@@ -1125,14 +1125,19 @@ mod tests {
         }
     }
 
+    /// The row and verdict of one Go bench in `unit`, old samples against new.
+    fn decide_unit(unit: &str, old: Vec<f64>, new: Vec<f64>, opts: &Options) -> (Row, Verdict) {
+        let (o, n) = (unit_bench(unit, old), unit_bench(unit, new));
+        let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], opts);
+        (rows[0].clone(), v)
+    }
+
     /// A throughput row regresses when it shrinks and improves when it
     /// grows; a cost row the other way round.
     #[test]
     fn each_unit_is_decided_in_its_own_direction() {
         let decide_one = |unit: &str, old: Vec<f64>, new: Vec<f64>| {
-            let (o, n) = (unit_bench(unit, old), unit_bench(unit, new));
-            let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
-            (rows[0].clone(), v)
+            decide_unit(unit, old, new, &Options::default())
         };
         let (row, v) = decide_one("MB/s", noisy(300.0, 20, 0), noisy(150.0, 20, 1));
         assert_eq!(
@@ -1159,36 +1164,26 @@ mod tests {
     /// test) and the row takes no place in the Holm family.
     #[test]
     fn deterministic_units_are_compared_exactly() {
-        let (o, n) = (
-            unit_bench("allocs/op", vec![3.0; 5]),
-            unit_bench("allocs/op", vec![4.0; 5]),
-        );
-        let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
+        let exact = |old: f64, new: f64| {
+            decide_unit("allocs/op", vec![old; 5], vec![new; 5], &Options::default())
+        };
+        let (row, v) = exact(3.0, 4.0);
         assert_eq!(
-            (rows[0].verdict, v),
+            (row.verdict, v),
             (RowVerdict::Regressed, Verdict::Regression)
         );
-        assert_eq!(rows[0].p_value, None);
+        assert_eq!(row.p_value, None);
         assert!(
-            rows[0]
-                .warnings
+            row.warnings
                 .iter()
                 .any(|w| w.contains("allocs/op rose from 3 to 4")),
             "{:?}",
-            rows[0].warnings
+            row.warnings
         );
-        let (rows, _) = decide(&[pairing(&n, &o, RowKind::Compare)], &Options::default());
-        assert_eq!(rows[0].verdict, RowVerdict::Improved);
+        assert_eq!(exact(4.0, 3.0).0.verdict, RowVerdict::Improved);
         // 0 allocs/op on both sides: unchanged, with no ratio (0 / 0).
-        let zero = unit_bench("allocs/op", vec![0.0; 5]);
-        let (rows, _) = decide(
-            &[pairing(&zero, &zero, RowKind::Compare)],
-            &Options::default(),
-        );
-        assert_eq!(
-            (rows[0].verdict, rows[0].ratio),
-            (RowVerdict::Unchanged, None)
-        );
+        let (row, _) = exact(0.0, 0.0);
+        assert_eq!((row.verdict, row.ratio), (RowVerdict::Unchanged, None));
     }
 
     /// Every warning of a decided row carries its kind, and a report
@@ -1258,26 +1253,21 @@ mod tests {
     /// An exact unit row follows `allow_counters` as the exact counters do.
     #[test]
     fn an_exact_unit_row_takes_its_allowance() {
-        let (o, n) = (
-            unit_bench("B/op", vec![96.0; 5]),
-            unit_bench("B/op", vec![128.0; 5]),
-        );
-        let (rows, _) = decide(&[pairing(&o, &n, RowKind::Compare)], &Options::default());
-        assert_eq!(rows[0].verdict, RowVerdict::Regressed);
+        let exact = |opts: &Options| decide_unit("B/op", vec![96.0; 5], vec![128.0; 5], opts);
+        assert_eq!(exact(&Options::default()).0.verdict, RowVerdict::Regressed);
         let mut opts = Options::default();
         opts.allow_counters.insert(
             "BenchmarkX".into(),
             BTreeMap::from([("B/op".to_string(), 128.0)]),
         );
-        let (rows, v) = decide(&[pairing(&o, &n, RowKind::Compare)], &opts);
-        assert_eq!((rows[0].verdict, v), (RowVerdict::Unchanged, Verdict::Pass));
+        let (row, v) = exact(&opts);
+        assert_eq!((row.verdict, v), (RowVerdict::Unchanged, Verdict::Pass));
         assert!(
-            rows[0]
-                .warnings
+            row.warnings
                 .iter()
                 .any(|w| w.contains("B/op rose from 96 to 128") && w.contains("allowed up to 128")),
             "{:?}",
-            rows[0].warnings
+            row.warnings
         );
     }
 
