@@ -22,13 +22,13 @@
 //! free), the light barrier, a load of `owed` and a store that frees the slot (without
 //! `membarrier`, the first store and the load are a sequentially consistent exchange and
 //! load, which the writer's fence orders as well); the writer, after offering, runs the heavy
-//! barrier and loads the slot. The barrier pair orders each side's store before its load, so at least one of
-//! them sees the other's store: a reader that sees its pointer offered takes the reference and
-//! drops it, and a writer that sees the slot released takes its offer back. Both take with a
-//! compare-and-swap of `owed`, so the reference is dropped exactly once. So a bucket (and the
-//! keys only it still references) is freed exactly when the last reader lets go, and a hit
-//! costs no locked instruction where `membarrier` is available (otherwise a full fence to
-//! protect and a sequentially consistent exchange to release).
+//! barrier and loads the slot. The barrier pair orders each side's store before its load, so
+//! at least one of them sees the other's store: a reader that sees its pointer offered takes
+//! the reference and drops it, and a writer that sees the slot released takes its offer back.
+//! Both take with a compare-and-swap of `owed`, so the reference is dropped exactly once. So a
+//! bucket (and the keys only it still references) is freed exactly when the last reader lets
+//! go, and a hit costs no locked instruction where `membarrier` is available (otherwise a full
+//! fence to protect and a sequentially consistent exchange to release).
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
